@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one contract between the BPF programs (bpf/) and user space (user/).
+ * Every record on the ring buffer and every map value that crosses the boundary is here.
+ * Compiles both with the host compiler and with clang -target bpf.
+ */
+#ifndef PYINST_ABI_H
+#define PYINST_ABI_H
+
+#ifdef __bpf__
+/* vmlinux.h already defines the __u* types */
+#else
+#include <linux/types.h>
+#endif
+
+#define PYI_MAX_CPUS		256
+#define PYI_FRAMES_CAP		4096	/* per-CPU scratch; --max-depth may not exceed it */
+#define PYI_DEFAULT_MAX_DEPTH	1024
+#define PYI_STR_MAX		256	/* bytes of a str object's data copied in the kernel */
+#define PYI_LINETABLE_MAX	4096	/* bytes of a code object's line table copied */
+#define PYI_CODE_CACHE_SLOTS	4096	/* per-CPU direct-mapped "code object already sent" */
+#define PYI_FRAME_BLOCK		128	/* bytes read per frame in one probe */
+#define PYI_CODE_BLOCK		256	/* bytes read per code object in one probe */
+#define PYI_MAX_PROCS		4096
+#define PYI_MAX_THREADS		65536
+#define PYI_PID_BITMAP		(1 << 22)	/* covers pid_max's ceiling */
+
+enum pyi_rec_type {
+	PYI_REC_SAMPLE = 1,	/* struct pyi_sample */
+	PYI_REC_CODE = 2,	/* struct pyi_code */
+	PYI_REC_PROC = 3,	/* struct pyi_proc_event */
+};
+
+/* struct pyi_sample.flags */
+#define PYI_SF_TRUNCATED	(1u << 0)	/* depth > nframes: frames keep the root end */
+#define PYI_SF_OFFCPU		(1u << 1)	/* weight_ns is time spent off CPU */
+#define PYI_SF_GIL_HELD		(1u << 2)	/* the sampled thread held the GIL */
+#define PYI_SF_NO_TSTATE	(1u << 3)	/* a thread of a target with no PyThreadState */
+#define PYI_SF_BAD_FRAME	(1u << 4)	/* the walk stopped on an unreadable frame */
+
+/* One Python frame as seen by the kernel: symbols are resolved in user space. */
+struct pyi_frame {
+	__u64 code;	/* PyCodeObject * in the target */
+	__u64 cls;	/* PyTypeObject * of the first argument when it is self/cls, else 0 */
+	__u32 cookie;	/* checksum of the code object's identity fields (catches reuse) */
+	__s32 lasti;	/* byte offset of the current instruction in the bytecode, -1 unknown */
+};
+_Static_assert(sizeof(struct pyi_frame) == 24, "pyi_frame layout");
+
+struct pyi_sample {
+	__u32 type;		/* PYI_REC_SAMPLE */
+	__u32 pid;		/* host tgid */
+	__u32 tid;		/* host tid */
+	__u32 flags;		/* PYI_SF_* */
+	__u64 ts;		/* bpf_ktime_get_ns() at the sample */
+	__u64 weight_ns;	/* on-CPU: 0 = one period; off-CPU: time off */
+	__u64 tstate;		/* PyThreadState * (0 if none) */
+	__u32 nframes;		/* entries in frames[] */
+	__u32 depth;		/* frames walked; > nframes when truncated */
+	__u32 head;		/* index in frames[] of the leaf-most frame (ring order) */
+	__u32 reason;		/* off-CPU: syscall number + 1, or 0 */
+	__u32 cpu;
+	__u32 ns_tid;		/* tid in the target's own pid namespace */
+	struct pyi_frame frames[];	/* leaf first, from frames[head] on, wrapping */
+};
+_Static_assert(sizeof(struct pyi_sample) == 64, "pyi_sample layout");
+
+/* A str object's raw data: decoded (latin-1 / UCS-2 / UCS-4 / ASCII) in user space. */
+struct pyi_str {
+	__u32 length;		/* code points, as in the object */
+	__u16 nbytes;		/* bytes copied into data */
+	__u8 kind;		/* 1, 2 or 4 bytes a code point (PEP 393) */
+	__u8 ok;		/* 1 when the read succeeded */
+	__u8 data[PYI_STR_MAX];
+};
+
+/* A code object, sent once per CPU when the kernel first sees it (it may be freed later). */
+struct pyi_code {
+	__u32 type;		/* PYI_REC_CODE */
+	__u32 pid;
+	__u64 code;
+	__u32 cookie;
+	__s32 firstlineno;
+	__u32 argcount;
+	__u32 co_flags;
+	__u32 firsttraceable;	/* 3.11+: code units before the first traceable one */
+	__u32 linetable_len;	/* bytes of the line table in the object */
+	__u16 linetable_copied;	/* bytes copied into linetable */
+	__u16 cpu;
+	__u32 slot;		/* the per-CPU cache slot the kernel filled */
+	struct pyi_str name;
+	struct pyi_str qualname;
+	struct pyi_str filename;
+	struct pyi_str var0;	/* first local variable name (self/cls detection) */
+	__u8 linetable[PYI_LINETABLE_MAX];
+};
+
+enum pyi_proc_kind {
+	PYI_PROC_EXEC = 1,	/* a followed process called exec: rediscover it */
+	PYI_PROC_FORK = 2,	/* a followed process forked (ppid = parent) */
+	PYI_PROC_EXIT = 3,	/* a target thread group ended */
+};
+
+struct pyi_proc_event {
+	__u32 type;		/* PYI_REC_PROC */
+	__u32 kind;		/* enum pyi_proc_kind */
+	__u32 pid;
+	__u32 ppid;
+	__u64 ts;
+};
+
+/*
+ * CPython struct offsets the kernel needs, per interpreter version.
+ * Generated tables fill these (scripts/gen_layouts.sh); -1 = the field does not exist.
+ */
+struct pyi_offsets {
+	__u32 version_hex;	/* PY_VERSION_HEX of the layout */
+	__s16 interp_next;
+	__s16 interp_tstate_head;
+	__s16 tstate_next;
+	__s16 tstate_interp;
+	__s16 tstate_frame;	/* <3.11 frame; 3.11-3.12 cframe; 3.13+ current_frame */
+	__s16 cframe_current_frame;	/* 3.11-3.12 */
+	__s16 tstate_thread_id;
+	__s16 tstate_native_thread_id;	/* 3.11+ */
+	__s16 frame_code;	/* f_code / f_executable */
+	__s16 frame_previous;	/* f_back / previous */
+	__s16 frame_instr;	/* <3.11 f_lasti (int); 3.11+ prev_instr / instr_ptr */
+	__s16 frame_owner;	/* 3.11+ (char) */
+	__s16 frame_localsplus;	/* f_localsplus / localsplus */
+	__s16 code_argcount;
+	__s16 code_flags;
+	__s16 code_firstlineno;
+	__s16 code_name;
+	__s16 code_qualname;	/* 3.11+ */
+	__s16 code_filename;
+	__s16 code_varnames;	/* <3.11 co_varnames; 3.11+ co_localsplusnames */
+	__s16 code_linetable;	/* <3.10 co_lnotab; 3.10+ co_linetable */
+	__s16 code_firsttraceable;	/* 3.11+ _co_firsttraceable */
+	__s16 code_adaptive;	/* 3.11+ co_code_adaptive */
+	__s16 object_type;	/* ob_type */
+	__s16 type_name;	/* tp_name */
+	__s16 tuple_item;	/* ob_item */
+	__s16 bytes_size;	/* ob_size */
+	__s16 bytes_data;	/* ob_sval */
+	__s16 unicode_length;
+	__s16 unicode_state;
+	__s16 unicode_ascii_size;	/* sizeof(PyASCIIObject): data of compact ASCII follows */
+	__s16 unicode_compact_size;	/* sizeof(PyCompactUnicodeObject) */
+	__s16 frame_owner_cstack;	/* value of FRAME_OWNED_BY_CSTACK, -1 if none */
+	__s16 pad;
+};
+
+/* Per target process: the map value of procs, keyed by host tgid. */
+struct pyi_proc {
+	__u64 interp_head_addr;	/* address of the PyInterpreterState * of the main interpreter */
+	__u64 gil_locked_addr;	/* address of the GIL's locked flag, 0 if unknown */
+	__u64 gil_holder_addr;	/* address of the GIL's last holder (PyThreadState *), 0 if unknown */
+	__u32 flags;
+	__u32 pidns_level;	/* pid namespace depth of the target, for ns_tid */
+	struct pyi_offsets off;
+};
+
+/* Thread cache value, keyed by struct pyi_thread_key. */
+struct pyi_thread_key {
+	__u32 pid;
+	__u32 tid;
+};
+
+struct pyi_thread {
+	__u64 tstate;		/* 0: none found at last_walk */
+	__u64 last_walk;	/* ktime of the last list walk that missed */
+};
+
+/* errors map: per-CPU counters, indexes */
+enum pyi_err {
+	PYI_ERR_RINGBUF = 0,	/* ring buffer full: a record was dropped */
+	PYI_ERR_READ_TSTATE,	/* could not read the interpreter's thread list */
+	PYI_ERR_READ_FRAME,	/* a frame could not be read */
+	PYI_ERR_READ_CODE,	/* a code object could not be read */
+	PYI_ERR_NO_TSTATE,	/* a target thread had no PyThreadState */
+	PYI_ERR_TRUNCATED,	/* a stack deeper than --max-depth */
+	PYI_ERR_THREADS_FULL,	/* the thread cache was full */
+	PYI_ERR_SYMBOL_DEFERRED,	/* per-sample symbol budget exhausted */
+	PYI_ERR_MAX,
+};
+
+/* counters map: per-CPU, indexes */
+enum pyi_count {
+	PYI_CNT_SAMPLES = 0,	/* perf_event samples that hit a target */
+	PYI_CNT_OFFCPU,		/* off-CPU samples */
+	PYI_CNT_CODES,		/* code records sent */
+	PYI_CNT_MAX,
+};
+
+#endif /* PYINST_ABI_H */
