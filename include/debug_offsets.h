@@ -12,6 +12,23 @@
 
 #include "python_layouts.h"
 
+/*
+ * What 3.14 changes for a sampler, and how this library handles it (facts from the v3.14.0
+ * headers; the 3.14 table entry is derived, see scripts/gen_layouts.sh derive_314):
+ *  - _PyInterpreterFrame.f_executable is a _PyStackRef. In default (GIL) builds bit 0 is
+ *    Py_TAG_REFCNT and PyStackRef_AsPyObjectBorrow clears only that bit; Py_INT_TAG (3) marks
+ *    tagged ints, which never occupy f_executable. So clear pyi_layout.frame_code_tag_mask (1),
+ *    not 3. Free-threaded builds tag differently and are rejected.
+ *  - enum _frameowner gained FRAME_OWNED_BY_INTERPRETER = 3; FRAME_OWNED_BY_CSTACK is now 4
+ *    (it was 3 in 3.12/3.13): pyi_offsets.frame_owner_cstack carries the right value; owner
+ *    moved to 74, localsplus to 80 (stackpointer replaced the int stacktop).
+ *  - _PyRuntime.autoTSSkey is gone (gh-131185, PR #132510: a C thread-local holds the cached
+ *    thread state): runtime_autotsskey is -1, so the TSS route cannot be used; walk the
+ *    interpreter's thread list (native_thread_id) or use _Py_tss_tstate.
+ *  - _Py_DebugOffsets moved to pycore_debug_offsets.h and grew (threads_main, stackpointer,
+ *    tlbc fields, set/gen/llist_node/debugger_support groups): parsed by its own field list.
+ */
+
 /* Bytes of _PyRuntime to read: the largest _Py_DebugOffsets we parse (3.14's) and then some. */
 #define DEBUG_OFFSETS_READ_LEN	1024
 

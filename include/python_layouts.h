@@ -22,7 +22,7 @@ struct pyi_layout {
 	int32_t frame_is_entry;		/* 3.11 only: _PyInterpreterFrame.is_entry (bool) */
 	int32_t frame_code_tag_mask;	/* bits of frame_code to clear (3.14 _PyStackRef: 1) */
 	int32_t code_code;		/* <3.11 co_code (bytes object) */
-	int32_t code_size;		/* sizeof(PyCodeObject); 3.11+ bytecode starts at code_adaptive */
+	int32_t code_size;		/* sizeof(PyCodeObject) */
 	int32_t unicode_kind_shift;	/* bit of PyASCIIObject.state where the 3-bit kind starts */
 	int32_t unicode_compact_bit;
 	int32_t unicode_ascii_bit;
@@ -34,7 +34,7 @@ struct pyi_layout {
 	int32_t interp_ceval_gil;	/* 3.12+ interp->ceval.gil (struct _gil_runtime_state *) */
 	int32_t gil_locked;		/* 3.12+ inside struct _gil_runtime_state */
 	int32_t gil_last_holder;	/* 3.12+ inside struct _gil_runtime_state */
-	int32_t runtime_autotsskey;	/* 3.7-3.13 Py_tss_t in _PyRuntime; 3.6: autoTLSkey symbol */
+	int32_t runtime_autotsskey;	/* 3.7-3.13 Py_tss_t in _PyRuntime */
 	int32_t tss_key;		/* pthread_key_t inside Py_tss_t */
 };
 

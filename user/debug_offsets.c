@@ -185,8 +185,8 @@ static int do_open(const uint8_t *image, size_t len, struct do_image *img, char 
 	case 0x030D: img->names = layout_313; break;
 	case 0x030E: img->names = layout_314; break;
 	default:
-		snprintf(err, errsz, "CPython %s (0x%08llx): its _Py_DebugOffsets layout is unknown "
-			 "(3.13 and 3.14 are)", img->vstr, (unsigned long long)img->version);
+		snprintf(err, errsz, "CPython %s (0x%08llx): its _Py_DebugOffsets layout is "
+			 "unknown (3.13, 3.14 are)", img->vstr, (unsigned long long)img->version);
 		return -ENOTSUP;
 	}
 	need = 0;
@@ -263,7 +263,7 @@ int debug_offsets_apply(const uint8_t *image, size_t len, struct pyi_layout *out
 	out->off.version_hex = (__u32)img.version;
 	for (size_t i = 0; i < sizeof(do_fields) / sizeof(do_fields[0]); i++) {
 		if (set_field(out, &do_fields[i], field(&img, do_fields[i].name))) {
-			snprintf(err, errsz, "CPython %s: _Py_DebugOffsets %s = %llu is out of range",
+			snprintf(err, errsz, "CPython %s: _Py_DebugOffsets %s = %llu out of range",
 				 img.vstr, do_fields[i].name,
 				 (unsigned long long)field(&img, do_fields[i].name));
 			return -EINVAL;

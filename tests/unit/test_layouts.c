@@ -40,8 +40,8 @@ static void assert_distinct(const int *v, size_t n, int minor, const char *what)
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = i + 1; j < n; j++)
 			if (v[i] >= 0 && v[i] == v[j])
-				fail_msg("3.%d %s: fields %zu and %zu both at %d", minor, what, i, j,
-					 v[i]);
+				fail_msg("3.%d %s: fields %zu and %zu at %d", minor, what, i,
+					 j, v[i]);
 }
 
 static void test_layouts_fields_sane(void **state)

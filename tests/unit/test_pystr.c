@@ -69,7 +69,8 @@ static void test_pystr_truncation(void **state)
 	s.nbytes = 5;	/* a UCS-2 copy cut inside a code point */
 	s.kind = 2;
 	s.length = 3;
-	assert_int_equal(pystr_decode(&s, out, sizeof(out)), 9);	/* two 3-byte code points and "…" */
+	/* two 3-byte code points and the 3-byte ellipsis */
+	assert_int_equal(pystr_decode(&s, out, sizeof(out)), 9);
 }
 
 static void test_pystr_errors(void **state)
