@@ -44,4 +44,74 @@ int session_load(const char *path, struct session **out, char *err, size_t errle
 /* Session.combine(dst, src) semantics; dst is updated in place. */
 int session_combine(struct session *dst, const struct session *src);
 
+/*
+ * Additions below this line: the read side used by frame_tree, processors, renderers and the
+ * .pyisession code, plus the pieces a lossless import needs.
+ */
+#define SESSION_NO_FRAME UINT32_MAX	/* session_intern_frame failed (see session_error) */
+/* Deeper stacks are truncated: session_stack_push returns the parent unchanged. */
+#define SESSION_MAX_DEPTH 10000
+
+/* Synthetic identifiers, interned first by session__new so that their ids are fixed. */
+enum session_fixed_ident {
+	SESSION_IDENT_ROOT = 0,		/* "[root]" */
+	SESSION_IDENT_SELF = 1,		/* "[self]" */
+	SESSION_IDENT_AWAIT = 2,	/* "[await]" */
+	SESSION_IDENT_OUT_OF_CONTEXT = 3,	/* "[out-of-context]" */
+	SESSION_IDENT_FIRST_REAL = 4,
+};
+
+struct session_sample {
+	uint32_t stack;		/* SESSION_NO_STACK: an empty stack, as in a record [[], t] */
+	double weight;		/* seconds */
+};
+
+struct session_header {
+	double start_time;
+	double duration;
+	double min_interval;
+	double max_interval;
+	double cpu_time;
+	uint64_t sample_count;
+	const char *target_description;	/* never NULL */
+	uint32_t start_call_stack;	/* SESSION_NO_STACK when the list is empty */
+};
+
+/* 0, or the first -errno a producer call hit (allocation failure): checked once at the end. */
+int session_error(const struct session *s);
+/* Appends one record as is, never merging: load and combine keep records exactly. */
+int session_add_record(struct session *s, uint32_t stack, double weight);
+void session_set_sample_count(struct session *s, uint64_t count);
+/* The stack that started profiling, root first; used to trim the tree's stem. */
+void session_set_start_call_stack(struct session *s, uint32_t stack);
+
+const struct session_header *session_get_header(const struct session *s);
+const char *const *session_sys_path(const struct session *s, size_t *n);
+const char *const *session_sys_prefixes(const struct session *s, size_t *n);
+const struct session_sample *session_samples(const struct session *s, size_t *n);
+
+/* Frames (full frame_info), identifiers (frame_info up to the first \x01) and attributes
+ * (marker + data) are interned separately; every string is also NUL-terminated. */
+uint32_t session_frame_count(const struct session *s);
+const char *session_frame_info(const struct session *s, uint32_t frame, size_t *len);
+uint32_t session_frame_ident(const struct session *s, uint32_t frame);
+const uint32_t *session_frame_attrs(const struct session *s, uint32_t frame, uint32_t *n);
+uint32_t session_ident_count(const struct session *s);
+const char *session_ident(const struct session *s, uint32_t ident, size_t *len);
+const char *session_attr(const struct session *s, uint32_t attr, size_t *len);
+uint32_t session_stack_count(const struct session *s);
+uint32_t session_stack_parent(const struct session *s, uint32_t stack);
+uint32_t session_stack_frame(const struct session *s, uint32_t stack);
+uint32_t session_stack_depth(const struct session *s, uint32_t stack);	/* root frame: 1 */
+/* Saves to a path (truncating); the counterpart of session_load. */
+int session_save_path(const struct session *s, const char *path, char *err, size_t errlen);
+
+/* JSON helpers shared with the renderers that write JSON like Python's json module. */
+/* Python's repr(float) (json.dumps spelling for non-finite values); returns the length. */
+size_t session_format_float(double v, char *buf, size_t len);
+/* A JSON string with ensure_ascii escapes; undecodable bytes become \udcXX (surrogateescape). */
+void session_json_write_string(FILE *out, const char *str, size_t len);
+/* One UTF-8 code point at p: its length, or 0 when the bytes are not valid UTF-8. */
+size_t session_utf8_decode(const unsigned char *p, size_t len, uint32_t *cp);
+
 #endif /* PYINST_SESSION_H */

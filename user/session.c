@@ -1,1 +1,722 @@
 // SPDX-License-Identifier: MIT
+/*
+ * The session model. Memory grows with distinct frames and stacks, not with samples:
+ * strings are interned in hash tables, stacks are (parent, frame) pairs interned the same way,
+ * and the producer path merges consecutive samples of the same stack.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "session.h"
+
+#define ARENA_BLOCK (64 * 1024)
+
+struct arena_block {
+	struct arena_block *next;
+	size_t used;
+	size_t size;
+	char data[];
+};
+
+/* Strings with stable addresses: interned strings are never moved once stored. */
+struct arena {
+	struct arena_block *head;
+};
+
+struct str_ent {
+	const char *ptr;
+	uint32_t len;
+	uint32_t hash;
+};
+
+/* Open addressing; slots hold id + 1 so that 0 means empty. */
+struct strtab {
+	struct str_ent *ents;
+	uint32_t n, cap;
+	uint32_t *slots;
+	uint32_t nslots;
+	struct arena arena;
+};
+
+struct frame_meta {
+	uint32_t ident;
+	uint32_t attr_off;	/* into session.attr_ids */
+	uint32_t nattrs;
+};
+
+struct stack_ent {
+	uint32_t parent;
+	uint32_t frame;
+	uint32_t depth;
+};
+
+struct strlist {
+	char **v;
+	size_t n, cap;
+};
+
+struct session {
+	struct strtab frames;
+	struct strtab idents;
+	struct strtab attrs;
+	struct frame_meta *meta;	/* parallel to frames.ents */
+	uint32_t cap_meta;
+	uint32_t *attr_ids;
+	uint32_t nattr_ids, cap_attr_ids;
+
+	struct stack_ent *stacks;
+	uint32_t nstacks, cap_stacks;
+	uint32_t *stack_slots;
+	uint32_t nstack_slots;
+
+	struct session_sample *samples;
+	size_t nsamples, cap_samples;
+
+	struct session_header hdr;
+	char *target;
+	struct strlist sys_path;
+	struct strlist sys_prefixes;
+	int err;
+};
+
+static uint32_t hash_bytes(const char *p, size_t len)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static uint32_t hash_pair(uint32_t a, uint32_t b)
+{
+	uint64_t x = ((uint64_t)a << 32) | b;
+
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return (uint32_t)x;
+}
+
+static void *grow(void *ptr, uint32_t *cap, size_t need, size_t elem)
+{
+	size_t ncap = *cap ? *cap : 16;
+	void *p;
+
+	if (need <= *cap)
+		return ptr;
+	while (ncap < need)
+		ncap *= 2;
+	if (ncap > UINT32_MAX - 1)
+		return NULL;
+	p = realloc(ptr, ncap * elem);
+	if (p)
+		*cap = (uint32_t)ncap;
+	return p;
+}
+
+static char *arena_store(struct arena *a, const char *src, size_t len)
+{
+	struct arena_block *b = a->head;
+	char *dst;
+
+	if (!b || b->size - b->used < len + 1) {
+		size_t size = len + 1 > ARENA_BLOCK ? len + 1 : ARENA_BLOCK;
+
+		b = malloc(sizeof(*b) + size);
+		if (!b)
+			return NULL;
+		b->next = a->head;
+		b->used = 0;
+		b->size = size;
+		a->head = b;
+	}
+	dst = b->data + b->used;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+	b->used += len + 1;
+	return dst;
+}
+
+static void arena_free(struct arena *a)
+{
+	struct arena_block *b = a->head, *next;
+
+	for (; b; b = next) {
+		next = b->next;
+		free(b);
+	}
+	a->head = NULL;
+}
+
+static int strtab_rehash(struct strtab *t)
+{
+	uint32_t nslots = t->nslots ? t->nslots * 2 : 64;
+	uint32_t *slots = calloc(nslots, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (uint32_t id = 0; id < t->n; id++) {
+		uint32_t i = t->ents[id].hash & (nslots - 1);
+
+		while (slots[i])
+			i = (i + 1) & (nslots - 1);
+		slots[i] = id + 1;
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->nslots = nslots;
+	return 0;
+}
+
+/* Returns the id of the string, adding it if new; UINT32_MAX on allocation failure. */
+static uint32_t strtab_intern(struct strtab *t, const char *p, size_t len, bool *added)
+{
+	uint32_t h = hash_bytes(p, len), i, id;
+	struct str_ent *e;
+
+	*added = false;
+	if (len > UINT32_MAX - 1)
+		return UINT32_MAX;
+	if ((t->n + 1) * 2 > t->nslots && strtab_rehash(t))
+		return UINT32_MAX;
+	for (i = h & (t->nslots - 1); t->slots[i]; i = (i + 1) & (t->nslots - 1)) {
+		e = &t->ents[t->slots[i] - 1];
+		if (e->hash == h && e->len == len && !memcmp(e->ptr, p, len))
+			return t->slots[i] - 1;
+	}
+	e = grow(t->ents, &t->cap, t->n + 1, sizeof(*e));
+	if (!e)
+		return UINT32_MAX;
+	t->ents = e;
+	id = t->n;
+	e[id].ptr = arena_store(&t->arena, p, len);
+	if (!e[id].ptr)
+		return UINT32_MAX;
+	e[id].len = (uint32_t)len;
+	e[id].hash = h;
+	t->slots[i] = id + 1;
+	t->n++;
+	*added = true;
+	return id;
+}
+
+static void strtab_free(struct strtab *t)
+{
+	free(t->ents);
+	free(t->slots);
+	arena_free(&t->arena);
+}
+
+static int strlist_add(struct strlist *l, const char *str)
+{
+	char **v;
+
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 8;
+
+		v = realloc(l->v, ncap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = ncap;
+	}
+	l->v[l->n] = strdup(str);
+	if (!l->v[l->n])
+		return -ENOMEM;
+	l->n++;
+	return 0;
+}
+
+static bool strlist_has(const struct strlist *l, const char *str)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i], str))
+			return true;
+	return false;
+}
+
+static void strlist_free(struct strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = l->cap = 0;
+}
+
+static int set_err(struct session *s, int err)
+{
+	if (!s->err)
+		s->err = err;
+	return err;
+}
+
+struct session *session__new(void)
+{
+	static const char *const fixed[] = { "[root]", "[self]", "[await]", "[out-of-context]" };
+	struct session *s = calloc(1, sizeof(*s));
+	bool added;
+
+	if (!s)
+		return NULL;
+	s->hdr.min_interval = 0.001;
+	s->hdr.max_interval = 0.001;
+	s->hdr.start_call_stack = SESSION_NO_STACK;
+	s->target = strdup("");
+	if (!s->target)
+		goto err_nomem;
+	s->hdr.target_description = s->target;
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (strtab_intern(&s->idents, fixed[i], strlen(fixed[i]), &added) != i)
+			goto err_nomem;
+	return s;
+err_nomem:
+	session__free(s);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void session__free(struct session *s)
+{
+	if (!s)
+		return;
+	strtab_free(&s->frames);
+	strtab_free(&s->idents);
+	strtab_free(&s->attrs);
+	free(s->meta);
+	free(s->attr_ids);
+	free(s->stacks);
+	free(s->stack_slots);
+	free(s->samples);
+	free(s->target);
+	strlist_free(&s->sys_path);
+	strlist_free(&s->sys_prefixes);
+	free(s);
+}
+
+/* pyinstrument's parse_frame_info: identifier up to the first \x01, then \x01-separated attrs. */
+static int frame_parse(struct session *s, struct frame_meta *m, const char *info, size_t len)
+{
+	const char *end = info + len, *p = memchr(info, '\x01', len), *q;
+	uint32_t aid;
+	uint32_t *ids;
+	bool added;
+
+	m->ident = strtab_intern(&s->idents, info, p ? (size_t)(p - info) : len, &added);
+	m->attr_off = s->nattr_ids;
+	m->nattrs = 0;
+	if (m->ident == UINT32_MAX)
+		return -ENOMEM;
+	while (p && p < end) {
+		p++;
+		q = memchr(p, '\x01', (size_t)(end - p));
+		aid = strtab_intern(&s->attrs, p, q ? (size_t)(q - p) : (size_t)(end - p), &added);
+		ids = grow(s->attr_ids, &s->cap_attr_ids, s->nattr_ids + 1u, sizeof(*ids));
+		if (aid == UINT32_MAX || !ids)
+			return -ENOMEM;
+		s->attr_ids = ids;
+		s->attr_ids[s->nattr_ids++] = aid;
+		m->nattrs++;
+		p = q;
+	}
+	return 0;
+}
+
+uint32_t session_intern_frame(struct session *s, const char *info, size_t len)
+{
+	struct frame_meta *meta;
+	uint32_t id;
+	bool added;
+
+	meta = grow(s->meta, &s->cap_meta, s->frames.n + 1u, sizeof(*meta));
+	if (!meta)
+		goto err_nomem;
+	s->meta = meta;
+	id = strtab_intern(&s->frames, info, len, &added);
+	if (id == UINT32_MAX)
+		goto err_nomem;
+	/* On failure the sticky error makes the whole session unusable, so a half-parsed frame
+	 * is never read. */
+	if (added && frame_parse(s, &s->meta[id], info, len))
+		goto err_nomem;
+	return id;
+err_nomem:
+	set_err(s, -ENOMEM);
+	return SESSION_NO_FRAME;
+}
+
+static int stack_rehash(struct session *s)
+{
+	uint32_t nslots = s->nstack_slots ? s->nstack_slots * 2 : 256;
+	uint32_t *slots = calloc(nslots, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (uint32_t id = 0; id < s->nstacks; id++) {
+		uint32_t i = hash_pair(s->stacks[id].parent, s->stacks[id].frame) & (nslots - 1);
+
+		while (slots[i])
+			i = (i + 1) & (nslots - 1);
+		slots[i] = id + 1;
+	}
+	free(s->stack_slots);
+	s->stack_slots = slots;
+	s->nstack_slots = nslots;
+	return 0;
+}
+
+uint32_t session_stack_push(struct session *s, uint32_t parent, uint32_t frame)
+{
+	uint32_t depth = 1, i, id;
+	struct stack_ent *e;
+
+	if (frame >= s->frames.n || (parent != SESSION_NO_STACK && parent >= s->nstacks)) {
+		set_err(s, -EINVAL);
+		return parent;
+	}
+	if (parent != SESSION_NO_STACK) {
+		depth = s->stacks[parent].depth + 1;
+		if (depth > SESSION_MAX_DEPTH)
+			return parent;
+	}
+	if ((s->nstacks + 1) * 2 > s->nstack_slots && stack_rehash(s))
+		goto err_nomem;
+	for (i = hash_pair(parent, frame) & (s->nstack_slots - 1); s->stack_slots[i];
+	     i = (i + 1) & (s->nstack_slots - 1)) {
+		e = &s->stacks[s->stack_slots[i] - 1];
+		if (e->parent == parent && e->frame == frame)
+			return s->stack_slots[i] - 1;
+	}
+	e = grow(s->stacks, &s->cap_stacks, s->nstacks + 1u, sizeof(*e));
+	if (!e)
+		goto err_nomem;
+	s->stacks = e;
+	id = s->nstacks++;
+	e[id] = (struct stack_ent){ .parent = parent, .frame = frame, .depth = depth };
+	s->stack_slots[i] = id + 1;
+	return id;
+err_nomem:
+	set_err(s, -ENOMEM);
+	return parent;
+}
+
+int session_add_record(struct session *s, uint32_t stack, double weight)
+{
+	struct session_sample *v;
+
+	if (stack != SESSION_NO_STACK && stack >= s->nstacks)
+		return -EINVAL;
+	if (s->nsamples == s->cap_samples) {
+		size_t ncap = s->cap_samples ? s->cap_samples * 2 : 256;
+
+		v = realloc(s->samples, ncap * sizeof(*v));
+		if (!v)
+			return set_err(s, -ENOMEM);
+		s->samples = v;
+		s->cap_samples = ncap;
+	}
+	s->samples[s->nsamples++] = (struct session_sample){ .stack = stack, .weight = weight };
+	return 0;
+}
+
+int session_add_sample(struct session *s, uint32_t stack, double weight)
+{
+	int err;
+
+	if (s->err)
+		return s->err;
+	if (s->nsamples && s->samples[s->nsamples - 1].stack == stack &&
+	    (stack == SESSION_NO_STACK || stack < s->nstacks)) {
+		s->samples[s->nsamples - 1].weight += weight;
+		s->hdr.sample_count++;
+		return 0;
+	}
+	err = session_add_record(s, stack, weight);
+	if (!err)
+		s->hdr.sample_count++;
+	return err;
+}
+
+void session_set_times(struct session *s, double start_time, double duration)
+{
+	s->hdr.start_time = start_time;
+	s->hdr.duration = duration;
+}
+
+void session_set_interval(struct session *s, double min_interval, double max_interval)
+{
+	s->hdr.min_interval = min_interval;
+	s->hdr.max_interval = max_interval;
+}
+
+void session_set_cpu_time(struct session *s, double cpu_time)
+{
+	s->hdr.cpu_time = cpu_time;
+}
+
+int session_set_target_description(struct session *s, const char *text)
+{
+	char *copy = strdup(text ? text : "");
+
+	if (!copy)
+		return set_err(s, -ENOMEM);
+	free(s->target);
+	s->target = copy;
+	s->hdr.target_description = copy;
+	return 0;
+}
+
+int session_add_sys_path(struct session *s, const char *path)
+{
+	return strlist_add(&s->sys_path, path) ? set_err(s, -ENOMEM) : 0;
+}
+
+int session_add_sys_prefix(struct session *s, const char *prefix)
+{
+	return strlist_add(&s->sys_prefixes, prefix) ? set_err(s, -ENOMEM) : 0;
+}
+
+uint64_t session_sample_count(const struct session *s)
+{
+	return s->hdr.sample_count;
+}
+
+int session_error(const struct session *s)
+{
+	return s->err;
+}
+
+void session_set_sample_count(struct session *s, uint64_t count)
+{
+	s->hdr.sample_count = count;
+}
+
+void session_set_start_call_stack(struct session *s, uint32_t stack)
+{
+	if (stack == SESSION_NO_STACK || stack < s->nstacks)
+		s->hdr.start_call_stack = stack;
+}
+
+const struct session_header *session_get_header(const struct session *s)
+{
+	return &s->hdr;
+}
+
+const char *const *session_sys_path(const struct session *s, size_t *n)
+{
+	*n = s->sys_path.n;
+	return (const char *const *)s->sys_path.v;
+}
+
+const char *const *session_sys_prefixes(const struct session *s, size_t *n)
+{
+	*n = s->sys_prefixes.n;
+	return (const char *const *)s->sys_prefixes.v;
+}
+
+const struct session_sample *session_samples(const struct session *s, size_t *n)
+{
+	*n = s->nsamples;
+	return s->samples;
+}
+
+uint32_t session_frame_count(const struct session *s)
+{
+	return s->frames.n;
+}
+
+const char *session_frame_info(const struct session *s, uint32_t frame, size_t *len)
+{
+	if (len)
+		*len = s->frames.ents[frame].len;
+	return s->frames.ents[frame].ptr;
+}
+
+uint32_t session_frame_ident(const struct session *s, uint32_t frame)
+{
+	return s->meta[frame].ident;
+}
+
+const uint32_t *session_frame_attrs(const struct session *s, uint32_t frame, uint32_t *n)
+{
+	*n = s->meta[frame].nattrs;
+	return s->attr_ids + s->meta[frame].attr_off;
+}
+
+uint32_t session_ident_count(const struct session *s)
+{
+	return s->idents.n;
+}
+
+const char *session_ident(const struct session *s, uint32_t ident, size_t *len)
+{
+	if (len)
+		*len = s->idents.ents[ident].len;
+	return s->idents.ents[ident].ptr;
+}
+
+const char *session_attr(const struct session *s, uint32_t attr, size_t *len)
+{
+	if (len)
+		*len = s->attrs.ents[attr].len;
+	return s->attrs.ents[attr].ptr;
+}
+
+uint32_t session_stack_count(const struct session *s)
+{
+	return s->nstacks;
+}
+
+uint32_t session_stack_parent(const struct session *s, uint32_t stack)
+{
+	return s->stacks[stack].parent;
+}
+
+uint32_t session_stack_frame(const struct session *s, uint32_t stack)
+{
+	return s->stacks[stack].frame;
+}
+
+uint32_t session_stack_depth(const struct session *s, uint32_t stack)
+{
+	return stack == SESSION_NO_STACK ? 0 : s->stacks[stack].depth;
+}
+
+/* Re-interns src's stack into dst; map caches src stack id -> dst stack id. */
+static uint32_t stack_copy(struct session *dst, const struct session *src, uint32_t stack,
+			   uint32_t *map)
+{
+	const struct stack_ent *e;
+	uint32_t parent, frame;
+
+	if (stack == SESSION_NO_STACK)
+		return SESSION_NO_STACK;
+	if (map[stack] != SESSION_NO_STACK)
+		return map[stack];
+	e = &src->stacks[stack];
+	/* Parents always have smaller ids than their children, so this recursion is at most
+	 * one level deep when stacks are copied in id order. */
+	parent = stack_copy(dst, src, e->parent, map);
+	frame = session_intern_frame(dst, src->frames.ents[e->frame].ptr,
+				     src->frames.ents[e->frame].len);
+	if (frame == SESSION_NO_FRAME)
+		return SESSION_NO_STACK;
+	map[stack] = session_stack_push(dst, parent, frame);
+	return map[stack];
+}
+
+/* sys_path: a, then b's entries missing from a. sys_prefixes (set_like): both, no duplicates. */
+static int merge_lists(struct strlist *out, const struct strlist *a, const struct strlist *b,
+		       bool set_like)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if ((!set_like || !strlist_has(out, a->v[i])) && strlist_add(out, a->v[i]))
+			return -ENOMEM;
+	for (size_t i = 0; i < b->n; i++)
+		if (!strlist_has(set_like ? out : a, b->v[i]) && strlist_add(out, b->v[i]))
+			return -ENOMEM;
+	return 0;
+}
+
+/* pyinstrument uses list(set(...)) for sys_prefixes, whose order is unspecified; ours keeps the
+ * first-seen order. */
+static int combine_lists(struct session *dst, const struct session *src, bool src_first)
+{
+	const struct session *first = src_first ? src : dst, *second = src_first ? dst : src;
+	struct strlist path = { 0 }, prefixes = { 0 };
+
+	if (merge_lists(&path, &first->sys_path, &second->sys_path, false) ||
+	    merge_lists(&prefixes, &first->sys_prefixes, &second->sys_prefixes, true)) {
+		strlist_free(&path);
+		strlist_free(&prefixes);
+		return -ENOMEM;
+	}
+	strlist_free(&dst->sys_path);
+	strlist_free(&dst->sys_prefixes);
+	dst->sys_path = path;
+	dst->sys_prefixes = prefixes;
+	return 0;
+}
+
+/* The earlier session's header wins; src's records go before dst's when src started first. */
+static int combine_header(struct session *dst, const struct session *src, bool src_first)
+{
+	struct session_header *h = &dst->hdr;
+
+	if (src_first) {
+		h->start_time = src->hdr.start_time;
+		if (session_set_target_description(dst, src->hdr.target_description))
+			return -ENOMEM;
+	}
+	h->min_interval = src->hdr.min_interval < h->min_interval ? src->hdr.min_interval :
+								    h->min_interval;
+	h->max_interval = src->hdr.max_interval > h->max_interval ? src->hdr.max_interval :
+								    h->max_interval;
+	h->duration += src->hdr.duration;
+	h->sample_count += src->hdr.sample_count;
+	h->cpu_time += src->hdr.cpu_time;
+	return 0;
+}
+
+static int combine_records(struct session *dst, const struct session *src, const uint32_t *map,
+			   bool src_first)
+{
+	size_t nold = dst->nsamples, nsrc = src->nsamples;
+	struct session_sample *v;
+
+	v = realloc(dst->samples, (nold + nsrc + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	dst->samples = v;
+	dst->cap_samples = nold + nsrc + 1;
+	if (src_first)
+		memmove(v + nsrc, v, nold * sizeof(*v));
+	for (size_t i = 0; i < nsrc; i++) {
+		uint32_t st = src->samples[i].stack;
+
+		v[(src_first ? 0 : nold) + i] = (struct session_sample){
+			.stack = st == SESSION_NO_STACK ? st : map[st],
+			.weight = src->samples[i].weight,
+		};
+	}
+	dst->nsamples = nold + nsrc;
+	return 0;
+}
+
+int session_combine(struct session *dst, const struct session *src)
+{
+	bool src_first = dst->hdr.start_time > src->hdr.start_time;
+	uint32_t *map = NULL;
+	int err = -ENOMEM;
+
+	if (dst->err || src->err)
+		return dst->err ? dst->err : src->err;
+	map = malloc(((size_t)src->nstacks + 1) * sizeof(*map));
+	if (!map)
+		goto out;
+	memset(map, 0xff, ((size_t)src->nstacks + 1) * sizeof(*map));
+	for (uint32_t i = 0; i < src->nstacks; i++)
+		if (stack_copy(dst, src, i, map) == SESSION_NO_STACK)
+			goto out;
+	if (dst->err || combine_records(dst, src, map, src_first) ||
+	    combine_lists(dst, src, src_first) || combine_header(dst, src, src_first))
+		goto out;
+	if (src_first) {
+		uint32_t st = src->hdr.start_call_stack;
+
+		dst->hdr.start_call_stack = st == SESSION_NO_STACK ? st : map[st];
+	}
+	err = 0;
+out:
+	free(map);
+	if (err)
+		set_err(dst, err);
+	return err;
+}
