@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Renderers: pure functions of (session, options) writing to a FILE *, one per format,
+ * render_<fmt>(session, opts, out). Options follow pyinstrument's renderer keyword arguments so
+ * that `-p KEY=VALUE` means the same thing.
+ */
+#ifndef PYINST_RENDER_H
+#define PYINST_RENDER_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "processors.h"
+#include "session.h"
+
+enum render_time {
+	RENDER_TIME_SECONDS,
+	RENDER_TIME_PERCENT_OF_TOTAL,
+};
+
+enum render_flat_time {
+	RENDER_FLAT_TIME_SELF,
+	RENDER_FLAT_TIME_TOTAL,
+};
+
+struct render_opts {
+	/* FrameRenderer: every tree renderer */
+	bool show_all;		/* the CLI's --show-all also sets processor_options.show_regex ".*" */
+	bool timeline;
+	struct processor_options processor_options;
+	/* ConsoleRenderer */
+	bool unicode;
+	bool color;
+	bool flat;
+	enum render_time time;
+	enum render_flat_time flat_time;
+	bool short_mode;
+	/* Shown as "v<version>" in the header; NULL means PYINST_VERSION. */
+	const char *version;
+	/* Strings render_opts_set copied; freed by render_opts_release. */
+	char *owned_hide_regex;
+	char *owned_show_regex;
+};
+
+/* pyinstrument's defaults (everything off, seconds, self, filter_threshold 0.01). */
+void render_opts_init(struct render_opts *o);
+void render_opts_release(struct render_opts *o);
+/*
+ * One `-p` argument: "flag" sets true; "key=value" reads value as JSON, else as a plain string;
+ * dotted keys reach processor options (processor_options.filter_threshold=0), and
+ * processor_options={...} sets several. Unknown keys and bad values: -EINVAL, logged.
+ */
+int render_opts_set(struct render_opts *o, const char *key_value);
+
+/* ConsoleRenderer. -EINVAL for flat with timeline or a bad regex, -ENOMEM. */
+int render_text(struct session *s, const struct render_opts *o, FILE *out);
+
+#endif /* PYINST_RENDER_H */
