@@ -1,4 +1,599 @@
 // SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * The sampler. A cpu-clock perf_event on every CPU runs on_cpu_sample(); for a thread of a
+ * target process it finds the thread's PyThreadState, walks the Python frame chain and sends
+ * the frames (code object address, cookie, instruction offset) to user space on the ring buffer.
+ * Code objects are described once per CPU (strings and line table read here, while the object
+ * is alive), so names stay right when the object is freed later.
+ *
+ * Process hooks (fork/exec/exit) keep the thread cache and the process table true.
+ * Wall mode adds scheduler and syscall hooks (off-CPU time, weighted, with a reason).
+ */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+#include "pyinst_abi.h"
+#include "sampler.bpf.h"
+
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Knobs set by user space before load. */
+const volatile __u32 max_depth = PYI_DEFAULT_MAX_DEPTH;	/* 1 .. PYI_FRAMES_CAP */
+const volatile __u32 max_walk = 16 * PYI_FRAMES_CAP;	/* frames followed at most */
+const volatile __u32 max_thread_walk = 4096;		/* thread states visited at most */
+const volatile __u32 symbols_per_sample = 64;		/* code objects described per sample */
+const volatile __u64 rewalk_ns = 20000000;		/* retry a thread with no state after */
+const volatile __u64 period_ns = 1000000;		/* sampling period */
+const volatile bool wall_mode = false;
+const volatile bool gil_only = false;
+
+/* Processes of interest (targets and followed ones): one bit per host tgid. Shared with user
+ * space through the mmapped .bss, so the hot path tests it without a helper call. */
+__u64 pid_bitmap[PYI_PID_BITMAP / 64];
+
+#define CTX_PERF 0	/* the perf_event program */
+#define CTX_TRACE 1	/* tracepoints; may be interrupted by CTX_PERF on the same CPU */
+
+struct walk_state {
+	__u64 frame;	/* next frame to read */
+	__u32 n;	/* frames walked */
+	__u32 budget;	/* code objects this sample may still describe */
+};
+
+struct scratch {
+	struct pyi_sample hdr;
+	struct pyi_frame frames[PYI_FRAMES_CAP];
+	struct pyi_proc proc;
+	struct walk_state w;
+	__u8 frame_block[PYI_FRAME_BLOCK];
+	__u8 code_block[PYI_CODE_BLOCK];
+};
+
+struct code_slot {
+	__u64 code;
+	__u32 cookie;
+	__u32 pid;	/* forked children share addresses and cookies: each is told */
+	__u32 flags;	/* CODE_SELF / CODE_CLS */
+	__u32 pad;
+};
+
+struct code_cache {
+	struct code_slot slots[PYI_CODE_CACHE_SLOTS];
+};
+
+#define CODE_SELF 1
+#define CODE_CLS 2
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);	/* resized by user space */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PYI_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct pyi_proc);
+} procs SEC(".maps");
+
+/* Processes whose descendants become targets when they turn out to be Python. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PYI_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, __u32);
+} follow SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PYI_MAX_THREADS);
+	__type(key, struct pyi_thread_key);
+	__type(value, struct pyi_thread);
+} threads SEC(".maps");
+
+/* Two entries per CPU (CTX_PERF, CTX_TRACE); max_entries set by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct code_cache);
+} code_caches SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PYI_ERR_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} errors SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PYI_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+DEFINE_LOAD(__u64, frame_u64, PYI_FRAME_BLOCK)
+DEFINE_LOAD(__s32, frame_s32, PYI_FRAME_BLOCK)
+DEFINE_LOAD(__u8, frame_u8, PYI_FRAME_BLOCK)
+DEFINE_LOAD(__u64, code_u64, PYI_CODE_BLOCK)
+DEFINE_LOAD(__s32, code_s32, PYI_CODE_BLOCK)
+
+static __always_inline void count(void *map, __u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(map, &idx);
+
+	if (v)
+		(*v)++;
+}
+
+static __always_inline bool is_interesting(__u32 tgid)
+{
+	return pid_bitmap[(tgid >> 6) & (PYI_PID_BITMAP / 64 - 1)] & (1ULL << (tgid & 63));
+}
+
+static __always_inline void mark_interesting(__u32 tgid)
+{
+	__sync_fetch_and_or(&pid_bitmap[(tgid >> 6) & (PYI_PID_BITMAP / 64 - 1)],
+			    1ULL << (tgid & 63));
+}
+
+/* ---- thread state ------------------------------------------------------------------------- */
+
+struct thread_walk {
+	__u64 ts;	/* current PyThreadState in the interpreter's list */
+	__u64 want;	/* pthread_self() of the sampled thread (its fs base) */
+	__u64 found;
+	__s32 off_next;
+	__s32 off_ident;
+};
+
+static long thread_walk_step(__u64 i, void *ctx)
+{
+	struct thread_walk *w = ctx;
+	__u64 ident = 0, next = 0;
+
+	if (!w->ts)
+		return 1;
+	if (bpf_probe_read_user(&ident, sizeof(ident), (void *)(w->ts + w->off_ident)))
+		return 1;
+	if (ident == w->want) {
+		w->found = w->ts;
+		return 1;
+	}
+	if (bpf_probe_read_user(&next, sizeof(next), (void *)(w->ts + w->off_next)))
+		return 1;
+	w->ts = next;
+	return 0;
+}
+
+/*
+ * The PyThreadState of (tgid, tid). PyThreadState.thread_id holds pthread_self(), which on
+ * x86-64 glibc and musl is the thread's fs base: that matches every CPython version, needs no
+ * libc internals and stays valid while the thread has released the GIL. Results are cached;
+ * a cached state is re-checked with one read, a miss is retried after rewalk_ns.
+ */
+static __always_inline __u64 find_tstate(const struct pyi_proc *p, __u32 tgid, __u32 tid,
+					 __u64 fsbase)
+{
+	struct pyi_thread_key key = { .pid = tgid, .tid = tid };
+	struct thread_walk w = {
+		.want = fsbase,
+		.off_next = p->off.tstate_next,
+		.off_ident = p->off.tstate_thread_id,
+	};
+	struct pyi_thread *t, v = {};
+	__u64 now = bpf_ktime_get_ns(), ident = 0, interp = 0;
+
+	t = bpf_map_lookup_elem(&threads, &key);
+	if (t) {
+		if (t->tstate) {
+			if (!bpf_probe_read_user(&ident, sizeof(ident),
+						 (void *)(t->tstate + w.off_ident)) &&
+			    ident == fsbase)
+				return t->tstate;
+		} else if (now - t->last_walk < rewalk_ns) {
+			return 0;
+		}
+	}
+	if (bpf_probe_read_user(&interp, sizeof(interp), (void *)p->interp_head_addr) || !interp ||
+	    bpf_probe_read_user(&w.ts, sizeof(w.ts),
+				(void *)(interp + p->off.interp_tstate_head))) {
+		count(&errors, PYI_ERR_READ_TSTATE);
+	} else {
+		bpf_loop(max_thread_walk, thread_walk_step, &w, 0);
+	}
+	v.tstate = w.found;
+	v.last_walk = now;
+	if (bpf_map_update_elem(&threads, &key, &v, BPF_ANY))
+		count(&errors, PYI_ERR_THREADS_FULL);
+	return w.found;
+}
+
+/* ---- code objects ------------------------------------------------------------------------- */
+
+/* A str object's raw PEP 393 data; user space decodes it. */
+static __always_inline void read_str(struct pyi_str *out, __u64 obj, const struct pyi_offsets *o)
+{
+	__u64 length = 0;
+	__u32 state = 0, nbytes, kind;
+
+	out->ok = 0;
+	out->nbytes = 0;
+	if (!obj || bpf_probe_read_user(&length, sizeof(length), (void *)(obj + o->unicode_length)) ||
+	    bpf_probe_read_user(&state, sizeof(state), (void *)(obj + o->unicode_state)))
+		return;
+	/* state bits: interned:2 kind:3 compact:1 ascii:1, the same from 3.3 to 3.14 */
+	kind = (state >> 2) & 7;
+	if (!(state & (1 << 5)) || (kind != 1 && kind != 2 && kind != 4) || length > (1 << 30))
+		return;
+	nbytes = (__u32)length * kind;
+	if (nbytes > PYI_STR_MAX)
+		nbytes = PYI_STR_MAX;
+	obj += (state & (1 << 6)) ? o->unicode_ascii_size : o->unicode_compact_size;
+	if (bpf_probe_read_user(out->data, nbytes, (void *)obj))
+		return;
+	out->length = length;
+	out->kind = kind;
+	out->nbytes = nbytes;
+	out->ok = 1;
+}
+
+static __always_inline __u32 self_or_cls(const struct pyi_str *v)
+{
+	if (!v->ok || v->kind != 1)
+		return 0;
+	if (v->length == 4 && v->data[0] == 's' && v->data[1] == 'e' && v->data[2] == 'l' &&
+	    v->data[3] == 'f')
+		return CODE_SELF;
+	if (v->length == 3 && v->data[0] == 'c' && v->data[1] == 'l' && v->data[2] == 's')
+		return CODE_CLS;
+	return 0;
+}
+
+/*
+ * Describes the code object whose first bytes are in s->code_block. Returns CODE_* flags,
+ * or -1 when the record could not be sent (then the cache is not updated, so it is retried).
+ */
+static __noinline int emit_code(struct scratch *s, __u64 code, __u32 cookie, __u32 slot,
+				__u32 cache_idx)
+{
+	const struct pyi_offsets *o = &s->proc.off;
+	struct pyi_code *rec;
+	__u64 table, varnames, var0 = 0, size = 0;
+	__u32 n;
+	int flags;
+
+	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	if (!rec) {
+		count(&errors, PYI_ERR_RINGBUF);
+		return -1;
+	}
+	rec->type = PYI_REC_CODE;
+	rec->pid = s->hdr.pid;
+	rec->code = code;
+	rec->cookie = cookie;
+	rec->cpu = cache_idx;
+	rec->slot = slot;
+	rec->firstlineno = code_s32(s->code_block, o->code_firstlineno);
+	rec->argcount = code_s32(s->code_block, o->code_argcount);
+	rec->co_flags = code_s32(s->code_block, o->code_flags);
+	rec->firsttraceable = code_s32(s->code_block, o->code_firsttraceable);
+	read_str(&rec->name, code_u64(s->code_block, o->code_name), o);
+	read_str(&rec->qualname, code_u64(s->code_block, o->code_qualname), o);
+	read_str(&rec->filename, code_u64(s->code_block, o->code_filename), o);
+	varnames = code_u64(s->code_block, o->code_varnames);
+	if (varnames)
+		bpf_probe_read_user(&var0, sizeof(var0), (void *)(varnames + o->tuple_item));
+	read_str(&rec->var0, var0, o);
+	rec->linetable_len = 0;
+	rec->linetable_copied = 0;
+	table = code_u64(s->code_block, o->code_linetable);
+	if (table && !bpf_probe_read_user(&size, sizeof(size), (void *)(table + o->bytes_size)) &&
+	    size < (1 << 24)) {
+		n = size > PYI_LINETABLE_MAX ? PYI_LINETABLE_MAX : size;
+		if (!bpf_probe_read_user(rec->linetable, n, (void *)(table + o->bytes_data))) {
+			rec->linetable_len = size;
+			rec->linetable_copied = n;
+		}
+	}
+	flags = self_or_cls(&rec->var0);
+	bpf_ringbuf_submit(rec, 0);
+	count(&counters, PYI_CNT_CODES);
+	return flags;
+}
+
+/* ---- frames ------------------------------------------------------------------------------- */
+
+struct frame_walk_ctx {
+	__u32 slot;	/* scratch and code cache index */
+};
+
+/* The class of a method's first argument, read only for code whose first local is self/cls. */
+static __always_inline __u64 frame_class(struct scratch *s, __u64 frame, __u32 flags)
+{
+	const struct pyi_offsets *o = &s->proc.off;
+	__u64 local0 = 0, type = 0;
+
+	if (o->frame_localsplus >= 0 && o->frame_localsplus + 8 <= s->proc.frame_read_len)
+		local0 = frame_u64(s->frame_block, o->frame_localsplus);
+	else if (bpf_probe_read_user(&local0, sizeof(local0), (void *)(frame + o->frame_localsplus)))
+		return 0;
+	if (!local0)
+		return 0;
+	if (flags & CODE_CLS)
+		return local0 | 1;	/* a claimed type object: user space checks it is one */
+	if (bpf_probe_read_user(&type, sizeof(type), (void *)(local0 + o->object_type)))
+		return 0;
+	return type;
+}
+
+static long frame_walk_step(__u64 i, void *ctx)
+{
+	struct frame_walk_ctx *c = ctx;
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &c->slot);
+	struct code_cache *cc = bpf_map_lookup_elem(&code_caches, &c->slot);
+	const struct pyi_offsets *o;
+	struct pyi_frame *f;
+	struct code_slot *e;
+	__u64 frame, code, instr;
+	__u32 cookie;
+	__u32 len, idx, slot, flags = 0;
+	__s32 lasti;
+	int sent;
+
+	if (!s || !cc)
+		return 1;
+	frame = s->w.frame;
+	if (!frame)
+		return 1;
+	o = &s->proc.off;
+	len = s->proc.frame_read_len;
+	if (len > PYI_FRAME_BLOCK)
+		len = PYI_FRAME_BLOCK;
+	if (bpf_probe_read_user(s->frame_block, len, (void *)frame)) {
+		s->hdr.flags |= PYI_SF_BAD_FRAME;
+		count(&errors, PYI_ERR_READ_FRAME);
+		return 1;
+	}
+	code = frame_u64(s->frame_block, o->frame_code);
+	s->w.frame = frame_u64(s->frame_block, o->frame_previous);
+	if (s->proc.flags & PYI_PF_FRAMEOBJECT) {
+		lasti = frame_s32(s->frame_block, o->frame_instr);
+		if ((s->proc.flags & PYI_PF_LASTI_UNITS) && lasti > 0)
+			lasti *= 2;
+	} else {
+		/* 3.12+: a frame owned by the C stack is the shim of a C-to-Python call */
+		if (o->frame_owner_cstack >= 0 &&
+		    frame_u8(s->frame_block, o->frame_owner) == o->frame_owner_cstack)
+			return 0;
+		if (s->proc.flags & PYI_PF_STACKREF)
+			code &= ~1ULL;	/* 3.14: the low bit of a _PyStackRef is a refcount tag */
+		instr = frame_u64(s->frame_block, o->frame_instr);
+		lasti = instr ? (__s32)(instr - code - o->code_adaptive) : -1;
+	}
+	len = s->proc.code_read_len;
+	if (len > PYI_CODE_BLOCK)
+		len = PYI_CODE_BLOCK;
+	if (!code || bpf_probe_read_user(s->code_block, len, (void *)code)) {
+		count(&errors, PYI_ERR_READ_CODE);
+		return 0;
+	}
+	if (code_u64(s->code_block, o->object_type) != s->proc.code_type_addr)
+		return 0;	/* not a code object: e.g. a frame being set up */
+
+	cookie = pyi_cookie(code_u64(s->code_block, o->code_name),
+			    code_u64(s->code_block, o->code_filename),
+			    code_u64(s->code_block, o->code_linetable),
+			    code_s32(s->code_block, o->code_firstlineno),
+			    code_s32(s->code_block, o->code_flags));
+	slot = pyi_code_slot(code);
+	e = &cc->slots[slot];
+	if (e->code == code && e->cookie == cookie && e->pid == s->hdr.pid) {
+		flags = e->flags;
+	} else if (s->w.budget) {
+		s->w.budget--;
+		sent = emit_code(s, code, cookie, slot, c->slot);
+		if (sent >= 0) {
+			e->code = code;
+			e->cookie = cookie;
+			e->pid = s->hdr.pid;
+			e->flags = sent;
+			flags = sent;
+		}
+	} else {
+		count(&errors, PYI_ERR_SYMBOL_DEFERRED);
+	}
+
+	idx = s->w.n % max_depth;
+	if (idx >= PYI_FRAMES_CAP)
+		return 1;
+	f = &s->frames[idx];
+	f->code = code;
+	f->cookie = cookie;
+	f->lasti = lasti;
+	f->cls = flags ? frame_class(s, frame, flags) : 0;
+	s->w.n++;
+	return s->w.n >= max_walk;
+}
+
+/* ---- samples ------------------------------------------------------------------------------ */
+
+static __always_inline __u64 first_frame(const struct pyi_proc *p, __u64 tstate)
+{
+	__u64 frame = 0;
+
+	if (bpf_probe_read_user(&frame, sizeof(frame), (void *)(tstate + p->off.tstate_frame)))
+		return 0;
+	if ((p->flags & PYI_PF_CFRAME) && frame &&
+	    bpf_probe_read_user(&frame, sizeof(frame),
+				(void *)(frame + p->off.cframe_current_frame)))
+		return 0;
+	return frame;
+}
+
+static __always_inline bool holds_gil(const struct pyi_proc *p, __u64 tstate)
+{
+	__u64 holder = 0;
+	__s32 locked = 1;
+
+	if (!p->gil_holder_addr)
+		return false;
+	if (bpf_probe_read_user(&holder, sizeof(holder), (void *)p->gil_holder_addr))
+		return false;
+	if (p->gil_locked_addr &&
+	    bpf_probe_read_user(&locked, sizeof(locked), (void *)p->gil_locked_addr))
+		return false;
+	return locked && holder == tstate;
+}
+
+/* Walks the current thread's Python stack and sends it. Returns 0 if a record was sent. */
+static __always_inline int sample_current(__u32 tgid, __u32 tid, __u64 weight_ns, __u32 reason,
+					  __u32 flags, __u32 ctx_kind)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct frame_walk_ctx fc;
+	const struct pyi_proc *p;
+	struct scratch *s;
+	__u64 fsbase, tstate, size;
+	__u32 n, depth;
+
+	p = bpf_map_lookup_elem(&procs, &tgid);
+	if (!p)
+		return -1;
+	fc.slot = bpf_get_smp_processor_id() * 2 + ctx_kind;
+	s = bpf_map_lookup_elem(&scratch_map, &fc.slot);
+	if (!s)
+		return -1;
+	fsbase = BPF_CORE_READ(task, thread.fsbase);
+	tstate = find_tstate(p, tgid, tid, fsbase);
+	if (gil_only && !holds_gil(p, tstate))
+		return -1;
+	__builtin_memcpy(&s->proc, p, sizeof(*p));
+	s->hdr.type = PYI_REC_SAMPLE;
+	s->hdr.pid = tgid;
+	s->hdr.tid = tid;
+	s->hdr.flags = flags;
+	s->hdr.ts = bpf_ktime_get_ns();
+	s->hdr.weight_ns = weight_ns;
+	s->hdr.tstate = tstate;
+	s->hdr.reason = reason;
+	s->hdr.cpu = fc.slot;
+	s->hdr.ns_tid = 0;
+	s->hdr.thread_ident = fsbase;
+	s->w.n = 0;
+	s->w.budget = symbols_per_sample;
+	s->w.frame = 0;
+	if (!tstate) {
+		s->hdr.flags |= PYI_SF_NO_TSTATE;
+		count(&errors, PYI_ERR_NO_TSTATE);
+	} else {
+		if (holds_gil(&s->proc, tstate))
+			s->hdr.flags |= PYI_SF_GIL_HELD;
+		s->w.frame = first_frame(&s->proc, tstate);
+		bpf_loop(max_walk, frame_walk_step, &fc, 0);
+	}
+	depth = s->w.n;
+	n = depth;
+	s->hdr.head = 0;
+	if (depth > max_depth) {
+		n = max_depth;
+		s->hdr.head = (depth - max_depth) % max_depth;
+		s->hdr.flags |= PYI_SF_TRUNCATED;
+		count(&errors, PYI_ERR_TRUNCATED);
+	}
+	s->hdr.nframes = n;
+	s->hdr.depth = depth;
+	if (n > PYI_FRAMES_CAP)
+		return -1;
+	size = sizeof(struct pyi_sample) + (__u64)n * sizeof(struct pyi_frame);
+	if (bpf_ringbuf_output(&events, s, size, 0)) {
+		count(&errors, PYI_ERR_RINGBUF);
+		return -1;
+	}
+	return 0;
+}
+
+SEC("perf_event")
+int on_cpu_sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+
+	if (!tgid || !is_interesting(tgid))
+		return 0;
+	if (!sample_current(tgid, tid, 0, 0, 0, CTX_PERF))
+		count(&counters, PYI_CNT_SAMPLES);
+	return 0;
+}
+
+/* ---- processes ---------------------------------------------------------------------------- */
+
+static __always_inline void send_proc_event(__u32 kind, __u32 pid, __u32 ppid)
+{
+	struct pyi_proc_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+
+	if (!ev) {
+		count(&errors, PYI_ERR_RINGBUF);
+		return;
+	}
+	ev->type = PYI_REC_PROC;
+	ev->kind = kind;
+	ev->pid = pid;
+	ev->ppid = ppid;
+	ev->ts = bpf_ktime_get_ns();
+	bpf_ringbuf_submit(ev, 0);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, ctgid = child->tgid, one = 1;
+
+	if (ptgid == ctgid || !is_interesting(ptgid) || !bpf_map_lookup_elem(&follow, &ptgid))
+		return 0;
+	bpf_map_update_elem(&follow, &ctgid, &one, BPF_ANY);
+	mark_interesting(ctgid);
+	send_proc_event(PYI_PROC_FORK, ctgid, ptgid);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct pyi_thread_key key = { .pid = p->tgid, .tid = p->pid };
+	__u32 tgid = p->tgid;
+
+	if (!is_interesting(tgid))
+		return 0;
+	/* the old address space is gone: no sample may read it with the old layout */
+	bpf_map_delete_elem(&procs, &tgid);
+	bpf_map_delete_elem(&threads, &key);
+	send_proc_event(PYI_PROC_EXEC, tgid, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
+{
+	struct pyi_thread_key key = { .pid = p->tgid, .tid = p->pid };
+	__u32 tgid = p->tgid;
+
+	if (!is_interesting(tgid))
+		return 0;
+	bpf_map_delete_elem(&threads, &key);
+	if (group_dead) {
+		bpf_map_delete_elem(&procs, &tgid);
+		send_proc_event(PYI_PROC_EXIT, tgid, 0);
+	}
+	return 0;
+}

@@ -60,10 +60,11 @@ struct pyi_sample {
 	__u32 head;		/* index in frames[] of the leaf-most frame (ring order) */
 	__u32 reason;		/* off-CPU: syscall number + 1, or 0 */
 	__u32 cpu;
-	__u32 ns_tid;		/* tid in the target's own pid namespace */
+	__u32 ns_tid;		/* tid in the target's own pid namespace, 0 if not looked up */
+	__u64 thread_ident;	/* pthread_self() of the thread: threading.get_ident() */
 	struct pyi_frame frames[];	/* leaf first, from frames[head] on, wrapping */
 };
-_Static_assert(sizeof(struct pyi_sample) == 64, "pyi_sample layout");
+_Static_assert(sizeof(struct pyi_sample) == 72, "pyi_sample layout");
 
 /* A str object's raw data: decoded (latin-1 / UCS-2 / UCS-4 / ASCII) in user space. */
 struct pyi_str {
@@ -156,10 +157,18 @@ struct pyi_proc {
 	__u64 interp_head_addr;	/* address of the PyInterpreterState * of the main interpreter */
 	__u64 gil_locked_addr;	/* address of the GIL's locked flag, 0 if unknown */
 	__u64 gil_holder_addr;	/* address of the GIL's last holder (PyThreadState *), 0 if unknown */
-	__u32 flags;
-	__u32 pidns_level;	/* pid namespace depth of the target, for ns_tid */
+	__u64 code_type_addr;	/* &PyCode_Type: a frame's code must be of this type */
+	__u32 flags;		/* PYI_PF_* */
+	__u16 frame_read_len;	/* bytes of a frame read in one probe (<= PYI_FRAME_BLOCK) */
+	__u16 code_read_len;	/* bytes of a code object read in one probe (<= PYI_CODE_BLOCK) */
 	struct pyi_offsets off;
 };
+
+/* struct pyi_proc.flags */
+#define PYI_PF_FRAMEOBJECT	(1u << 0)	/* < 3.11: PyFrameObject chain, f_lasti is an int */
+#define PYI_PF_LASTI_UNITS	(1u << 1)	/* 3.10: f_lasti counts code units, not bytes */
+#define PYI_PF_CFRAME		(1u << 2)	/* 3.11-3.12: tstate->cframe->current_frame */
+#define PYI_PF_STACKREF		(1u << 3)	/* 3.14: f_executable is a tagged _PyStackRef */
 
 /* Thread cache value, keyed by struct pyi_thread_key. */
 struct pyi_thread_key {
@@ -192,5 +201,35 @@ enum pyi_count {
 	PYI_CNT_CODES,		/* code records sent */
 	PYI_CNT_MAX,
 };
+
+/*
+ * The cookie of a code object: a checksum of identity fields read in the same probe as the
+ * object, so a frame names the object that was there when it was sampled. Computed the same
+ * way by the kernel (on every frame) and by user space (when it reads an object itself).
+ */
+static inline __u64 pyi_mix64(__u64 h, __u64 v)
+{
+	h ^= v;
+	h *= 0x100000001b3ULL;
+	return h ^ (h >> 29);
+}
+
+static inline __u32 pyi_cookie(__u64 name, __u64 filename, __u64 linetable, __s32 firstlineno,
+			       __s32 flags)
+{
+	__u64 h = pyi_mix64(0xcbf29ce484222325ULL, name);
+
+	h = pyi_mix64(h, filename);
+	h = pyi_mix64(h, linetable);
+	h = pyi_mix64(h, (__u64)(__s64)firstlineno);
+	h = pyi_mix64(h, (__u64)(__s64)flags);
+	return (__u32)(h ^ (h >> 32));
+}
+
+/* The kernel's per-CPU code cache slot of a code object (heap objects: low 4 bits are 0). */
+static inline __u32 pyi_code_slot(__u64 code)
+{
+	return (__u32)((code >> 4) ^ (code >> 17)) & (PYI_CODE_CACHE_SLOTS - 1);
+}
 
 #endif /* PYINST_ABI_H */

@@ -1,1 +1,487 @@
 // SPDX-License-Identifier: MIT
+/*
+ * The collector: loads bpf/sampler.bpf.c, opens a cpu-clock perf event per CPU, takes sample,
+ * code and process records off the ring buffer, and builds one session per Python process.
+ */
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "collect.h"
+#include "log.h"
+#include "proc.h"
+#include "python_layouts.h"
+#include "sampler.skel.h"
+#include "session.h"
+#include "symbolize.h"
+#include "target.h"
+
+#define DISCOVERY_TIMEOUT_S 10.0	/* how long an exec'd process may take to look like Python */
+#define MAX_NOTICES 64
+
+struct collector {
+	struct collect_opts opts;
+	struct sampler *skel;
+	struct ring_buffer *rb;
+	struct bpf_link **links;
+	int *perf_fds;
+	int ncpus;
+	struct symbolizer *sym;
+	struct target_table targets;
+	char *notices[MAX_NOTICES];
+	unsigned int notice_head, notice_tail;
+	uint64_t samples;
+	int cb_err;
+};
+
+static bool libbpf_verbose;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!libbpf_verbose && level != LIBBPF_WARN)
+		return 0;
+	if (!libbpf_verbose)
+		return 0;	/* warnings are summed up by the caller in one line */
+	return vfprintf(stderr, fmt, ap);
+}
+
+static double monotonic_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void notice(struct collector *c, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (c->notice_tail - c->notice_head == MAX_NOTICES)
+		return;
+	c->notices[c->notice_tail++ % MAX_NOTICES] = strdup(buf);
+}
+
+const char *collector_next_notice(struct collector *c)
+{
+	static char *last;
+
+	free(last);
+	last = NULL;
+	if (c->notice_head == c->notice_tail)
+		return NULL;
+	last = c->notices[c->notice_head++ % MAX_NOTICES];
+	return last;
+}
+
+/* ---- records ------------------------------------------------------------------------------ */
+
+static void take_sample(struct collector *c, const struct pyi_sample *s, size_t size)
+{
+	struct target *t = target_find(&c->targets, (int)s->pid);
+	uint32_t stack, id, j, n = s->nframes;
+	double weight;
+
+	if (!t || t->state != TARGET_ACTIVE || n > PYI_FRAMES_CAP ||
+	    size < sizeof(*s) + (size_t)n * sizeof(struct pyi_frame) || (n && s->head >= n))
+		return;
+	if (s->flags & PYI_SF_NO_TSTATE)
+		return;	/* a thread without Python: nothing of it belongs in a Python profile */
+	stack = target_thread_stack(t, (int)s->tid, s->thread_ident);
+	/* frames are stored leaf first from head, wrapping; push them root first */
+	for (j = n; j-- > 0;) {
+		id = symbolizer_frame(c->sym, t->session, &t->sym, s->cpu,
+				      &s->frames[(s->head + j) % n]);
+		if (id != SESSION_NO_FRAME)
+			stack = session_stack_push(t->session, stack, id);
+	}
+	if (s->flags & PYI_SF_TRUNCATED)
+		stack = session_stack_push(t->session, stack, target_truncated_frame(t,
+						s->depth - n));
+	weight = s->weight_ns ? (double)s->weight_ns / 1e9 : c->opts.interval;
+	session_add_sample(t->session, stack, weight);
+	c->samples++;
+}
+
+static void take_proc_event(struct collector *c, const struct pyi_proc_event *ev)
+{
+	struct target *t = target_find(&c->targets, (int)ev->pid);
+	struct target *parent;
+	char err[256];
+
+	switch (ev->kind) {
+	case PYI_PROC_FORK:
+		parent = target_find(&c->targets, (int)ev->ppid);
+		if (!t)
+			t = target_add(&c->targets, (int)ev->pid, true, parent);
+		break;
+	case PYI_PROC_EXEC:
+		if (!t)
+			break;
+		if (t->state == TARGET_ACTIVE) {
+			notice(c, "process %d called exec: profiling what it runs now, if Python",
+			       t->pid);
+			symbolizer_forget(c->sym, t->pid);
+		}
+		target_retire_session(t);
+		t->state = TARGET_PENDING;
+		t->pending_since = monotonic_now();
+		break;
+	case PYI_PROC_EXIT:
+		if (!t)
+			break;
+		target_update_cpu(t);
+		t->state = TARGET_EXITED;
+		symbolizer_forget(c->sym, t->pid);
+		break;
+	default:
+		break;
+	}
+	(void)err;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct collector *c = ctx;
+	__u32 type;
+
+	if (size < sizeof(type))
+		return 0;
+	type = *(const __u32 *)data;
+	switch (type) {
+	case PYI_REC_SAMPLE:
+		if (size >= sizeof(struct pyi_sample))
+			take_sample(c, data, size);
+		break;
+	case PYI_REC_CODE:
+		if (size >= sizeof(struct pyi_code))
+			symbolizer_add_code(c->sym, data);
+		break;
+	case PYI_REC_PROC:
+		if (size >= sizeof(struct pyi_proc_event))
+			take_proc_event(c, data);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* ---- setup -------------------------------------------------------------------------------- */
+
+static size_t ringbuf_size(const struct collect_opts *o, int ncpus)
+{
+	/* a quarter second of samples at the full rate with 128-frame stacks, 8 MiB at least */
+	double per_s = ncpus / o->interval * (sizeof(struct pyi_sample) + 128 * 24);
+	size_t size = 8u << 20;
+
+	while (size < per_s / 4 && size < (256u << 20))
+		size <<= 1;
+	return size;
+}
+
+static int configure(struct collector *c)
+{
+	struct sampler *skel = c->skel;
+	unsigned int rows = 2 * c->ncpus;
+
+	skel->rodata->max_depth = c->opts.max_depth;
+	skel->rodata->period_ns = (__u64)(c->opts.interval * 1e9);
+	skel->rodata->wall_mode = c->opts.wall;
+	skel->rodata->gil_only = c->opts.gil_only;
+	if (bpf_map__set_max_entries(skel->maps.scratch_map, rows) ||
+	    bpf_map__set_max_entries(skel->maps.code_caches, rows) ||
+	    bpf_map__set_max_entries(skel->maps.events, ringbuf_size(&c->opts, c->ncpus)))
+		return -EINVAL;
+	return 0;
+}
+
+static int open_perf_events(struct collector *c, char *err, size_t errlen)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.sample_period = (__u64)(c->opts.interval * 1e9),
+	};
+	int cpu, fd, opened = 0;
+
+	c->perf_fds = calloc(c->ncpus, sizeof(int));
+	c->links = calloc(c->ncpus, sizeof(*c->links));
+	if (!c->perf_fds || !c->links)
+		return -ENOMEM;
+	for (cpu = 0; cpu < c->ncpus; cpu++) {
+		c->perf_fds[cpu] = -1;
+		fd = syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ENODEV)
+				continue;	/* an offline CPU */
+			snprintf(err, errlen, "cannot open a cpu-clock perf event on CPU %d: %s",
+				 cpu, strerror(errno));
+			return -errno;
+		}
+		c->perf_fds[cpu] = fd;
+		c->links[cpu] = bpf_program__attach_perf_event(c->skel->progs.on_cpu_sample, fd);
+		if (!c->links[cpu]) {
+			snprintf(err, errlen, "cannot attach the sampler to CPU %d: %s", cpu,
+				 strerror(errno));
+			return -errno;
+		}
+		opened++;
+	}
+	return opened ? 0 : -ENODEV;
+}
+
+struct collector *collector__new(const struct collect_opts *o, char *err, size_t errlen)
+{
+	struct collector *c = calloc(1, sizeof(*c));
+	int rc;
+
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->opts = *o;
+	libbpf_verbose = o->verbose;
+	libbpf_set_print(libbpf_print);
+	c->ncpus = libbpf_num_possible_cpus();
+	if (c->ncpus <= 0 || c->ncpus > PYI_MAX_CPUS) {
+		snprintf(err, errlen, "unsupported number of CPUs: %d", c->ncpus);
+		goto fail;
+	}
+	target_table_init(&c->targets);
+	c->sym = symbolizer__new(2 * c->ncpus);
+	c->skel = sampler__open();
+	if (!c->sym || !c->skel) {
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	if (configure(c)) {
+		snprintf(err, errlen, "cannot size the BPF maps");
+		goto fail;
+	}
+	rc = sampler__load(c->skel);
+	if (rc) {
+		snprintf(err, errlen, "the BPF programs failed to load: %s%s", strerror(-rc),
+			 o->verbose ? "" : " (run with -v for the verifier log)");
+		goto fail;
+	}
+	rc = sampler__attach(c->skel);
+	if (rc) {
+		snprintf(err, errlen, "cannot attach the process tracepoints: %s", strerror(-rc));
+		goto fail;
+	}
+	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_record, c, NULL);
+	if (!c->rb) {
+		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	if (open_perf_events(c, err, errlen))
+		goto fail;
+	return c;
+fail:
+	collector__free(c);
+	return NULL;
+}
+
+void collector__free(struct collector *c)
+{
+	int cpu;
+
+	if (!c)
+		return;
+	for (cpu = 0; c->links && cpu < c->ncpus; cpu++)
+		bpf_link__destroy(c->links[cpu]);
+	for (cpu = 0; c->perf_fds && cpu < c->ncpus; cpu++) {
+		if (c->perf_fds[cpu] >= 0)
+			close(c->perf_fds[cpu]);
+	}
+	free(c->links);
+	free(c->perf_fds);
+	ring_buffer__free(c->rb);
+	sampler__destroy(c->skel);
+	symbolizer__free(c->sym);
+	target_table_free(&c->targets);
+	while (c->notice_head != c->notice_tail)
+		free(c->notices[c->notice_head++ % MAX_NOTICES]);
+	free(c);
+}
+
+/* ---- targets ------------------------------------------------------------------------------ */
+
+static void mark_interesting(struct collector *c, int pid)
+{
+	__atomic_fetch_or(&c->skel->bss->pid_bitmap[(pid >> 6) & (PYI_PID_BITMAP / 64 - 1)],
+			  1ULL << (pid & 63), __ATOMIC_SEQ_CST);
+}
+
+/* Turns a pending target into a profiled one, if it is a supported Python. */
+static int activate(struct collector *c, struct target *t, char *err, size_t errlen)
+{
+	struct pyi_proc proc;
+	int rc;
+
+	rc = target_discover(t, &proc, err, errlen);
+	if (rc)
+		return rc;
+	rc = bpf_map_update_elem(bpf_map__fd(c->skel->maps.procs), &t->pid, &proc, BPF_ANY);
+	if (rc) {
+		snprintf(err, errlen, "cannot add process %d to the kernel's table: %s", t->pid,
+			 strerror(errno));
+		return -errno;
+	}
+	t->state = TARGET_ACTIVE;
+	pr_info("profiling pid %d: CPython %d.%d (%s)", t->pid, t->py.major, t->py.minor,
+		t->py.elf_path);
+	return 0;
+}
+
+int collector_add_pid(struct collector *c, int pid, bool follow, bool must_be_python, char *err,
+		      size_t errlen)
+{
+	struct target *t;
+	__u32 one = 1;
+	int rc;
+
+	if (!proc_exists(pid)) {
+		snprintf(err, errlen, "no process with pid %d", pid);
+		return -ESRCH;
+	}
+	t = target_find(&c->targets, pid);
+	if (!t)
+		t = target_add(&c->targets, pid, follow, NULL);
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	t->pending_since = monotonic_now();
+	if (follow &&
+	    bpf_map_update_elem(bpf_map__fd(c->skel->maps.follow), &pid, &one, BPF_ANY)) {
+		snprintf(err, errlen, "cannot follow process %d: %s", pid, strerror(errno));
+		return -errno;
+	}
+	mark_interesting(c, pid);
+	rc = activate(c, t, err, errlen);
+	if (rc && !must_be_python && rc != -ENOTSUP)
+		return 0;	/* not Python yet: it may exec into Python */
+	if (rc)
+		t->state = TARGET_FAILED;
+	return rc;
+}
+
+/* Pending targets (launched, forked or exec'd) become Python a little after exec. */
+static void retry_pending(struct collector *c)
+{
+	double now = monotonic_now();
+	struct target *t;
+	char err[256];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < c->targets.len; i++) {
+		t = c->targets.items[i];
+		if (t->state != TARGET_PENDING)
+			continue;
+		if (!proc_exists(t->pid)) {
+			t->state = TARGET_EXITED;
+			continue;
+		}
+		rc = activate(c, t, err, sizeof(err));
+		if (!rc)
+			continue;
+		if (rc == -ENOTSUP) {
+			notice(c, "%s", err);
+			t->state = TARGET_FAILED;
+		} else if (now - t->pending_since > DISCOVERY_TIMEOUT_S) {
+			t->state = TARGET_FAILED;	/* stays followed, never Python */
+		}
+	}
+}
+
+int collector_poll(struct collector *c, int timeout_ms)
+{
+	static double last_cpu_update;
+	double now;
+	int rc;
+
+	rc = ring_buffer__poll(c->rb, timeout_ms);
+	if (rc < 0 && rc != -EINTR)
+		return rc;
+	retry_pending(c);
+	now = monotonic_now();
+	if (now - last_cpu_update > 0.2) {
+		last_cpu_update = now;
+		for (size_t i = 0; i < c->targets.len; i++) {
+			if (c->targets.items[i]->state == TARGET_ACTIVE)
+				target_update_cpu(c->targets.items[i]);
+		}
+	}
+	return 0;
+}
+
+bool collector_done(const struct collector *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->targets.len; i++) {
+		const struct target *t = c->targets.items[i];
+
+		if (t->state == TARGET_ACTIVE || t->state == TARGET_PENDING)
+			return false;
+		if (t->state == TARGET_FAILED && proc_exists(t->pid) && t->follow)
+			return false;	/* a followed non-Python parent: its children may be */
+	}
+	return true;
+}
+
+static void sum_percpu(int fd, __u32 key, int ncpus, uint64_t *out)
+{
+	__u64 *vals = calloc(ncpus, sizeof(*vals));
+	int i;
+
+	*out = 0;
+	if (!vals)
+		return;
+	if (!bpf_map_lookup_elem(fd, &key, vals)) {
+		for (i = 0; i < ncpus; i++)
+			*out += vals[i];
+	}
+	free(vals);
+}
+
+void collector_stats(struct collector *c, struct collect_stats *st)
+{
+	struct symbolizer_stats sst;
+	__u32 i;
+
+	memset(st, 0, sizeof(*st));
+	st->samples = c->samples;
+	for (i = 0; i < PYI_ERR_MAX; i++)
+		sum_percpu(bpf_map__fd(c->skel->maps.errors), i, c->ncpus, &st->errors[i]);
+	st->lost = st->errors[PYI_ERR_RINGBUF];
+	symbolizer_stats(c->sym, &sst);
+	st->unresolved = sst.unresolved;
+	target_table_counts(&c->targets, &st->processes, &st->threads, &st->running);
+}
+
+struct session *collector_finish(struct collector *c, double start_time, double duration,
+				 const char *description)
+{
+	/* what the kernel sent before the caller stopped still counts */
+	ring_buffer__consume(c->rb);
+	return target_table_session(&c->targets, start_time, duration, c->opts.interval,
+				    description);
+}

@@ -1,5 +1,605 @@
 // SPDX-License-Identifier: MIT
-int main(void)
+/* pyinst-bpf: wires the command line to the collector, the session and the report. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collect.h"
+#include "log.h"
+#include "proc.h"
+#include "report.h"
+#include "session.h"
+
+#define MAX_PIDS 64
+#define MAX_LOADS 64
+#define REGEX_MAX 4096
+
+struct cli {
+	int pids[MAX_PIDS];
+	int npids;
+	const char *loads[MAX_LOADS];
+	int nloads;
+	double duration;	/* 0: until the targets exit, or Ctrl-C / SIGTERM */
+	char **command;		/* launch mode: the argv after -- */
+	int subprocesses;	/* -1: default (on when launching) */
+	bool quiet;
+	const char *description;
+	struct collect_opts collect;
+	struct report_opts report;
+	char regex_buf[2][REGEX_MAX + 64];
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
 {
+	stop_requested = sig;
+}
+
+static void usage(FILE *f)
+{
+	fputs("Usage: pyinst-bpf [options] --pid PID [--pid PID ...]\n"
+	      "       pyinst-bpf [options] -- COMMAND [ARG ...]\n"
+	      "       pyinst-bpf [render options] --load FILE [--load FILE ...]\n"
+	      "\n"
+	      "Profiles running CPython processes (3.6 to 3.14) from outside with eBPF, without\n"
+	      "touching them, and reports like pyinstrument. Needs root (CAP_BPF, CAP_PERFMON,\n"
+	      "CAP_SYS_PTRACE) except with --load.\n"
+	      "\n"
+	      "Targets:\n"
+	      "  -p, --pid PID             profile this process (repeatable)\n"
+	      "  -- COMMAND [ARG ...]      run COMMAND and profile it until it exits\n"
+	      "  --subprocesses            also profile descendants that are or become Python\n"
+	      "                            (default when launching a command)\n"
+	      "  --no-subprocesses         only the process itself\n"
+	      "  -d, --duration SECONDS    stop after this long (default: when the targets exit,\n"
+	      "                            or on Ctrl-C / SIGTERM; the report is written anyway)\n"
+	      "Sampling:\n"
+	      "  -i, --interval SECONDS    time between samples on each CPU (default 0.001)\n"
+	      "  --mode cpu|wall           cpu: time on CPU (default); wall: also time spent\n"
+	      "                            waiting, with the reason\n"
+	      "  --gil                     only samples of the thread holding the GIL\n"
+	      "  --max-depth N             frames kept per stack, root end first (default 1024,\n"
+	      "                            at most 4096); deeper stacks are marked truncated\n"
+	      "Output:\n"
+	      "  -o, --outfile FILE        write the report to FILE, whole or not at all\n"
+	      "  -r, --renderer NAME       text, html, json, speedscope, pstats, session\n"
+	      "                            (pyisession), folded, pprof; default: guessed from\n"
+	      "                            the -o extension as pyinstrument does, else text\n"
+	      "  --load FILE               render a saved .pyisession (ours or pyinstrument's);\n"
+	      "                            several are combined like Session.combine\n"
+	      "  -t, --timeline            keep calls in time order instead of aggregating\n"
+	      "  --show-all                show every frame: no library hiding, no threshold\n"
+	      "  --hide GLOB               hide library-like frames whose path matches GLOB\n"
+	      "  --hide-regex REGEX        the same with a regular expression\n"
+	      "  --show GLOB               always show frames whose path matches GLOB\n"
+	      "  --show-regex REGEX        the same with a regular expression\n"
+	      "  --unicode, --no-unicode   tree glyphs (default: from the output's encoding)\n"
+	      "  --color, --no-color       ANSI colors (default: when stdout is a terminal)\n"
+	      "  -P, --render-option KEY=VALUE\n"
+	      "                            a renderer option, as pyinstrument's -p: flat,\n"
+	      "                            time=percent_of_total, short_mode,\n"
+	      "                            processor_options.filter_threshold=0, ...\n"
+	      "  --target-description TEXT the report's title (default: the command line)\n"
+	      "Other:\n"
+	      "  -q, --quiet               no live status line, no notices\n"
+	      "  -v, --verbose             more diagnostics (libbpf, the verifier log)\n"
+	      "  -h, --help                this help\n"
+	      "  -V, --version             the version\n", f);
+}
+
+enum {
+	OPT_LOAD = 256, OPT_UNICODE, OPT_NO_UNICODE, OPT_COLOR, OPT_NO_COLOR, OPT_SHOW_ALL,
+	OPT_HIDE, OPT_HIDE_REGEX, OPT_SHOW, OPT_SHOW_REGEX, OPT_MAX_DEPTH, OPT_MODE, OPT_GIL,
+	OPT_SUBPROC, OPT_NO_SUBPROC, OPT_DESCRIPTION,
+};
+
+static const struct option long_options[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "interval", required_argument, NULL, 'i' },
+	{ "outfile", required_argument, NULL, 'o' },
+	{ "renderer", required_argument, NULL, 'r' },
+	{ "render-option", required_argument, NULL, 'P' },
+	{ "timeline", no_argument, NULL, 't' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "load", required_argument, NULL, OPT_LOAD },
+	{ "unicode", no_argument, NULL, OPT_UNICODE },
+	{ "no-unicode", no_argument, NULL, OPT_NO_UNICODE },
+	{ "color", no_argument, NULL, OPT_COLOR },
+	{ "no-color", no_argument, NULL, OPT_NO_COLOR },
+	{ "show-all", no_argument, NULL, OPT_SHOW_ALL },
+	{ "hide", required_argument, NULL, OPT_HIDE },
+	{ "hide-regex", required_argument, NULL, OPT_HIDE_REGEX },
+	{ "show", required_argument, NULL, OPT_SHOW },
+	{ "show-regex", required_argument, NULL, OPT_SHOW_REGEX },
+	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "gil", no_argument, NULL, OPT_GIL },
+	{ "subprocesses", no_argument, NULL, OPT_SUBPROC },
+	{ "no-subprocesses", no_argument, NULL, OPT_NO_SUBPROC },
+	{ "target-description", required_argument, NULL, OPT_DESCRIPTION },
+	{ 0 },
+};
+
+static int parse_double(const char *s, double min, double max, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	return errno || end == s || *end || !(*out >= min && *out <= max) ? -EINVAL : 0;
+}
+
+static int add_render_option(struct cli *cli, const char *kv)
+{
+	if (cli->report.noptions == REPORT_MAX_OPTIONS)
+		return -E2BIG;
+	cli->report.options[cli->report.noptions++] = kv;
 	return 0;
+}
+
+/* --hide/--show and their -regex forms become processor options, as in pyinstrument. */
+static int add_regex_option(struct cli *cli, int which, const char *key, const char *expr,
+			    bool glob)
+{
+	char regex[REGEX_MAX];
+
+	if (glob) {
+		if (report_glob_to_regex(expr, regex, sizeof(regex)))
+			return -EINVAL;
+	} else {
+		snprintf(regex, sizeof(regex), "%s", expr);
+	}
+	snprintf(cli->regex_buf[which], sizeof(cli->regex_buf[which]), "processor_options.%s=%s",
+		 key, regex);
+	return add_render_option(cli, cli->regex_buf[which]);
+}
+
+/* One option. Returns 0, 1 when done (help, version), 2 on a usage error (reported). */
+static int parse_option(struct cli *cli, int opt, const char *arg)
+{
+	double d;
+	int rc = 0;
+
+	switch (opt) {
+	case 'p':
+		if (cli->npids == MAX_PIDS || parse_double(arg, 1, 4194304, &d) || d != (int)d)
+			goto bad;
+		cli->pids[cli->npids++] = (int)d;
+		break;
+	case 'd':
+		rc = parse_double(arg, 0.001, 1e9, &cli->duration);
+		break;
+	case 'i':
+		rc = parse_double(arg, 0.00001, 10, &cli->collect.interval);
+		break;
+	case OPT_MAX_DEPTH:
+		if (parse_double(arg, 1, PYI_FRAMES_CAP, &d) || d != (unsigned int)d)
+			goto bad;
+		cli->collect.max_depth = (unsigned int)d;
+		break;
+	case OPT_MODE:
+		if (strcmp(arg, "wall") && strcmp(arg, "cpu"))
+			goto bad;
+		cli->collect.wall = !strcmp(arg, "wall");
+		cli->report.mode = cli->collect.wall ? "wall" : "cpu";
+		break;
+	case OPT_LOAD:
+		if (cli->nloads == MAX_LOADS)
+			goto bad;
+		cli->loads[cli->nloads++] = arg;
+		break;
+	case 'o':
+		cli->report.outfile = arg;
+		break;
+	case 'r':
+		cli->report.renderer = arg;
+		break;
+	case 'P':
+		rc = add_render_option(cli, arg);
+		break;
+	case 't':
+		rc = add_render_option(cli, "timeline");
+		break;
+	case OPT_SHOW_ALL:
+		/* pyinstrument's --show-all: show_all, and show_regex ".*" */
+		rc = add_render_option(cli, "show_all") ?:
+		     add_render_option(cli, "processor_options.show_regex=.*");
+		break;
+	case OPT_UNICODE:
+	case OPT_NO_UNICODE:
+		cli->report.unicode_set = true;
+		cli->report.unicode = opt == OPT_UNICODE;
+		break;
+	case OPT_COLOR:
+	case OPT_NO_COLOR:
+		cli->report.color_set = true;
+		cli->report.color = opt == OPT_COLOR;
+		break;
+	case OPT_HIDE:
+	case OPT_HIDE_REGEX:
+		rc = add_regex_option(cli, 0, "hide_regex", arg, opt == OPT_HIDE);
+		break;
+	case OPT_SHOW:
+	case OPT_SHOW_REGEX:
+		rc = add_regex_option(cli, 1, "show_regex", arg, opt == OPT_SHOW);
+		break;
+	case OPT_GIL:
+		cli->collect.gil_only = true;
+		break;
+	case OPT_SUBPROC:
+	case OPT_NO_SUBPROC:
+		cli->subprocesses = opt == OPT_SUBPROC;
+		break;
+	case OPT_DESCRIPTION:
+		cli->description = arg;
+		break;
+	case 'q':
+		cli->quiet = true;
+		break;
+	case 'v':
+		cli->collect.verbose = true;
+		log_set_level(LOG_DEBUG);
+		break;
+	case 'h':
+		usage(stdout);
+		return 1;
+	case 'V':
+		printf("pyinst-bpf %s (CPython 3.6 to 3.14)\n", PYINST_VERSION);
+		return 1;
+	default:
+		fputs("Try 'pyinst-bpf --help'.\n", stderr);
+		return 2;
+	}
+	if (!rc)
+		return 0;
+bad:
+	pr_err("invalid value '%s' for an option (see --help)", arg);
+	return 2;
+}
+
+static int parse_args(struct cli *cli, int argc, char **argv)
+{
+	int opt, rc;
+
+	memset(cli, 0, sizeof(*cli));
+	cli->subprocesses = -1;
+	cli->collect.interval = 0.001;
+	cli->collect.max_depth = PYI_DEFAULT_MAX_DEPTH;
+	cli->report.mode = "cpu";
+	while ((opt = getopt_long(argc, argv, "+p:d:i:o:r:P:tqvhV", long_options, NULL)) != -1) {
+		rc = parse_option(cli, opt, optarg);
+		if (rc)
+			return rc;
+	}
+	if (optind < argc)
+		cli->command = argv + optind;
+	if (!!cli->nloads + !!cli->npids + !!cli->command != 1) {
+		pr_err(cli->nloads || cli->npids || cli->command ?
+		       "give one of --pid, --load or a command after --" :
+		       "nothing to profile: give --pid PID, --load FILE or -- COMMAND");
+		fputs("Try 'pyinst-bpf --help'.\n", stderr);
+		return 2;
+	}
+	if (cli->subprocesses < 0)
+		cli->subprocesses = cli->command != NULL;
+	return report_check(&cli->report) ? 2 : 0;
+}
+
+/* ---- privileges --------------------------------------------------------------------------- */
+
+static int check_privileges(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { 0 };
+	static const struct { int cap; const char *name; } need[] = {
+		{ CAP_BPF, "CAP_BPF" },
+		{ CAP_PERFMON, "CAP_PERFMON" },
+		{ CAP_SYS_PTRACE, "CAP_SYS_PTRACE" },
+	};
+	char missing[128] = "";
+	size_t i;
+
+	if (syscall(SYS_capget, &hdr, data))
+		return 0;	/* let the BPF load say what is wrong */
+	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		int c = need[i].cap;
+		bool has = data[c / 32].effective & (1u << (c % 32));
+		bool admin = data[CAP_SYS_ADMIN / 32].effective & (1u << (CAP_SYS_ADMIN % 32));
+
+		if (!has && !(admin && c != CAP_SYS_PTRACE)) {
+			strcat(missing, missing[0] ? ", " : "");
+			strcat(missing, need[i].name);
+		}
+	}
+	if (!missing[0])
+		return 0;
+	pr_err("not enough privileges: missing %s (run as root, e.g. with sudo)", missing);
+	return -EPERM;
+}
+
+/* ---- launch mode -------------------------------------------------------------------------- */
+
+struct launch {
+	pid_t pid;
+	int go_fd;	/* write a byte: the child may exec */
+	int err_fd;	/* the child writes errno here if exec fails; closes on success */
+};
+
+static int launch_prepare(char **argv, struct launch *l)
+{
+	int go[2], err[2], e;
+
+	if (pipe2(go, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
+		return -errno;
+	l->pid = fork();
+	if (l->pid < 0)
+		return -errno;
+	if (l->pid == 0) {
+		char c;
+
+		close(go[1]);
+		close(err[0]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(127);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		execvp(argv[0], argv);
+		e = errno;
+		if (write(err[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(go[0]);
+	close(err[1]);
+	l->go_fd = go[1];
+	l->err_fd = err[0];
+	return 0;
+}
+
+static int launch_start(struct launch *l, const char *cmd)
+{
+	int e = 0;
+	ssize_t n;
+
+	if (write(l->go_fd, "x", 1) != 1)
+		return -errno;
+	close(l->go_fd);
+	n = read(l->err_fd, &e, sizeof(e));
+	close(l->err_fd);
+	if (n == sizeof(e)) {
+		waitpid(l->pid, NULL, 0);
+		pr_err("cannot run '%s': %s", cmd, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+/* ---- the session ---------------------------------------------------------------------------- */
+
+static double wall_now(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+static void status_line(const struct cli *cli, struct collector *c, double elapsed, bool final)
+{
+	struct collect_stats st;
+
+	if (cli->quiet || !isatty(STDERR_FILENO))
+		return;
+	collector_stats(c, &st);
+	fprintf(stderr, "\r\033[Kpyinst-bpf: %.1fs, %llu samples, %u threads in %u process%s, "
+		"%llu lost%s", elapsed, (unsigned long long)st.samples, st.threads, st.processes,
+		st.processes == 1 ? "" : "es", (unsigned long long)st.lost,
+		final ? "\n" : "");
+}
+
+static void report_problems(struct collector *c, const struct cli *cli)
+{
+	static const char *const what[PYI_ERR_MAX] = {
+		[PYI_ERR_RINGBUF] = "records dropped (ring buffer full)",
+		[PYI_ERR_READ_TSTATE] = "thread lists unreadable",
+		[PYI_ERR_READ_FRAME] = "frames unreadable",
+		[PYI_ERR_READ_CODE] = "code objects unreadable",
+		[PYI_ERR_TRUNCATED] = "stacks deeper than --max-depth (truncated)",
+		[PYI_ERR_THREADS_FULL] = "thread cache full",
+	};
+	struct collect_stats st;
+	int i;
+
+	collector_stats(c, &st);
+	for (i = 0; i < PYI_ERR_MAX; i++) {
+		if (what[i] && st.errors[i])
+			pr_warn("%llu %s", (unsigned long long)st.errors[i], what[i]);
+	}
+	if (st.unresolved)
+		pr_warn("%llu frames could not be named", (unsigned long long)st.unresolved);
+	if (!st.samples && !cli->quiet)
+		pr_warn("no samples were recorded");
+}
+
+static void describe(const struct cli *cli, char *buf, size_t len)
+{
+	size_t n = 0;
+	int i;
+
+	if (cli->description) {
+		snprintf(buf, len, "%s", cli->description);
+		return;
+	}
+	if (cli->command) {
+		n = snprintf(buf, len, "Program:");
+		for (i = 0; cli->command[i] && n < len; i++)
+			n += snprintf(buf + n, len - n, " %s", cli->command[i]);
+		return;
+	}
+	for (i = 0; i < cli->npids && n < len; i++) {
+		char cmd[256] = "?";
+
+		proc_cmdline(cli->pids[i], cmd, sizeof(cmd));
+		n += snprintf(buf + n, len - n, "%sProcess %d: %s", i ? "; " : "", cli->pids[i],
+			      cmd);
+	}
+}
+
+static void sample_until_done(const struct cli *cli, struct collector *c, pid_t child,
+			      double started)
+{
+	double last_status = 0, elapsed;
+	const char *msg;
+
+	while (!stop_requested) {
+		if (collector_poll(c, 50) < 0)
+			break;
+		while ((msg = collector_next_notice(c)))
+			if (!cli->quiet)
+				pr_warn("%s", msg);
+		if (child > 0)
+			waitpid(child, NULL, WNOHANG);
+		elapsed = wall_now() - started;
+		if (cli->duration && elapsed >= cli->duration)
+			break;
+		if (collector_done(c))
+			break;
+		if (elapsed - last_status >= 0.25) {
+			status_line(cli, c, elapsed, false);
+			last_status = elapsed;
+		}
+	}
+	status_line(cli, c, wall_now() - started, true);
+}
+
+static int add_targets(const struct cli *cli, struct collector *c, struct launch *l)
+{
+	char err[512];
+	int i;
+
+	if (cli->command) {
+		if (collector_add_pid(c, l->pid, cli->subprocesses, false, err, sizeof(err))) {
+			pr_err("%s", err);
+			return -1;
+		}
+		return launch_start(l, cli->command[0]) ? -1 : 0;
+	}
+	for (i = 0; i < cli->npids; i++) {
+		if (collector_add_pid(c, cli->pids[i], cli->subprocesses, true, err, sizeof(err))) {
+			pr_err("%s", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int profile(struct cli *cli)
+{
+	struct launch l = { .pid = -1, .go_fd = -1, .err_fd = -1 };
+	struct collector *c = NULL;
+	struct session *s = NULL;
+	char err[512], desc[1024];
+	struct collect_stats st;
+	double started;
+	int i, err_code = 1;
+
+	for (i = 0; i < cli->npids; i++) {
+		if (!proc_exists(cli->pids[i])) {
+			pr_err("no process with pid %d", cli->pids[i]);
+			return 1;
+		}
+	}
+	if (check_privileges())
+		return 1;
+	if (cli->command && launch_prepare(cli->command, &l)) {
+		pr_err("cannot start '%s': %s", cli->command[0], strerror(errno));
+		return 1;
+	}
+	c = collector__new(&cli->collect, err, sizeof(err));
+	if (!c) {
+		pr_err("%s", err);
+		goto out;
+	}
+	describe(cli, desc, sizeof(desc));
+	started = wall_now();
+	if (add_targets(cli, c, &l))
+		goto out;
+	sample_until_done(cli, c, l.pid, started);
+	report_problems(c, cli);
+	collector_stats(c, &st);
+	cli->report.lost_samples = st.lost;
+	s = collector_finish(c, started, wall_now() - started, desc);
+	if (!s) {
+		pr_err("out of memory");
+		goto out;
+	}
+	err_code = report_write(s, &cli->report) ? 1 : 0;
+out:
+	if (l.pid > 0 && l.go_fd >= 0) {
+		/* the command never started: release and reap it */
+		close(l.go_fd);
+		waitpid(l.pid, NULL, 0);
+	}
+	session__free(s);
+	collector__free(c);
+	if (l.pid > 0)
+		waitpid(l.pid, NULL, WNOHANG);
+	return err_code;
+}
+
+static int load_and_render(struct cli *cli)
+{
+	struct session *all = NULL, *s;
+	char err[512];
+	int i, rc = 1;
+
+	for (i = 0; i < cli->nloads; i++) {
+		if (session_load(cli->loads[i], &s, err, sizeof(err))) {
+			pr_err("%s: %s", cli->loads[i], err);
+			goto out;
+		}
+		if (!all) {
+			all = s;
+			continue;
+		}
+		session_combine(all, s);
+		session__free(s);
+	}
+	rc = report_write(all, &cli->report) ? 1 : 0;
+out:
+	session__free(all);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct cli cli;
+	int rc;
+
+	rc = parse_args(&cli, argc, argv);
+	if (rc)
+		return rc == 1 ? 0 : 2;
+	if (cli.nloads)
+		return load_and_render(&cli);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return profile(&cli);
 }

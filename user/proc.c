@@ -1,1 +1,305 @@
 // SPDX-License-Identifier: MIT
+/* Process discovery: which ELF in /proc/PID/maps holds CPython, its version and addresses. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "elf_syms.h"
+#include "proc.h"
+
+#define MAX_CANDIDATES 8
+
+struct mapping {
+	char path[PATH_MAX];
+	uint64_t start;		/* of the mapping with the lowest file offset */
+	uint64_t offset;
+};
+
+bool proc_exists(int pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	return access(path, F_OK) == 0;
+}
+
+int proc_open_in_root(int pid, const char *path)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	char root[64];
+	int dirfd, fd;
+
+	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	dirfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -errno;
+	fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	if (fd < 0)
+		fd = -errno;
+	close(dirfd);
+	return fd;
+}
+
+int proc_read(int pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { .iov_base = buf, .iov_len = len };
+	struct iovec remote = { .iov_base = (void *)addr, .iov_len = len };
+	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EFAULT;
+}
+
+static bool python_like(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	return !strncmp(base, "libpython", 9) || !strncmp(base, "python", 6);
+}
+
+/* "7f00-7f10 r-xp 00001000 08:01 1234   /usr/lib/libpython3.11.so.1.0" */
+static int read_maps(int pid, struct mapping *m, int max)
+{
+	char line[PATH_MAX + 128], path[PATH_MAX], fname[64];
+	unsigned long long start, end, offset;
+	int n = 0, i;
+	FILE *f;
+
+	snprintf(fname, sizeof(fname), "/proc/%d/maps", pid);
+	f = fopen(fname, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		path[0] = '\0';
+		if (sscanf(line, "%llx-%llx %*s %llx %*s %*s %4095[^\n]", &start, &end, &offset,
+			   path) < 3 || path[0] != '/' || !python_like(path))
+			continue;
+		for (i = 0; i < n && strcmp(m[i].path, path); i++)
+			;
+		if (i < n) {
+			if (offset < m[i].offset) {
+				m[i].offset = offset;
+				m[i].start = start;
+			}
+			continue;
+		}
+		if (n == max)
+			continue;
+		snprintf(m[n].path, sizeof(m[n].path), "%.*s", PATH_MAX - 1, path);
+		m[n].start = start;
+		m[n].offset = offset;
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* major.minor from a file name like libpython3.6m.so.1.0, python3.11, libpython3.13t.so */
+static bool version_from_name(const char *path, int *major, int *minor, bool *ft)
+{
+	const char *p = strrchr(path, '/');
+
+	p = p ? p + 1 : path;
+	p = strstr(p, "python");
+	if (!p || !isdigit((unsigned char)p[6]) || p[7] != '.' || !isdigit((unsigned char)p[8]))
+		return false;
+	*major = p[6] - '0';
+	*minor = (int)strtol(p + 8, (char **)&p, 10);
+	*ft = *p == 't';
+	return true;
+}
+
+enum { Q_RUNTIME, Q_VERSION, Q_CODE, Q_TYPE, Q_INTERP_HEAD, Q_MAX };
+
+static int inspect_elf(int pid, const struct mapping *m, struct proc_python *out)
+{
+	struct elf_sym_query q[Q_MAX] = {
+		[Q_RUNTIME] = { .name = "_PyRuntime" },
+		[Q_VERSION] = { .name = "Py_Version" },
+		[Q_CODE] = { .name = "PyCode_Type" },
+		[Q_TYPE] = { .name = "PyType_Type" },
+		[Q_INTERP_HEAD] = { .name = "interp_head" },
+	};
+	uint64_t first = 0, version = 0;
+	int fd, err;
+
+	fd = proc_open_in_root(pid, m->path);
+	if (fd < 0)
+		return fd;
+	err = elf_lookup(fd, q, Q_MAX);
+	if (!err && !q[Q_CODE].addr)
+		err = -ENOENT;
+	if (!err)
+		err = elf_first_load_vaddr(fd, &first);
+	if (!err && q[Q_VERSION].addr &&
+	    !elf_read_vaddr(fd, q[Q_VERSION].addr, &version, sizeof(version)))
+		out->version_hex = (uint32_t)version;
+	close(fd);
+	if (err)
+		return err;
+	snprintf(out->elf_path, sizeof(out->elf_path), "%.*s", PATH_MAX - 1, m->path);
+	out->bias = m->start - m->offset - first;
+	out->runtime = q[Q_RUNTIME].addr ? q[Q_RUNTIME].addr + out->bias : 0;
+	out->interp_head = q[Q_INTERP_HEAD].addr ? q[Q_INTERP_HEAD].addr + out->bias : 0;
+	out->code_type = q[Q_CODE].addr + out->bias;
+	out->type_type = q[Q_TYPE].addr ? q[Q_TYPE].addr + out->bias : 0;
+	return 0;
+}
+
+static void exe_path(int pid, char *buf, size_t len)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	n = readlink(link, buf, len - 1);
+	buf[n > 0 ? n : 0] = '\0';
+}
+
+int proc_python_find(int pid, struct proc_python *out, char *err, size_t errlen)
+{
+	struct mapping maps[MAX_CANDIDATES];
+	char comm[64] = "?";
+	int n, i, pass, rc;
+
+	memset(out, 0, sizeof(*out));
+	out->pid = pid;
+	if (!proc_exists(pid)) {
+		snprintf(err, errlen, "no process with pid %d", pid);
+		return -ESRCH;
+	}
+	proc_comm(pid, 0, comm, sizeof(comm));
+	exe_path(pid, out->exe, sizeof(out->exe));
+	n = read_maps(pid, maps, MAX_CANDIDATES);
+	if (n < 0) {
+		snprintf(err, errlen, "cannot read /proc/%d/maps: %s", pid, strerror(-n));
+		return n;
+	}
+	/* a shared libpython holds the runtime; the executable does only when static */
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < n; i++) {
+			const char *base = strrchr(maps[i].path, '/') + 1;
+
+			if (!strncmp(base, "libpython", 9) != !pass)
+				continue;
+			if (!version_from_name(maps[i].path, &out->major, &out->minor,
+					       &out->free_threaded) &&
+			    !version_from_name(out->exe, &out->major, &out->minor,
+					       &out->free_threaded))
+				continue;
+			rc = inspect_elf(pid, &maps[i], out);
+			if (!rc)
+				goto found;
+		}
+	}
+	snprintf(err, errlen, "process %d (%s) is not a Python process: no libpython or python "
+		 "binary with CPython symbols is mapped", pid, comm);
+	return -ENOEXEC;
+found:
+	if (out->version_hex) {
+		out->major = out->version_hex >> 24;
+		out->minor = (out->version_hex >> 16) & 0xff;
+	}
+	return 0;
+}
+
+int proc_cmdline(int pid, char *buf, size_t len)
+{
+	char fname[64];
+	size_t n, i;
+	FILE *f;
+
+	snprintf(fname, sizeof(fname), "/proc/%d/cmdline", pid);
+	f = fopen(fname, "re");
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	while (n > 0 && buf[n - 1] == '\0')
+		n--;
+	for (i = 0; i < n; i++) {
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+		else if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			buf[i] = '?';
+	}
+	buf[n] = '\0';
+	return 0;
+}
+
+int proc_comm(int pid, int tid, char *buf, size_t len)
+{
+	char fname[64];
+	size_t n;
+	FILE *f;
+
+	if (tid > 0)
+		snprintf(fname, sizeof(fname), "/proc/%d/task/%d/comm", pid, tid);
+	else
+		snprintf(fname, sizeof(fname), "/proc/%d/comm", pid);
+	f = fopen(fname, "re");
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\0'))
+		n--;
+	buf[n] = '\0';
+	return 0;
+}
+
+int proc_cpu_time(int pid, double *seconds)
+{
+	unsigned long long utime, stime;
+	char fname[64], line[1024], *p;
+	FILE *f;
+	int ok;
+
+	snprintf(fname, sizeof(fname), "/proc/%d/stat", pid);
+	f = fopen(fname, "re");
+	if (!f)
+		return -errno;
+	ok = fgets(line, sizeof(line), f) != NULL;
+	fclose(f);
+	/* "pid (comm) S ppid ..." - comm may hold spaces and parentheses: skip to the last ')' */
+	p = ok ? strrchr(line, ')') : NULL;
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+			 &stime) != 2)
+		return -EINVAL;
+	*seconds = (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+	return 0;
+}
+
+int proc_ns_pid(int pid, int tid)
+{
+	char fname[64], line[256];
+	int last = tid, v;
+	char *p, *end;
+	FILE *f;
+
+	snprintf(fname, sizeof(fname), "/proc/%d/task/%d/status", pid, tid);
+	f = fopen(fname, "re");
+	if (!f)
+		return tid;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		for (p = line + 6; (v = (int)strtol(p, &end, 10)), end != p; p = end)
+			last = v;
+		break;
+	}
+	fclose(f);
+	return last;
+}

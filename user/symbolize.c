@@ -1,1 +1,426 @@
 // SPDX-License-Identifier: MIT
+/* Code objects -> pyinstrument frame_info strings (see symbolize.h). */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "linetable.h"
+#include "proc.h"
+#include "pystr.h"
+#include "session.h"
+#include "symbolize.h"
+
+#define FRAME_CACHE_MAX (1u << 20)	/* entries; cleared when full so memory stays bounded */
+#define TYPE_CACHE_SIZE 4096
+#define NAME_MAX_UTF8 (PYI_STR_MAX * 4 + 8)
+#define CO_FLAGS_TRACEBACKHIDE_UNKNOWN 0
+
+struct code_sym {
+	char *name;
+	char *file;
+	int firstlineno;
+	uint32_t firsttraceable;
+	uint32_t linetable_len;
+	uint8_t *linetable;
+};
+
+struct mirror_entry {
+	int pid;
+	uint32_t cookie;
+	uint64_t code;
+	struct code_sym *sym;
+};
+
+struct frame_key {
+	int pid;
+	uint32_t cookie;
+	uint64_t code;
+	uint64_t cls;
+	int32_t lasti;
+	uint32_t used;
+};
+
+struct frame_entry {
+	struct frame_key key;
+	uint32_t id;
+};
+
+struct type_entry {
+	int pid;
+	uint64_t ptr;
+	char *name;	/* NULL: not a type we could name */
+};
+
+struct symbolizer {
+	unsigned int rows;
+	struct mirror_entry *mirror;	/* rows * PYI_CODE_CACHE_SLOTS */
+	struct frame_entry *frames;	/* open addressing, frames_cap a power of two */
+	size_t frames_cap, frames_len;
+	struct type_entry types[TYPE_CACHE_SIZE];
+	struct symbolizer_stats st;
+};
+
+static uint64_t hash64(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+	return h * 0xff51afd7ed558ccdULL;
+}
+
+static void code_sym_free(struct code_sym *cs)
+{
+	if (!cs)
+		return;
+	free(cs->name);
+	free(cs->file);
+	free(cs->linetable);
+	free(cs);
+}
+
+struct symbolizer *symbolizer__new(unsigned int rows)
+{
+	struct symbolizer *sy = calloc(1, sizeof(*sy));
+
+	if (!sy)
+		return NULL;
+	sy->rows = rows;
+	sy->mirror = calloc((size_t)rows * PYI_CODE_CACHE_SLOTS, sizeof(*sy->mirror));
+	sy->frames_cap = 1024;
+	sy->frames = calloc(sy->frames_cap, sizeof(*sy->frames));
+	if (!sy->mirror || !sy->frames) {
+		symbolizer__free(sy);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return sy;
+}
+
+void symbolizer__free(struct symbolizer *sy)
+{
+	size_t i;
+
+	if (!sy)
+		return;
+	if (sy->mirror) {
+		for (i = 0; i < (size_t)sy->rows * PYI_CODE_CACHE_SLOTS; i++)
+			code_sym_free(sy->mirror[i].sym);
+	}
+	for (i = 0; i < TYPE_CACHE_SIZE; i++)
+		free(sy->types[i].name);
+	free(sy->mirror);
+	free(sy->frames);
+	free(sy);
+}
+
+/* Field separators of frame_info must not appear inside a name. */
+static char *decode_name(const struct pyi_str *s, const char *fallback)
+{
+	char buf[NAME_MAX_UTF8];
+	int i, n;
+
+	if (!s->ok)
+		return strdup(fallback);
+	n = pystr_decode(s, buf, sizeof(buf));
+	if (n < 0)
+		return strdup(fallback);
+	if (n >= (int)sizeof(buf))
+		n = sizeof(buf) - 1;
+	for (i = 0; i < n; i++) {
+		if (buf[i] == '\0' || buf[i] == '\x01')
+			buf[i] = '?';
+	}
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+int symbolizer_add_code(struct symbolizer *sy, const struct pyi_code *rec)
+{
+	struct mirror_entry *e;
+	struct code_sym *cs;
+
+	if (rec->cpu >= sy->rows || rec->slot >= PYI_CODE_CACHE_SLOTS ||
+	    rec->linetable_copied > PYI_LINETABLE_MAX)
+		return -EINVAL;
+	cs = calloc(1, sizeof(*cs));
+	if (!cs)
+		return -ENOMEM;
+	cs->name = decode_name(&rec->name, "<unknown>");
+	cs->file = decode_name(&rec->filename, "<unknown>");
+	cs->firstlineno = rec->firstlineno;
+	cs->firsttraceable = rec->firsttraceable;
+	cs->linetable_len = rec->linetable_copied;
+	cs->linetable = malloc(rec->linetable_copied + 1);
+	if (!cs->name || !cs->file || !cs->linetable) {
+		code_sym_free(cs);
+		return -ENOMEM;
+	}
+	memcpy(cs->linetable, rec->linetable, rec->linetable_copied);
+	e = &sy->mirror[(size_t)rec->cpu * PYI_CODE_CACHE_SLOTS + rec->slot];
+	code_sym_free(e->sym);
+	e->pid = (int)rec->pid;
+	e->code = rec->code;
+	e->cookie = rec->cookie;
+	e->sym = cs;
+	sy->st.codes++;
+	return 0;
+}
+
+/* A str object of the target, read here: its header, then its inline data. */
+static char *read_str(const struct sym_target *t, uint64_t obj)
+{
+	const struct pyi_offsets *o = t->off;
+	uint8_t buf[PYI_STR_MAX + 128];
+	char out[NAME_MAX_UTF8];
+	size_t head = o->unicode_compact_size, len = sizeof(buf);
+	int n, i;
+
+	if (!obj)
+		return NULL;
+	/* as much as is there: the object may end near the end of a mapping */
+	while (len > head && proc_read(t->pid, obj, buf, len))
+		len = len > head + 64 ? len - 64 : head;
+	if (len <= head)
+		return NULL;
+	n = pystr_from_object(t->layout, buf, len, out, sizeof(out));
+	if (n < 0)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (out[i] == '\0' || out[i] == '\x01')
+			out[i] = '?';
+	}
+	out[n < (int)sizeof(out) ? n : (int)sizeof(out) - 1] = '\0';
+	return strdup(out);
+}
+
+static uint64_t block_u64(const uint8_t *b, int off)
+{
+	uint64_t v = 0;
+
+	if (off >= 0 && off + 8 <= PYI_CODE_BLOCK)
+		memcpy(&v, b + off, 8);
+	return v;
+}
+
+static int32_t block_s32(const uint8_t *b, int off)
+{
+	int32_t v = 0;
+
+	if (off >= 0 && off + 4 <= PYI_CODE_BLOCK)
+		memcpy(&v, b + off, 4);
+	return v;
+}
+
+/*
+ * A code object the kernel did not describe (its per-sample budget ran out, or its record was
+ * lost) is read here while the process lives. The cookie proves it is still the same object.
+ */
+static struct code_sym *read_code(struct symbolizer *sy, const struct sym_target *t,
+				  uint64_t code, uint32_t cookie)
+{
+	const struct pyi_offsets *o = t->off;
+	uint8_t block[PYI_CODE_BLOCK];
+	uint64_t table, size = 0;
+	struct code_sym *cs;
+
+	if (!t->layout || proc_read(t->pid, code, block, sizeof(block)) ||
+	    block_u64(block, o->object_type) != t->code_type)
+		return NULL;
+	table = block_u64(block, o->code_linetable);
+	if (pyi_cookie(block_u64(block, o->code_name), block_u64(block, o->code_filename), table,
+		       block_s32(block, o->code_firstlineno), block_s32(block, o->code_flags)) !=
+	    cookie)
+		return NULL;
+	cs = calloc(1, sizeof(*cs));
+	if (!cs)
+		return NULL;
+	cs->name = read_str(t, block_u64(block, o->code_name));
+	cs->file = read_str(t, block_u64(block, o->code_filename));
+	cs->firstlineno = block_s32(block, o->code_firstlineno);
+	cs->firsttraceable = o->code_firsttraceable >= 0 ?
+			     (uint32_t)block_s32(block, o->code_firsttraceable) : 0;
+	if (table && !proc_read(t->pid, table + o->bytes_size, &size, sizeof(size)) &&
+	    size <= PYI_LINETABLE_MAX * 16) {
+		cs->linetable = malloc(size + 1);
+		if (cs->linetable && !proc_read(t->pid, table + o->bytes_data, cs->linetable, size))
+			cs->linetable_len = (uint32_t)size;
+	}
+	if (!cs->name || !cs->file) {
+		code_sym_free(cs);
+		return NULL;
+	}
+	sy->st.read_here++;
+	return cs;
+}
+
+static struct frame_entry *frame_cache_find(struct symbolizer *sy, const struct frame_key *k)
+{
+	uint64_t h = hash64(hash64(hash64(hash64((uint64_t)k->pid, k->code), k->cookie), k->cls),
+			    (uint64_t)(uint32_t)k->lasti);
+	size_t i = h & (sy->frames_cap - 1);
+
+	for (;; i = (i + 1) & (sy->frames_cap - 1)) {
+		struct frame_entry *e = &sy->frames[i];
+
+		if (!e->key.used)
+			return e;
+		if (e->key.pid == k->pid && e->key.code == k->code && e->key.cookie == k->cookie &&
+		    e->key.cls == k->cls && e->key.lasti == k->lasti)
+			return e;
+	}
+}
+
+static int frame_cache_grow(struct symbolizer *sy)
+{
+	struct frame_entry *old = sy->frames;
+	size_t old_cap = sy->frames_cap, i;
+
+	if (sy->frames_len * 2 < sy->frames_cap)
+		return 0;
+	if (sy->frames_cap >= FRAME_CACHE_MAX) {
+		/* bounded memory on long sessions: start over (ids stay valid in the session) */
+		memset(sy->frames, 0, sy->frames_cap * sizeof(*sy->frames));
+		sy->frames_len = 0;
+		return 0;
+	}
+	sy->frames = calloc(old_cap * 2, sizeof(*sy->frames));
+	if (!sy->frames) {
+		sy->frames = old;
+		return -ENOMEM;
+	}
+	sy->frames_cap = old_cap * 2;
+	for (i = 0; i < old_cap; i++) {
+		if (old[i].key.used)
+			*frame_cache_find(sy, &old[i].key) = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+/* The short name of a type, as pyinstrument prints it (after the last dot of tp_name). */
+static const char *type_name(struct symbolizer *sy, const struct sym_target *t, uint64_t ptr)
+{
+	struct type_entry *e = &sy->types[hash64((uint64_t)t->pid, ptr) & (TYPE_CACHE_SIZE - 1)];
+	bool claimed_type = ptr & 1;
+	uint64_t obj = ptr & ~1ULL, meta = 0, name_ptr = 0;
+	char buf[257] = "";
+	const char *dot;
+
+	if (e->pid == t->pid && e->ptr == ptr)
+		return e->name;
+	free(e->name);
+	e->pid = t->pid;
+	e->ptr = ptr;
+	e->name = NULL;
+	/* a cls argument must be a type: its type is type (or a metaclass whose type is type) */
+	if (claimed_type) {
+		if (proc_read(t->pid, obj + t->off->object_type, &meta, sizeof(meta)))
+			return NULL;
+		if (meta != t->type_type &&
+		    (proc_read(t->pid, meta + t->off->object_type, &meta, sizeof(meta)) ||
+		     meta != t->type_type))
+			return NULL;
+	}
+	if (proc_read(t->pid, obj + t->off->type_name, &name_ptr, sizeof(name_ptr)) || !name_ptr)
+		return NULL;
+	/* tp_name may end closer than 256 bytes before unmapped memory: read in small steps */
+	for (size_t off = 0; off < sizeof(buf) - 1; off += 32) {
+		if (proc_read(t->pid, name_ptr + off, buf + off, 32))
+			break;
+		if (memchr(buf + off, '\0', 32))
+			break;
+	}
+	buf[sizeof(buf) - 1] = '\0';
+	for (char *p = buf; *p; p++) {
+		if ((unsigned char)*p < 0x20)
+			*p = '?';
+	}
+	dot = strrchr(buf, '.');
+	e->name = strdup(dot ? dot + 1 : buf);
+	return e->name;
+}
+
+static uint32_t intern_frame(struct symbolizer *sy, struct session *s, const struct sym_target *t,
+			     const struct code_sym *cs, const struct pyi_frame *f)
+{
+	char info[2 * NAME_MAX_UTF8 + 600];
+	const char *cls = f->cls ? type_name(sy, t, f->cls) : NULL;
+	int n, line;
+
+	n = snprintf(info, sizeof(info), "%s%c%s%c%d", cs->name, 0, cs->file, 0, cs->firstlineno);
+	if (cls && n < (int)sizeof(info))
+		n += snprintf(info + n, sizeof(info) - n, "\x01" "c%s", cls);
+	line = linetable_line(t->version_hex, cs->linetable, cs->linetable_len, cs->firstlineno,
+			      f->lasti);
+	if (line >= 1 && n < (int)sizeof(info))
+		n += snprintf(info + n, sizeof(info) - n, "\x01l%d", line);
+	if (n >= (int)sizeof(info))
+		n = sizeof(info) - 1;
+	return session_intern_frame(s, info, (size_t)n);
+}
+
+uint32_t symbolizer_frame(struct symbolizer *sy, struct session *s, const struct sym_target *t,
+			  uint32_t row, const struct pyi_frame *f)
+{
+	struct frame_key k = {
+		.pid = t->pid, .code = f->code, .cookie = f->cookie, .cls = f->cls,
+		.lasti = f->lasti, .used = 1,
+	};
+	static const char unknown[] = "<unknown>\0<unknown>\0" "0";
+	struct code_sym *cs, *own = NULL;
+	struct mirror_entry *m;
+	struct frame_entry *e;
+	uint32_t id;
+
+	e = frame_cache_find(sy, &k);
+	if (e->key.used)
+		return e->id;
+	if (row >= sy->rows)
+		return SESSION_NO_FRAME;
+	m = &sy->mirror[(size_t)row * PYI_CODE_CACHE_SLOTS + pyi_code_slot(f->code)];
+	if (m->pid == t->pid && m->code == f->code && m->cookie == f->cookie && m->sym)
+		cs = m->sym;
+	else
+		cs = own = read_code(sy, t, f->code, f->cookie);
+	if (!cs) {
+		sy->st.unresolved++;
+		return session_intern_frame(s, unknown, sizeof(unknown) - 1);
+	}
+	/* 3.11+: a frame whose instruction is before the first traceable one has not started
+	 * (CPython's _PyFrame_IsIncomplete); f_back-style walks skip it, so do we */
+	if (t->version_hex >= 0x030b0000 && f->lasti < (int32_t)(cs->firsttraceable * 2))
+		id = SESSION_NO_FRAME;
+	else
+		id = intern_frame(sy, s, t, cs, f);
+	code_sym_free(own);
+	if (frame_cache_grow(sy))
+		return id;
+	e = frame_cache_find(sy, &k);
+	if (!e->key.used)
+		sy->frames_len++;
+	e->key = k;
+	e->id = id;
+	return id;
+}
+
+void symbolizer_forget(struct symbolizer *sy, int pid)
+{
+	size_t i;
+
+	/* after an exec the same addresses may hold other code objects: drop every cached frame */
+	memset(sy->frames, 0, sy->frames_cap * sizeof(*sy->frames));
+	sy->frames_len = 0;
+
+	for (i = 0; i < TYPE_CACHE_SIZE; i++) {
+		if (sy->types[i].pid == pid) {
+			free(sy->types[i].name);
+			memset(&sy->types[i], 0, sizeof(sy->types[i]));
+		}
+	}
+}
+
+void symbolizer_stats(const struct symbolizer *sy, struct symbolizer_stats *st)
+{
+	*st = sy->st;
+	st->frame_cache_entries = sy->frames_len;
+}

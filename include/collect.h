@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The collector loads the sampler, attaches it, takes records off the ring buffer and turns
+ * them into sessions (one per profiled process). main.c only drives it.
+ */
+#ifndef PYINST_COLLECT_H
+#define PYINST_COLLECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pyinst_abi.h"
+
+struct session;
+struct collector;
+
+struct collect_opts {
+	double interval;		/* seconds between samples on each CPU */
+	unsigned int max_depth;		/* frames kept per stack (root end) */
+	bool wall;			/* wall-clock: off-CPU time too */
+	bool gil_only;			/* only samples of the GIL holder */
+	bool verbose;			/* libbpf's messages and the verifier log */
+};
+
+struct collect_stats {
+	uint64_t samples;		/* samples in the sessions */
+	uint64_t lost;			/* records the kernel could not send */
+	uint64_t unresolved;		/* frames whose code object was never described */
+	uint64_t errors[PYI_ERR_MAX];
+	unsigned int threads;
+	unsigned int processes;		/* Python processes seen */
+	unsigned int running;		/* targets (Python or not yet) still alive */
+};
+
+/* Loads and attaches the BPF side. NULL on failure, with a one-line reason in err. */
+struct collector *collector__new(const struct collect_opts *o, char *err, size_t errlen);
+void collector__free(struct collector *c);
+
+/*
+ * Profiles pid. With follow, its children and later descendants that are or become Python
+ * are profiled too. Without must_be_python the process may become Python later (exec).
+ * Returns 0 or -errno with a one-line reason in err.
+ */
+int collector_add_pid(struct collector *c, int pid, bool follow, bool must_be_python, char *err,
+		      size_t errlen);
+
+/* Takes what the kernel sent, waiting up to timeout_ms. Returns 0 or -errno. */
+int collector_poll(struct collector *c, int timeout_ms);
+
+/* True once every target has exited. */
+bool collector_done(const struct collector *c);
+
+void collector_stats(struct collector *c, struct collect_stats *st);
+
+/*
+ * Ends the session: drains the ring buffer and returns the session (owned by the caller):
+ * one process as pyinstrument would record it, several under one root per process.
+ */
+struct session *collector_finish(struct collector *c, double start_time, double duration,
+				 const char *description);
+
+/* A line per event worth telling the user (a target exec'd, was not Python...), or NULL. */
+const char *collector_next_notice(struct collector *c);
+
+#endif

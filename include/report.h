@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* Writes a session with the renderer the user asked for (or guessed from the file name). */
+#ifndef PYINST_REPORT_H
+#define PYINST_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct session;
+
+#define REPORT_MAX_OPTIONS 64
+
+struct report_opts {
+	const char *renderer;		/* NULL: from outfile's extension, else "text" */
+	const char *outfile;		/* NULL: stdout */
+	const char *options[REPORT_MAX_OPTIONS];	/* renderer options, pyinstrument's -p syntax */
+	size_t noptions;
+	bool unicode_set, unicode, color_set, color;
+	const char *version;		/* in the console header; NULL: ours */
+	/* for the HTML header: what is known only while collecting */
+	const char *mode;
+	unsigned long long lost_samples;
+};
+
+/* Translates a shell glob to a regular expression, as Python's fnmatch.translate does. */
+int report_glob_to_regex(const char *glob, char *out, size_t outlen);
+
+/* The renderer name for a file name, or NULL when the extension says nothing. */
+const char *report_guess_renderer(const char *outfile);
+
+/* Checks the renderer name and options before any profiling. 0 or -EINVAL (reported). */
+int report_check(const struct report_opts *o);
+
+/*
+ * Renders s. A file is written to a temporary name beside it and renamed when complete, so a
+ * report is whole or absent. Returns 0 or -errno (reported with a one-line message).
+ */
+int report_write(struct session *s, const struct report_opts *o);
+
+#endif

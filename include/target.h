@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/* The processes being profiled: discovery, kernel configuration, threads and sessions. */
+#ifndef PYINST_TARGET_H
+#define PYINST_TARGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proc.h"
+#include "pyinst_abi.h"
+#include "python_layouts.h"
+#include "symbolize.h"
+
+struct session;
+
+enum target_state {
+	TARGET_PENDING,		/* not (yet) a Python we can read: it may exec into one */
+	TARGET_ACTIVE,		/* sampled */
+	TARGET_EXITED,
+	TARGET_FAILED,		/* not Python, or an unsupported one */
+};
+
+struct target_thread {
+	int tid;
+	uint32_t stack;		/* the thread's root stack in the session */
+};
+
+struct target {
+	int pid;
+	enum target_state state;
+	bool follow;
+	double pending_since;
+	struct proc_python py;
+	struct pyi_layout layout;	/* the generated table's, overlaid by _Py_DebugOffsets */
+	struct pyi_offsets off;
+	struct sym_target sym;
+	struct session *session;	/* this image of the process (since its last exec) */
+	struct session **retired;	/* sessions of earlier images */
+	size_t nretired;
+	double cpu_start, cpu_last;
+	bool cpu_known;
+	char cmdline[512];
+	struct target_thread *threads;
+	size_t nthreads, threads_cap;
+	size_t threads_seen;
+};
+
+struct target_table {
+	struct target **items;
+	size_t len, cap;
+	struct target *last;
+};
+
+void target_table_init(struct target_table *tt);
+void target_table_free(struct target_table *tt);
+struct target *target_find(struct target_table *tt, int pid);
+struct target *target_add(struct target_table *tt, int pid, bool follow, struct target *parent);
+void target_table_counts(const struct target_table *tt, unsigned int *processes,
+			 unsigned int *threads, unsigned int *running);
+
+/*
+ * Finds the target's CPython and fills the kernel's view of it. Returns 0; -ENOTSUP for a
+ * Python we cannot profile (message names the version); other -errno while it is not Python.
+ */
+int target_discover(struct target *t, struct pyi_proc *proc, char *err, size_t errlen);
+
+/* The root stack of a thread: its pyinstrument thread frame. */
+uint32_t target_thread_stack(struct target *t, int tid, uint64_t ident);
+/* The synthetic leaf frame that says a stack lost `missing` frames at its leaf end. */
+uint32_t target_truncated_frame(struct target *t, uint32_t missing);
+
+void target_update_cpu(struct target *t);
+/* The process exec'd: what was recorded so far is kept apart. */
+void target_retire_session(struct target *t);
+
+/* One session for everything recorded: one process as is, several under a root each. */
+struct session *target_table_session(struct target_table *tt, double start_time, double duration,
+				     double interval, const char *description);
+
+#endif

@@ -1,0 +1,529 @@
+// SPDX-License-Identifier: MIT
+/* The processes being profiled (see target.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "debug_offsets.h"
+#include "log.h"
+#include "session.h"
+#include "target.h"
+
+#define PYI_MIN_MINOR 6
+#define PYI_MAX_MINOR 14
+
+void target_table_init(struct target_table *tt)
+{
+	memset(tt, 0, sizeof(*tt));
+}
+
+static void target_free(struct target *t)
+{
+	size_t i;
+
+	session__free(t->session);
+	for (i = 0; i < t->nretired; i++)
+		session__free(t->retired[i]);
+	free(t->retired);
+	free(t->threads);
+	free(t);
+}
+
+void target_table_free(struct target_table *tt)
+{
+	size_t i;
+
+	for (i = 0; i < tt->len; i++)
+		target_free(tt->items[i]);
+	free(tt->items);
+	memset(tt, 0, sizeof(*tt));
+}
+
+struct target *target_find(struct target_table *tt, int pid)
+{
+	size_t i;
+
+	if (tt->last && tt->last->pid == pid)
+		return tt->last;
+	for (i = 0; i < tt->len; i++) {
+		if (tt->items[i]->pid == pid)
+			return tt->last = tt->items[i];
+	}
+	return NULL;
+}
+
+struct target *target_add(struct target_table *tt, int pid, bool follow, struct target *parent)
+{
+	struct target **items, *t;
+
+	if (tt->len == tt->cap) {
+		items = realloc(tt->items, (tt->cap ? tt->cap * 2 : 8) * sizeof(*items));
+		if (!items)
+			return NULL;
+		tt->items = items;
+		tt->cap = tt->cap ? tt->cap * 2 : 8;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->pid = pid;
+	t->state = TARGET_PENDING;
+	t->follow = follow || (parent && parent->follow);
+	proc_cmdline(pid, t->cmdline, sizeof(t->cmdline));
+	tt->items[tt->len++] = t;
+	return t;
+}
+
+void target_table_counts(const struct target_table *tt, unsigned int *processes,
+			 unsigned int *threads, unsigned int *running)
+{
+	size_t i;
+
+	*processes = *threads = *running = 0;
+	for (i = 0; i < tt->len; i++) {
+		const struct target *t = tt->items[i];
+
+		if (t->session || t->nretired)
+			(*processes)++;
+		*threads += t->threads_seen;
+		if (t->state == TARGET_ACTIVE || t->state == TARGET_PENDING)
+			(*running)++;
+	}
+}
+
+/* ---- discovery ---------------------------------------------------------------------------- */
+
+static int check_version(const struct target *t, uint32_t *hex, char *err, size_t errlen)
+{
+	const struct proc_python *py = &t->py;
+
+	*hex = py->version_hex ? py->version_hex : (uint32_t)(py->major << 24 | py->minor << 16);
+	if (py->free_threaded) {
+		snprintf(err, errlen, "process %d runs a free-threaded CPython %d.%d, which is not "
+			 "supported", t->pid, py->major, py->minor);
+		return -ENOTSUP;
+	}
+	if (py->major != 3 || py->minor < PYI_MIN_MINOR || py->minor > PYI_MAX_MINOR ||
+	    !layouts_find(*hex)) {
+		snprintf(err, errlen, "process %d runs Python %d.%d, which is not supported "
+			 "(CPython 3.%d to 3.%d are)", t->pid, py->major, py->minor, PYI_MIN_MINOR,
+			 PYI_MAX_MINOR);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static __u16 read_len(int max_off, int limit)
+{
+	int len = max_off + 8;
+
+	return (__u16)(len > limit ? limit : len);
+}
+
+static int max_of(const int16_t *offs, size_t n)
+{
+	int m = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (offs[i] > m)
+			m = offs[i];
+	}
+	return m;
+}
+
+/* The kernel's view: where the interpreter's thread list starts, and how much to read. */
+static void fill_proc(const struct target *t, uint32_t hex, struct pyi_proc *p)
+{
+	const struct pyi_layout *l = &t->layout;
+	const struct pyi_offsets *o = &t->off;
+	int minor = t->py.minor;
+	int16_t frame_offs[] = { o->frame_code, o->frame_previous, o->frame_instr,
+				 o->frame_owner };
+	int16_t code_offs[] = { o->object_type, o->code_argcount, o->code_flags,
+				o->code_firstlineno, o->code_name, o->code_qualname,
+				o->code_filename, o->code_varnames, o->code_linetable,
+				o->code_firsttraceable };
+
+	memset(p, 0, sizeof(*p));
+	p->off = *o;
+	p->off.version_hex = hex;
+	p->interp_head_addr = minor >= 7 ? t->py.runtime + l->runtime_interpreters_head :
+					   t->py.interp_head;
+	p->code_type_addr = t->py.code_type;
+	if (minor < 11)
+		p->flags |= PYI_PF_FRAMEOBJECT;
+	if (minor == 10)
+		p->flags |= PYI_PF_LASTI_UNITS;
+	if (minor == 11 || minor == 12)
+		p->flags |= PYI_PF_CFRAME;
+	if (l->frame_code_tag_mask)
+		p->flags |= PYI_PF_STACKREF;
+	p->frame_read_len = read_len(max_of(frame_offs, 4), PYI_FRAME_BLOCK);
+	/* the first local rides along when it is close: methods then cost no extra read */
+	if (o->frame_localsplus >= 0 && o->frame_localsplus + 8 <= PYI_FRAME_BLOCK &&
+	    o->frame_localsplus + 8 > p->frame_read_len)
+		p->frame_read_len = o->frame_localsplus + 8;
+	p->code_read_len = read_len(max_of(code_offs, 10), PYI_CODE_BLOCK);
+	if (minor >= 7 && minor <= 11 && l->runtime_gil_locked >= 0) {
+		p->gil_locked_addr = t->py.runtime + l->runtime_gil_locked;
+		p->gil_holder_addr = t->py.runtime + l->runtime_gil_last_holder;
+	}
+}
+
+/* 3.13+: the target describes its own layout in _PyRuntime; trust it over our table. */
+static int apply_debug_offsets(struct target *t, char *err, size_t errlen)
+{
+	uint8_t image[DEBUG_OFFSETS_READ_LEN];
+	struct pyi_layout l;
+	int rc;
+
+	rc = proc_read(t->pid, t->py.runtime, image, sizeof(image));
+	if (rc) {
+		snprintf(err, errlen, "process %d: cannot read _PyRuntime: %s", t->pid, strerror(-rc));
+		return rc;
+	}
+	rc = debug_offsets_apply(image, sizeof(image), &l, err, errlen);
+	if (rc)
+		return rc == -ENOTSUP ? rc : -EAGAIN;
+	if (log_get_level() >= LOG_DEBUG)
+		debug_offsets_verify(image, sizeof(image), &t->layout, stderr);
+	t->layout = l;
+	return 0;
+}
+
+int target_discover(struct target *t, struct pyi_proc *proc, char *err, size_t errlen)
+{
+	uint32_t hex;
+	int rc;
+
+	rc = proc_python_find(t->pid, &t->py, err, errlen);
+	if (rc)
+		return rc;
+	rc = check_version(t, &hex, err, errlen);
+	if (rc)
+		return rc;
+	t->layout = *layouts_find(hex);
+	if (t->py.minor >= 13) {
+		rc = apply_debug_offsets(t, err, errlen);
+		if (rc)
+			return rc;
+	}
+	t->off = t->layout.off;
+	if (t->py.minor >= 7 && !t->py.runtime) {
+		snprintf(err, errlen, "process %d: CPython %d.%d without a _PyRuntime symbol",
+			 t->pid, t->py.major, t->py.minor);
+		return -ENOTSUP;
+	}
+	if (t->py.minor == 6 && !t->py.interp_head) {
+		snprintf(err, errlen, "process %d: CPython 3.6 without its interp_head symbol "
+			 "(a stripped build?)", t->pid);
+		return -ENOTSUP;
+	}
+	fill_proc(t, hex, proc);
+	t->sym.pid = t->pid;
+	t->sym.version_hex = hex;
+	t->sym.off = &t->off;
+	t->sym.layout = &t->layout;
+	t->sym.type_type = t->py.type_type;
+	t->sym.code_type = t->py.code_type;
+	if (!t->session) {
+		t->session = session__new();
+		if (!t->session)
+			return -ENOMEM;
+	}
+	t->nthreads = 0;
+	if (!proc_cpu_time(t->pid, &t->cpu_start)) {
+		t->cpu_last = t->cpu_start;
+		t->cpu_known = true;
+	}
+	proc_cmdline(t->pid, t->cmdline, sizeof(t->cmdline));
+	return 0;
+}
+
+void target_update_cpu(struct target *t)
+{
+	double v;
+
+	if (t->cpu_known && !proc_cpu_time(t->pid, &v))
+		t->cpu_last = v;
+}
+
+void target_retire_session(struct target *t)
+{
+	struct session **r;
+
+	if (!t->session)
+		return;
+	if (!session_sample_count(t->session)) {
+		session__free(t->session);
+		t->session = NULL;
+		return;
+	}
+	r = realloc(t->retired, (t->nretired + 1) * sizeof(*r));
+	if (!r)
+		return;
+	t->retired = r;
+	t->retired[t->nretired++] = t->session;
+	t->session = NULL;
+	t->nthreads = 0;
+}
+
+/* ---- threads ------------------------------------------------------------------------------ */
+
+static void thread_name(const struct target *t, int tid, char *buf, size_t len)
+{
+	char comm[64] = "", main_comm[64] = "";
+
+	if (tid == t->pid) {
+		snprintf(buf, len, "MainThread");
+		return;
+	}
+	/* a thread that named itself (prctl, or Python 3.14's threading) keeps its name */
+	if (!proc_comm(t->pid, tid, comm, sizeof(comm)) &&
+	    !proc_comm(t->pid, 0, main_comm, sizeof(main_comm)) && comm[0] &&
+	    strcmp(comm, main_comm)) {
+		snprintf(buf, len, "%s", comm);
+		return;
+	}
+	snprintf(buf, len, "Thread-%d", proc_ns_pid(t->pid, tid));
+}
+
+uint32_t target_thread_stack(struct target *t, int tid, uint64_t ident)
+{
+	struct target_thread *th;
+	char name[80], info[160];
+	size_t i;
+	int n;
+
+	for (i = 0; i < t->nthreads; i++) {
+		if (t->threads[i].tid == tid)
+			return t->threads[i].stack;
+	}
+	if (t->nthreads == t->threads_cap) {
+		th = realloc(t->threads, (t->threads_cap ? t->threads_cap * 2 : 16) * sizeof(*th));
+		if (!th)
+			return SESSION_NO_STACK;
+		t->threads = th;
+		t->threads_cap = t->threads_cap ? t->threads_cap * 2 : 16;
+	}
+	thread_name(t, tid, name, sizeof(name));
+	for (char *p = name; *p; p++) {
+		if ((unsigned char)*p < 0x20)
+			*p = '?';
+	}
+	/* pyinstrument's thread root: name, "<thread>", threading.get_ident() */
+	n = snprintf(info, sizeof(info), "%s%c<thread>%c%llu", name, 0, 0,
+		     (unsigned long long)ident);
+	th = &t->threads[t->nthreads++];
+	th->tid = tid;
+	th->stack = session_stack_push(t->session, SESSION_NO_STACK,
+				       session_intern_frame(t->session, info, (size_t)n));
+	t->threads_seen++;
+	return th->stack;
+}
+
+uint32_t target_truncated_frame(struct target *t, uint32_t missing)
+{
+	char info[96];
+	int n = snprintf(info, sizeof(info), "[truncated: %u frames deeper than --max-depth]%c"
+			 "<truncated>%c0", missing, 0, 0);
+
+	return session_intern_frame(t->session, info, (size_t)n);
+}
+
+/* ---- the session -------------------------------------------------------------------------- */
+
+/* sys.prefix and friends, from where the interpreter lives (pyinstrument's library rule). */
+static void add_prefixes(struct session *s, const struct target *t)
+{
+	char prefix[PATH_MAX], venv[PATH_MAX], cfg[PATH_MAX + 16], lib[PATH_MAX + 64];
+	const char *src = strstr(t->py.elf_path, "/lib/") ? t->py.elf_path : t->py.exe;
+	char *cut;
+	int fd;
+
+	snprintf(prefix, sizeof(prefix), "%s", src);
+	cut = strstr(prefix, "/lib/");
+	if (!cut)
+		cut = strstr(prefix, "/bin/");
+	if (!cut)
+		return;
+	*cut = '\0';
+	if (!prefix[0])
+		snprintf(prefix, sizeof(prefix), "/");
+	/* a virtual environment: <venv>/bin/python with <venv>/pyvenv.cfg */
+	snprintf(venv, sizeof(venv), "%s", t->py.exe);
+	cut = strstr(venv, "/bin/");
+	venv[cut ? cut - venv : 0] = '\0';
+	snprintf(cfg, sizeof(cfg), "%s/pyvenv.cfg", venv);
+	fd = venv[0] ? proc_open_in_root(t->pid, cfg) : -1;
+	if (fd >= 0)
+		close(fd);
+	else
+		snprintf(venv, sizeof(venv), "%s", prefix);
+	session_add_sys_prefix(s, venv);
+	session_add_sys_prefix(s, prefix);
+	session_add_sys_prefix(s, venv);
+	session_add_sys_prefix(s, prefix);
+	snprintf(lib, sizeof(lib), "%s/lib/python%d.%d", prefix, t->py.major, t->py.minor);
+	session_add_sys_path(s, lib);
+	snprintf(lib, sizeof(lib), "%s/lib/python%d.%d/lib-dynload", prefix, t->py.major,
+		 t->py.minor);
+	session_add_sys_path(s, lib);
+	snprintf(lib, sizeof(lib), "%s/lib/python%d.%d/site-packages", venv, t->py.major,
+		 t->py.minor);
+	session_add_sys_path(s, lib);
+	if (!strcmp(prefix, "/usr")) {
+		/* Debian's own interpreter */
+		session_add_sys_path(s, "/usr/lib/python3/dist-packages");
+		snprintf(lib, sizeof(lib), "/usr/local/lib/python%d.%d/dist-packages", t->py.major,
+			 t->py.minor);
+		session_add_sys_path(s, lib);
+	}
+}
+
+/* sys.path[0]: the script's directory, as Python computes it from the command line. */
+static void add_script_dir(struct session *s, const struct target *t)
+{
+	char cwd_link[64], cwd[PATH_MAX] = "", dir[2 * PATH_MAX + 2], *arg, *slash;
+	char cmd[sizeof(t->cmdline)];
+	ssize_t n;
+
+	snprintf(cwd_link, sizeof(cwd_link), "/proc/%d/cwd", t->pid);
+	n = readlink(cwd_link, cwd, sizeof(cwd) - 1);
+	cwd[n > 0 ? n : 0] = '\0';
+	snprintf(cmd, sizeof(cmd), "%s", t->cmdline);
+	arg = strtok(cmd, " ");
+	while (arg && (arg = strtok(NULL, " ")) && arg[0] == '-') {
+		if (!strcmp(arg, "-m") || !strcmp(arg, "-c")) {
+			session_add_sys_path(s, cwd);
+			return;
+		}
+	}
+	if (!arg)
+		return;
+	slash = strrchr(arg, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), "%s", cwd);
+	else if (arg[0] == '/')
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - arg), arg);
+	else
+		snprintf(dir, sizeof(dir), "%s/%.*s", cwd, (int)(slash - arg), arg);
+	session_add_sys_path(s, dir);
+}
+
+static void finish_one(struct session *s, const struct target *t, double start_time,
+		       double duration, double interval, const char *description)
+{
+	session_set_times(s, start_time, duration);
+	session_set_interval(s, interval, interval);
+	session_set_cpu_time(s, t->cpu_known ? t->cpu_last - t->cpu_start : 0);
+	session_set_target_description(s, description);
+	add_script_dir(s, t);
+	add_prefixes(s, t);
+	if (t->nthreads)
+		session_set_start_call_stack(s, t->threads[0].stack);
+}
+
+static uint32_t copy_stack(struct session *dst, const struct session *src, uint32_t stack,
+			   uint32_t root, uint32_t *memo)
+{
+	const char *info;
+	uint32_t parent;
+	size_t len;
+
+	if (stack == SESSION_NO_STACK)
+		return root;
+	if (memo[stack] != SESSION_NO_STACK)
+		return memo[stack];
+	parent = copy_stack(dst, src, session_stack_parent(src, stack), root, memo);
+	info = session_frame_info(src, session_stack_frame(src, stack), &len);
+	memo[stack] = session_stack_push(dst, parent, session_intern_frame(dst, info, len));
+	return memo[stack];
+}
+
+/* Appends src's samples under a process root frame of dst. */
+static int merge_process(struct session *dst, const struct session *src, const struct target *t)
+{
+	const struct session_sample *samples;
+	uint32_t root, *memo, nstacks = session_stack_count(src);
+	char info[sizeof(t->cmdline) + 64];
+	size_t i, n;
+	int len;
+
+	len = snprintf(info, sizeof(info), "%s%c<process>%c%d",
+		       t->cmdline[0] ? t->cmdline : "?", 0, 0, t->pid);
+	root = session_stack_push(dst, SESSION_NO_STACK,
+				  session_intern_frame(dst, info, (size_t)len));
+	memo = malloc(((size_t)nstacks + 1) * sizeof(*memo));
+	if (!memo)
+		return -ENOMEM;
+	memset(memo, 0xff, ((size_t)nstacks + 1) * sizeof(*memo));
+	samples = session_samples(src, &n);
+	for (i = 0; i < n; i++) {
+		uint32_t stack = copy_stack(dst, src, samples[i].stack, root, memo);
+
+		session_add_record(dst, stack, samples[i].weight);
+	}
+	free(memo);
+	return 0;
+}
+
+struct session *target_table_session(struct target_table *tt, double start_time, double duration,
+				     double interval, const char *description)
+{
+	struct session *only = NULL, *merged;
+	const struct target *only_t = NULL;
+	size_t i, j, count = 0;
+	uint64_t samples = 0;
+	double cpu = 0;
+
+	for (i = 0; i < tt->len; i++) {
+		struct target *t = tt->items[i];
+
+		target_retire_session(t);
+		for (j = 0; j < t->nretired; j++, count++) {
+			only = t->retired[j];
+			only_t = t;
+		}
+	}
+	if (count <= 1) {
+		if (only) {
+			/* handed over to the caller */
+			for (i = 0; i < only_t->nretired; i++) {
+				if (only_t->retired[i] == only)
+					only_t->retired[i] = NULL;
+			}
+		} else {
+			only = session__new();
+		}
+		if (only && only_t)
+			finish_one(only, only_t, start_time, duration, interval, description);
+		else if (only)
+			finish_one(only, &(struct target){ .pid = 0 }, start_time, duration,
+				   interval, description);
+		return only;
+	}
+	merged = session__new();
+	if (!merged)
+		return NULL;
+	for (i = 0; i < tt->len; i++) {
+		struct target *t = tt->items[i];
+
+		for (j = 0; j < t->nretired; j++) {
+			samples += session_sample_count(t->retired[j]);
+			merge_process(merged, t->retired[j], t);
+			add_prefixes(merged, t);
+		}
+		if (t->nretired && t->cpu_known)
+			cpu += t->cpu_last - t->cpu_start;
+	}
+	session_set_times(merged, start_time, duration);
+	session_set_interval(merged, interval, interval);
+	session_set_cpu_time(merged, cpu);
+	session_set_target_description(merged, description);
+	session_set_sample_count(merged, samples);
+	return merged;
+}
