@@ -1,0 +1,30 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Browser test of the HTML report viewer (docs/html-report.md).
+# Exits 77 (skip) without chromium or node; otherwise installs playwright-core with npm,
+# generates fixtures, runs the test and prints "N passed, N failed".
+# env: PYI_CHROMIUM (default /usr/bin/chromium), PYI_FIXTURES, PYI_SHOTS (output directories).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+chromium=${PYI_CHROMIUM:-/usr/bin/chromium}
+
+if [ ! -x "$chromium" ]; then
+	echo "SKIP: $chromium not found (apt-get install -y chromium); browser test not run" >&2
+	exit 77
+fi
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	echo "SKIP: node/npm not found; browser test not run" >&2
+	exit 77
+fi
+
+cd "$here" || exit 1
+if [ ! -d node_modules/playwright-core ]; then
+	npm ci --no-audit --no-fund --loglevel=error >&2 || {
+		echo "FAIL: npm ci in $here failed" >&2
+		exit 1
+	}
+fi
+export PYI_CHROMIUM="$chromium"
+export PYI_FIXTURES="${PYI_FIXTURES:-${TMPDIR:-/tmp}/pyi-browser-fixtures}"
+export PYI_SHOTS="${PYI_SHOTS:-${TMPDIR:-/tmp}/pyi-browser-shots}"
+exec node test.mjs

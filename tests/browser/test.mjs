@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: MIT
+// Browser test of the HTML report viewer: generated reports opened from file:// in headless
+// chromium. Prints "N passed, N failed"; exits 1 on any failure.
+// env: PYI_FIXTURES (generated pages, default /tmp/pyi-browser-fixtures),
+//      PYI_SHOTS (screenshots, default /tmp/pyi-browser-shots)
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { launch, openReport } from './harness.mjs';
+import { STANDARD, assembleTemplate, writeFixture } from './make_fixture.mjs';
+
+const FIXTURES = process.env.PYI_FIXTURES || '/tmp/pyi-browser-fixtures';
+const SHOTS = process.env.PYI_SHOTS || '/tmp/pyi-browser-shots';
+const FIRST_DRAW_LIMIT_MS = 2000;
+const SIZE_LIMIT = 10 * 1000 * 1000;
+
+let passed = 0, failed = 0;
+function check(name, ok, detail = '') {
+	if (ok) { passed++; console.log('ok   ' + name); }
+	else { failed++; console.log('FAIL ' + name + (detail ? ': ' + detail : '')); }
+}
+
+/* Nothing left the page, nothing complained, nothing popped up. */
+async function checkClean(tag, page, log) {
+	const hooked = await page.evaluate(() => window.__pyiDialogs || []);
+	check(tag + ': no console errors', log.errors.length === 0, log.errors.join(' | '));
+	check(tag + ': no network requests', log.requests.length === 0, log.requests.join(' '));
+	check(tag + ': no dialogs', log.dialogs.length === 0 && hooked.length === 0, [...log.dialogs, ...hooked].join(' '));
+}
+
+const rowCount = (page) => page.evaluate(() => window.__pyiApp.views.tree.rowKind.length);
+
+async function canvasInk(page, sel) {
+	return page.evaluate((s) => {
+		const c = document.querySelector(s);
+		const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+		let ink = 0;
+		for (let i = 0; i < d.length; i += 64) if (Math.abs(d[i] - 0x1d) + Math.abs(d[i + 1] - 0x1f) + Math.abs(d[i + 2] - 0x22) > 30) ink++;
+		return ink;
+	}, sel);
+}
+
+async function shot(page, name) {
+	const path = join(SHOTS, name + '.png');
+	await page.screenshot({ path });
+	return path;
+}
+
+async function testSmall(ctx, file) {
+	const { page, log } = await openReport(ctx, file);
+	check('small: viewer started', log.error === null, log.error);
+	check('small: header target', (await page.textContent('.pyi-target')) === 'Program: main.py --serve');
+	const facts = await page.textContent('.pyi-facts');
+	for (const k of ['Host', 'PID', 'Recorded', 'Duration', 'Samples', 'CPU utilization', 'Interval', 'Mode', 'Lost samples'])
+		check('small: header shows ' + k, facts.includes(k));
+	check('small: title', (await page.title()).includes('main.py'));
+
+	/* call tree: keyboard */
+	await page.click('button[data-view="tree"]');
+	const r0 = await rowCount(page);
+	check('small: tree has rows', r0 > 3, String(r0));
+	await page.focus('.pyi-tree');
+	await page.keyboard.press('Home');
+	await page.keyboard.press('Alt+ArrowRight');
+	const r1 = await rowCount(page);
+	check('small: Alt+Right expands recursively', r1 > r0, r0 + ' -> ' + r1);
+	await page.keyboard.press('ArrowLeft');
+	check('small: Left collapses', (await rowCount(page)) === 1);
+	await page.keyboard.press('Enter');
+	check('small: Enter toggles open', (await rowCount(page)) > 1);
+	await page.keyboard.press('ArrowDown');
+	await page.keyboard.press('ArrowDown');
+	const focused = await page.evaluate(() => window.__pyiApp.views.tree.focus);
+	check('small: Down moves focus', focused === 2, String(focused));
+	await page.keyboard.press('Home');
+	await page.keyboard.press('Alt+ArrowRight');
+	check('small: library frames grouped', (await page.locator('.pyi-group-row').count()) > 0);
+	await page.locator('.pyi-group-row').first().click();
+	check('small: group expands on click', (await page.locator('.pyi-group-row[aria-expanded="true"]').count()) > 0);
+	await shot(page, 'small-tree');
+
+	/* options */
+	await page.click('.pyi-options-button');
+	await page.check('input[name="collapse"][value="disabled"]');
+	check('small: collapse disabled removes groups', (await page.locator('.pyi-group-row').count()) === 0);
+	await page.check('input[name="collapse"][value="custom"]');
+	await page.fill('input[data-option="hideRegex"]', 'main\\.py');
+	await page.press('input[data-option="hideRegex"]', 'Enter');
+	await page.dispatchEvent('input[data-option="hideRegex"]', 'change');
+	check('small: custom hide regex groups app frames', (await page.locator('.pyi-group-row').count()) > 0);
+	await page.check('input[name="collapse"][value="library"]');
+	const beforeThr = await rowCount(page);
+	await page.uncheck('input[data-option="useThreshold"]');
+	const afterThr = await rowCount(page);
+	check('small: threshold off shows more rows', afterThr >= beforeThr, beforeThr + ' -> ' + afterThr);
+	await page.check('input[data-option="useThreshold"]');
+	await page.uncheck('input[data-option="removeImportlib"]');
+	const importlib = await page.locator('.pyi-row', { hasText: '_find_and_load' }).count();
+	await page.check('input[data-option="removeImportlib"]');
+	await page.focus('.pyi-tree');
+	await page.keyboard.press('Home');
+	await page.keyboard.press('Alt+ArrowRight');
+	const noImportlib = await page.locator('.pyi-row', { hasText: '_find_and_load' }).count();
+	check('small: importlib frames toggle', noImportlib === 0, importlib + ' / ' + noImportlib);
+	await page.check('input[name="timeFormat"][value="percent"]');
+	check('small: percent time format', (await page.textContent('.pyi-row .pyi-time')).endsWith('%'));
+	await page.check('input[name="timeFormat"][value="seconds"]');
+	await page.click('.pyi-options-button');
+
+	/* search lights up everywhere */
+	await page.fill('#pyi-search', 'decoder.py');
+	await page.press('#pyi-search', 'Enter');
+	const matches = await page.locator('.pyi-row.pyi-match').count();
+	check('small: search highlights tree rows', matches > 0, String(matches));
+	check('small: search reports matches', /match/.test(await page.textContent('.pyi-search-info')));
+	await shot(page, 'small-search-tree');
+
+	/* flame graph */
+	await page.click('button[data-view="flame"]');
+	await page.waitForTimeout(100);
+	check('small: flame graph drawn', (await canvasInk(page, '.pyi-flame-view canvas')) > 100);
+	await shot(page, 'small-search-flame');
+	await page.fill('#pyi-search', '');
+	await page.press('#pyi-search', 'Escape');
+	await shot(page, 'small-flame');
+	const box = await page.locator('.pyi-flame-view canvas').boundingBox();
+	await page.mouse.move(box.x + 30, box.y + 3 * 18 + 9);
+	check('small: flame tooltip', await page.isVisible('.pyi-tooltip'));
+	await page.mouse.click(box.x + 30, box.y + 3 * 18 + 9);
+	check('small: flame click zooms', (await page.textContent('.pyi-crumb')).includes('›'));
+	await page.click('.pyi-flame-view .pyi-flame-dir');
+	await shot(page, 'small-flame-zoomed-flame');
+	await page.click('.pyi-flame-view .pyi-reset');
+	check('small: flame reset', (await page.textContent('.pyi-crumb')) === '');
+	await page.click('.pyi-flame-view .pyi-flame-dir');
+
+	/* timeline */
+	await page.click('button[data-view="timeline"]');
+	await page.waitForTimeout(150);
+	check('small: timeline drawn', (await canvasInk(page, '.pyi-timeline-view canvas')) > 100);
+	await shot(page, 'small-timeline');
+	const tb = await page.locator('.pyi-timeline-view canvas').boundingBox();
+	const range = () => page.evaluate(() => { const t = window.__pyiApp.views.timeline; return [t.t0, t.t1]; });
+	const [a0, a1] = await range();
+	await page.mouse.move(tb.x + tb.width / 2, tb.y + 60);
+	await page.mouse.wheel(0, -600);
+	await page.waitForTimeout(100);
+	const [b0, b1] = await range();
+	check('small: wheel zooms timeline', b1 - b0 < (a1 - a0) / 2, `${a1 - a0} -> ${b1 - b0}`);
+	await page.mouse.move(tb.x + tb.width / 2, tb.y + 60);
+	await page.mouse.down();
+	await page.mouse.move(tb.x + tb.width / 2 - 200, tb.y + 60, { steps: 4 });
+	await page.mouse.up();
+	const [c0] = await range();
+	check('small: drag pans timeline', c0 > b0, `${b0} -> ${c0}`);
+	await page.mouse.move(tb.x + tb.width / 2, tb.y + 22 + 20 + 9);
+	await page.waitForTimeout(50);
+	check('small: timeline tooltip', await page.isVisible('.pyi-tooltip'));
+	await shot(page, 'small-timeline-zoomed');
+
+	/* one thread at a time */
+	await page.selectOption('#pyi-thread', 't:1');
+	await page.waitForTimeout(100);
+	const lanes = await page.evaluate(() => window.__pyiApp.views.timeline.data.lanes.map((l) => l.label));
+	check('small: thread selection filters timeline', lanes.length === 1 && lanes[0].startsWith('Worker-1'), lanes.join(','));
+	await page.click('button[data-view="tree"]');
+	const rootName = await page.textContent('.pyi-row .pyi-name');
+	check('small: thread selection roots the tree at the thread', rootName === 'Worker-1', rootName);
+	await shot(page, 'small-thread-tree');
+	await checkClean('small', page, log);
+	await page.close();
+}
+
+async function testOpens(ctx, file, tag, expect) {
+	const { page, log } = await openReport(ctx, file);
+	check(tag + ': viewer started', log.error === null, log.error);
+	if (expect) check(tag + ': ' + expect.what, await page.evaluate(expect.fn));
+	for (const v of ['tree', 'flame', 'timeline']) {
+		await page.click(`button[data-view="${v}"]`);
+		await page.waitForTimeout(100);
+	}
+	await page.click('button[data-view="tree"]');
+	await shot(page, tag);
+	await checkClean(tag, page, log);
+	await page.close();
+}
+
+async function testHostile(ctx, file, tag) {
+	const { page, log } = await openReport(ctx, file);
+	check(tag + ': viewer started', log.error === null, log.error);
+	check(tag + ': hostile target shown as text',
+		(await page.textContent('.pyi-target')) === 'Program: </script><img src=x onerror=alert(1)>');
+	await page.click('button[data-view="tree"]');
+	await page.focus('.pyi-tree');
+	await page.keyboard.press('Home');
+	await page.keyboard.press('Alt+ArrowRight');
+	const lit = await page.evaluate(() => {
+		const names = [...document.querySelectorAll('.pyi-name')].map((e) => e.textContent);
+		return {
+			script: names.some((n) => n.includes('<script>alert(2)</script>')),
+			img: names.some((n) => n.startsWith('</script><img src=x onerror=alert(1)>')),
+			nul: names.some((n) => n.includes('nul\u0000byte')),
+			fffd: names.some((n) => n.includes('\uFFFD')) || document.body.textContent.includes('\uFFFD'),
+		};
+	});
+	check(tag + ': hostile names rendered literally', lit.script && lit.img && lit.nul && lit.fffd, JSON.stringify(lit));
+	const opts = await page.evaluate(() => [...document.querySelectorAll('#pyi-thread option')].map((o) => o.text));
+	check(tag + ': hostile thread names in selector as text', opts.some((o) => o.includes('<!-- comment start')), opts.join(' | '));
+	await shot(page, tag + '-tree');
+	for (const v of ['flame', 'timeline']) {
+		await page.click(`button[data-view="${v}"]`);
+		await page.waitForTimeout(100);
+		const b = await page.locator(`.pyi-${v === 'flame' ? 'flame' : 'timeline'}-view canvas`).boundingBox();
+		for (let y = 10; y < 200; y += 18) { await page.mouse.move(b.x + 40, b.y + y); }
+		await shot(page, tag + '-' + v);
+	}
+	await page.fill('#pyi-search', '<img');
+	await page.press('#pyi-search', 'Enter');
+	await page.click('button[data-view="tree"]');
+	const dom = await page.evaluate(() => ({
+		img: document.querySelectorAll('img').length,
+		scripts: document.querySelectorAll('script').length,
+		b: document.querySelectorAll('#app b').length,
+	}));
+	check(tag + ': no injected elements', dom.img === 0 && dom.b === 0 && dom.scripts === 2, JSON.stringify(dom));
+	await checkClean(tag, page, log);
+	await page.close();
+}
+
+async function testBig(ctx, file, tag) {
+	const { page, log } = await openReport(ctx, file, { timeout: 120000 });
+	check(tag + ': viewer started', log.error === null, log.error);
+	check(tag + `: file under 10 MB (${(log.bytes / 1e6).toFixed(2)} MB)`, log.bytes < SIZE_LIMIT);
+	check(tag + `: first draw under ${FIRST_DRAW_LIMIT_MS} ms (${log.firstDrawMs.toFixed(0)} ms)`,
+		log.firstDrawMs > 0 && log.firstDrawMs < FIRST_DRAW_LIMIT_MS);
+	console.log(`# ${tag}: ${(log.bytes / 1e6).toFixed(2)} MB, first draw ${log.firstDrawMs.toFixed(0)} ms ` +
+		`(navigation to ready ${log.wallMs} ms)`);
+	await page.click('button[data-view="tree"]');
+	await shot(page, tag + '-tree');
+	for (const [v, sel] of [['flame', '.pyi-flame-view canvas'], ['timeline', '.pyi-timeline-view canvas']]) {
+		const t0 = Date.now();
+		await page.click(`button[data-view="${v}"]`);
+		await page.waitForFunction((s) => { const c = document.querySelector(s); return c && c.width > 1; }, sel);
+		await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+		const ms = Date.now() - t0;
+		console.log(`# ${tag}: ${v} view drawn in ${ms} ms`);
+		check(`${tag}: ${v} drawn`, (await canvasInk(page, sel)) > 100);
+		await shot(page, tag + '-' + v);
+	}
+	const last = (await page.evaluate(() => window.__pyiApp.prof.threads.length)) - 1;
+	await page.selectOption('#pyi-thread', 't:' + last);
+	await page.click('button[data-view="tree"]');
+	check(tag + ': thread switch', (await page.textContent('.pyi-row .pyi-name')) === 'Worker-' + last);
+	await checkClean(tag, page, log);
+	await page.close();
+}
+
+async function main() {
+	mkdirSync(SHOTS, { recursive: true });
+	const template = assembleTemplate();
+	const files = {};
+	for (const spec of STANDARD) {
+		const r = writeFixture(FIXTURES, spec, template);
+		files[spec.name] = r.path;
+	}
+	console.log('# fixtures in ' + FIXTURES);
+	console.log('# screenshots in ' + SHOTS);
+	const b = await launch();
+	try {
+		await testSmall(b.context, files.small);
+		await testOpens(b.context, files['small-json'], 'small-json');
+		await testOpens(b.context, files.multi, 'multi', {
+			what: 'two processes under [root]',
+			fn: () => document.querySelector('.pyi-row .pyi-name').textContent === '[root]' &&
+				document.querySelectorAll('#pyi-thread option[value^="p:"]').length === 2,
+		});
+		await testOpens(b.context, files.empty, 'empty', {
+			what: 'says no samples',
+			fn: () => !document.querySelector('.pyi-empty').hidden,
+		});
+		await testHostile(b.context, files.hostile, 'hostile');
+		await testHostile(b.context, files['hostile-deflate'], 'hostile-deflate');
+		await testBig(b.context, files.small, '10k');
+		await testBig(b.context, files.big, '1M');
+	} catch (e) {
+		check('test ran to the end', false, e.stack || String(e));
+	} finally {
+		await b.close();
+	}
+	console.log(`${passed} passed, ${failed} failed`);
+	process.exit(failed ? 1 : 0);
+}
+
+main();
