@@ -28,12 +28,12 @@ struct frame_node {
 	struct frame_node **children;	/* in order: time order, or by time once aggregated */
 	uint32_t nchildren;
 	uint32_t cap_children;
-	uint32_t ident;			/* session_ident() id; SESSION_IDENT_* for synthetic */
+	uint32_t ident;			/* session_ident() id; SESSION_IDENT_* if synthetic */
 	uint32_t nattrs;
 	uint32_t cap_attrs;
 	struct frame_attr *attrs;	/* first-seen order, as Python's dict */
 	double time;			/* inclusive seconds */
-	double absorbed_time;		/* seconds of descendants deleted with nothing in place */
+	double absorbed_time;		/* seconds of descendants deleted without replacement */
 	struct frame_group *group;	/* library group, or NULL */
 };
 

@@ -25,7 +25,8 @@ enum render_flat_time {
 
 struct render_opts {
 	/* FrameRenderer: every tree renderer */
-	bool show_all;		/* the CLI's --show-all also sets processor_options.show_regex ".*" */
+	/* the CLI's --show-all also sets processor_options.show_regex to ".*" */
+	bool show_all;
 	bool timeline;
 	struct processor_options processor_options;
 	/* ConsoleRenderer */

@@ -62,7 +62,7 @@ enum session_fixed_ident {
 };
 
 struct session_sample {
-	uint32_t stack;		/* SESSION_NO_STACK: an empty stack, as in a record [[], t] */
+	uint32_t stack;		/* SESSION_NO_STACK: an empty stack, a record [[], t] */
 	double weight;		/* seconds */
 };
 

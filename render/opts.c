@@ -76,7 +76,8 @@ static int set_processor_option(struct render_opts *o, const char *key, const cJ
 
 	if (!strcmp(key, "filter_threshold")) {
 		if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) {
-			pr_err("render option processor_options.filter_threshold: expected a number");
+			pr_err("render option processor_options.filter_threshold: "
+			       "expected a number");
 			return -EINVAL;
 		}
 		p->filter_threshold = v->valuedouble;

@@ -434,7 +434,9 @@ static int trim_stem(struct frame_tree *t)
 	stack_path(s, start, path, depth);
 	if (session_frame_ident(s, path[0]) == n->ident) {
 		while (frame_total_self_time(n) == 0 && n->nchildren == 1) {
-			if (i >= depth || n->children[0]->ident != session_frame_ident(s, path[i++]))
+			if (i >= depth)
+				break;
+			if (n->children[0]->ident != session_frame_ident(s, path[i++]))
 				break;
 			n = n->children[0];
 		}
@@ -666,6 +668,8 @@ static int move_children(struct frame_node *dst, struct frame_node *src, struct 
 {
 	uint32_t at, n = src->nchildren;
 
+	if (!n)
+		return 0;
 	if (reserve_children(dst, n))
 		return -ENOMEM;
 	at = after ? child_index(dst, after) : UINT32_MAX;

@@ -87,7 +87,7 @@ static struct frame_node **copy_children(const struct frame_node *n)
 {
 	struct frame_node **v = malloc((n->nchildren + 1) * sizeof(*v));
 
-	if (v)
+	if (v && n->nchildren)
 		memcpy(v, n->children, n->nchildren * sizeof(*v));
 	return v;
 }

@@ -303,6 +303,30 @@ static void test_render_text_escapes_control_chars(void **state)
 	session__free(s);
 }
 
+static void test_render_text_deepest_stack(void **state)
+{
+	/* SESSION_MAX_DEPTH frames: the recursive processors and renderer must cope */
+	struct session *s = session__new();
+	uint32_t st = SESSION_NO_STACK;
+	size_t len;
+	int ret;
+	char *got;
+
+	for (int i = 0; i < SESSION_MAX_DEPTH; i++) {
+		char info[64];
+		int n = snprintf(info, sizeof(info), "f%d%c/usr/lib/x.py%c%d", i % 7, 0, 0, i % 7);
+
+		st = session_stack_push(s, st, session_intern_frame(s, info, (size_t)n));
+	}
+	assert_int_equal(session_add_sample(s, st, 1.0), 0);
+	session_add_sys_prefix(s, "/usr");
+	got = render_with(s, NULL, &len, &ret);
+	assert_int_equal(ret, 0);
+	assert_non_null(strstr(got, "[9997 frames hidden]"));
+	free(got);
+	session__free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +349,7 @@ int main(void)
 		cmocka_unit_test(test_render_text_opts_parser),
 		cmocka_unit_test(test_render_text_bad_regex_fails),
 		cmocka_unit_test(test_render_text_escapes_control_chars),
+		cmocka_unit_test(test_render_text_deepest_stack),
 	};
 
 	return cmocka_run_group_tests(tests, setup_tz, NULL);

@@ -121,7 +121,8 @@ static void test_session_float_repr_matches_python(void **state)
 		{ 0.45021963119506836, "0.45021963119506836" }, { 1e16, "1e+16" },
 		{ 1e-05, "1e-05" }, { 0.0001, "0.0001" }, { 1.5e-07, "1.5e-07" },
 		{ 123456789012345678.0, "1.2345678901234568e+17" }, { -0.0, "-0.0" },
-		{ 0.0, "0.0" }, { 100.0, "100.0" }, { 9.855100000000228e-05, "9.855100000000228e-05" },
+		{ 0.0, "0.0" }, { 100.0, "100.0" },
+		{ 9.855100000000228e-05, "9.855100000000228e-05" },
 		{ 1e15, "1000000000000000.0" }, { 0.1 + 0.2, "0.30000000000000004" },
 		{ 5e-324, "5e-324" }, { 1.7976931348623157e308, "1.7976931348623157e+308" },
 		{ INFINITY, "Infinity" }, { NAN, "NaN" },
@@ -158,7 +159,8 @@ static void check_combined(struct session *got, struct session *want)
 {
 	const struct session_header *g = session_get_header(got), *w = session_get_header(want);
 	size_t gn, wn, glen, wlen;
-	const char *const *gp = session_sys_path(got, &gn), *const *wp = session_sys_path(want, &wn);
+	const char *const *gp = session_sys_path(got, &gn);
+	const char *const *wp = session_sys_path(want, &wn);
 	char *gs = save_to_string(got, &glen), *ws = save_to_string(want, &wlen);
 
 	assert_true(g->start_time == w->start_time && g->duration == w->duration);
@@ -290,7 +292,8 @@ static void test_session_odd_names_round_trip(void **state)
 		"\"max_interval\": 0.001, \"sample_count\": 2, \"start_call_stack\": [], "
 		"\"target_description\": \"caf\\u00e9 \\ud83d\\ude00\", \"cpu_time\": 0.5, "
 		"\"sys_path\": [\"\"], \"sys_prefixes\": [], \"frame_records\": "
-		"[[[\"a\\u0000b\\nc\\u001b[31m\\u007f\\u0000\\udcff\\u00c0\\udcc0\\u0001cK\"], 0.25], "
+		"[[[\"a\\u0000b\\nc\\u001b[31m\\u007f\\u0000\\udcff\\u00c0\\udcc0"
+		"\\u0001cK\"], 0.25], "
 		"[[\"a\\u0000b\\nc\\u001b[31m\\u007f\\u0000\\udcff\\u00c0\\udcc0\\u0001cK\", "
 		"\"x\\u0000\\u0000\\u0000\"], 1e-05]]}";
 	char err[256] = "", *got;
@@ -361,7 +364,8 @@ static struct session *session_from(const char *const *stacks, const double *wei
 		char *copy = strdup(stacks[i]), *save = NULL, info[64];
 		uint32_t st = SESSION_NO_STACK;
 
-		for (char *tok = strtok_r(copy, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+		for (char *tok = strtok_r(copy, "/", &save); tok;
+		     tok = strtok_r(NULL, "/", &save)) {
 			int len = snprintf(info, sizeof(info), "%s%c/app/m.py%c%d", tok, 0, 0,
 					   (int)strlen(tok));
 
