@@ -516,7 +516,9 @@ static int load_header(struct loader *l, const cJSON *root)
 	it = obj_get(root, "cpu_time");
 	if (!it)
 		return fail(l, -EINVAL, "missing key \"cpu_time\"");
-	/* null is allowed and means 0, as in Session.from_json */
+	/* null is allowed and means 0, as in Session.from_json. Round-trip limit: cJSON keeps no
+	 * int/float distinction, so a header number written as an int ("cpu_time": 0, which
+	 * pyinstrument itself writes after loading a null) is saved back as a float ("0.0"). */
 	if (!cJSON_IsNull(it) && (err = get_number(l, root, "cpu_time", true, &h.cpu_time)))
 		return err;
 	it = obj_get(root, "sample_count");
