@@ -1342,7 +1342,14 @@ class TimelineView {
 					const nd = D.nodes[k];
 					if (bw < 1) {
 						const px = Math.floor(x);
-						if (px === lastPx) continue;
+						if (px === lastPx) {
+							/* Skip to the first span that reaches the next pixel column (ends ascend too). */
+							const next = t0 + (px + 1) / scale;
+							let lo2 = k + 1, hi2 = hi;
+							while (lo2 < hi2) { const m = (lo2 + hi2) >> 1; if (D.end[m] < next) lo2 = m + 1; else hi2 = m; }
+							k = lo2 - 1;
+							continue;
+						}
 						lastPx = px;
 					}
 					const hit = app.isMatch(nd);
@@ -1377,6 +1384,7 @@ class TimelineView {
 
 	onWheel(e) {
 		e.preventDefault();
+		this.w = this.canvas.clientWidth || this.w || 1;
 		const r = this.canvas.getBoundingClientRect();
 		const range = this.t1 - this.t0;
 		if (e.shiftKey || Math.abs(e.deltaX) > Math.abs(e.deltaY)) {
