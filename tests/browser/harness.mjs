@@ -20,6 +20,8 @@ export async function launch() {
 	});
 	/* Dialog functions are hooked before any page script runs. */
 	await context.addInitScript(() => {
+		/* Every report starts from the default view options (the viewer persists them). */
+		try { window.localStorage.clear(); } catch (e) { /* file:// storage may be off */ }
 		window.__pyiDialogs = [];
 		for (const k of ['alert', 'confirm', 'prompt', 'print', 'open'])
 			window[k] = (...a) => { window.__pyiDialogs.push(k + ':' + a.join(',')); return null; };

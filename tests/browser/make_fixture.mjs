@@ -152,7 +152,7 @@ export function buildPayload({ samples = 10000, threads = 2, processes = 1, host
 			}
 			sStack[n] = T.ids[T.ids.length - 1];
 			sWeight[n] = interval;
-			sTime[n] = Math.round((tick * interval + t * 2e-6 + rand() * 1e-5) * 1e6) / 1e6;
+			sTime[n] = Math.round((tick * interval + t * 2e-6 + rand() * 1e-4) * 1e6) / 1e6;
 			n++;
 		}
 		tick++;
