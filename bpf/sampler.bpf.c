@@ -122,6 +122,21 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
+/* Wall mode: a target thread off CPU. */
+struct wall_thread {
+	__u64 off_since;	/* ktime of its switch-out; 0 while running */
+	__u64 carry_ns;		/* off time with no stack yet: sent at its next syscall exit */
+	__u32 pending;		/* its stack went out at switch-out: the wake record completes it */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PYI_MAX_THREADS);
+	__type(key, __u32);	/* host tid */
+	__type(value, struct wall_thread);
+} wall_threads SEC(".maps");
+
 DEFINE_LOAD(__u64, frame_u64, PYI_FRAME_BLOCK)
 DEFINE_LOAD(__s32, frame_s32, PYI_FRAME_BLOCK)
 DEFINE_LOAD(__u8, frame_u8, PYI_FRAME_BLOCK)
@@ -183,7 +198,7 @@ static long thread_walk_step(__u64 i, void *ctx)
  * a cached state is re-checked with one read, a miss is retried after rewalk_ns.
  */
 static __always_inline __u64 find_tstate(const struct pyi_proc *p, __u32 tgid, __u32 tid,
-					 __u64 fsbase)
+					 __u64 fsbase, bool retry_now)
 {
 	struct pyi_thread_key key = { .pid = tgid, .tid = tid };
 	struct thread_walk w = {
@@ -201,13 +216,17 @@ static __always_inline __u64 find_tstate(const struct pyi_proc *p, __u32 tgid, _
 						 (void *)(t->tstate + w.off_ident)) &&
 			    ident == fsbase)
 				return t->tstate;
-		} else if (now - t->last_walk < rewalk_ns) {
+		} else if (!retry_now && now - t->last_walk < rewalk_ns) {
+			/* a thread without Python (yet): don't walk the list on every sample */
 			return 0;
 		}
 	}
-	if (bpf_probe_read_user(&interp, sizeof(interp), (void *)p->interp_head_addr) || !interp ||
-	    bpf_probe_read_user(&w.ts, sizeof(w.ts),
-				(void *)(interp + p->off.interp_tstate_head))) {
+	if (bpf_probe_read_user(&interp, sizeof(interp), (void *)p->interp_head_addr)) {
+		count(&errors, PYI_ERR_READ_TSTATE);
+	} else if (!interp) {
+		/* not initialized yet, or finalized */
+	} else if (bpf_probe_read_user(&w.ts, sizeof(w.ts),
+				       (void *)(interp + p->off.interp_tstate_head))) {
 		count(&errors, PYI_ERR_READ_TSTATE);
 	} else {
 		bpf_loop(max_thread_walk, thread_walk_step, &w, 0);
@@ -475,7 +494,8 @@ static __always_inline int sample_current(__u32 tgid, __u32 tid, __u64 weight_ns
 	if (!s)
 		return -1;
 	fsbase = BPF_CORE_READ(task, thread.fsbase);
-	tstate = find_tstate(p, tgid, tid, fsbase);
+	/* a switch-out is seen once: it may not wait for the next walk of a new thread */
+	tstate = find_tstate(p, tgid, tid, fsbase, ctx_kind == CTX_TRACE);
 	if (gil_only && !holds_gil(p, tstate))
 		return -1;
 	__builtin_memcpy(&s->proc, p, sizeof(*p));
@@ -531,8 +551,129 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 
 	if (!tgid || !is_interesting(tgid))
 		return 0;
+	if (wall_mode) {
+		/* off time with no stack yet and no syscall to return from: it was preempted */
+		struct wall_thread *wt = bpf_map_lookup_elem(&wall_threads, &tid);
+
+		if (wt && wt->carry_ns) {
+			sample_current(tgid, tid, wt->carry_ns, PYI_REASON_PREEMPTED,
+				       PYI_SF_OFFCPU, CTX_PERF);
+			wt->carry_ns = 0;
+		}
+	}
 	if (!sample_current(tgid, tid, 0, 0, 0, CTX_PERF))
 		count(&counters, PYI_CNT_SAMPLES);
+	return 0;
+}
+
+/* ---- wall mode: time off CPU ---------------------------------------------------------------- */
+
+/* Why prev is leaving the CPU: the syscall it blocks in, the GIL, or preemption. */
+static __always_inline __u32 switch_reason(struct task_struct *prev, unsigned int prev_state,
+					   const struct pyi_proc *p)
+{
+	struct pt_regs *regs;
+	long nr;
+
+	if (prev_state == 0)	/* TASK_RUNNING: preempted, still runnable */
+		return PYI_REASON_PREEMPTED;
+	regs = (struct pt_regs *)bpf_task_pt_regs(prev);
+	if (!regs)
+		return PYI_REASON_BLOCKED;
+	nr = BPF_CORE_READ(regs, orig_ax);
+	if (nr < 0)
+		return PYI_REASON_BLOCKED;
+	/* futex(uaddr, ...) on the GIL's condition variable or mutex */
+	if (nr == 202 && p->gil_hi) {
+		__u64 uaddr = BPF_CORE_READ(regs, di);
+
+		if (uaddr >= p->gil_lo && uaddr < p->gil_hi)
+			return PYI_REASON_GIL;
+	}
+	return PYI_REASON_SYSCALL(nr);
+}
+
+static __always_inline void send_wake(__u32 tgid, __u32 tid, __u64 weight)
+{
+	struct pyi_sample *w = bpf_ringbuf_reserve(&events, sizeof(*w), 0);
+
+	if (!w) {
+		count(&errors, PYI_ERR_RINGBUF);
+		return;
+	}
+	__builtin_memset(w, 0, sizeof(*w));
+	w->type = PYI_REC_SAMPLE;
+	w->pid = tgid;
+	w->tid = tid;
+	w->flags = PYI_SF_OFFCPU | PYI_SF_WAKE;
+	w->ts = bpf_ktime_get_ns();
+	w->weight_ns = weight;
+	bpf_ringbuf_submit(w, 0);
+}
+
+/*
+ * prev leaves the CPU: its Python stack cannot change until it runs again, so it is walked now,
+ * in its own context, and sent as pending. next comes back: the time it was off completes it.
+ */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	__u32 ptgid = prev->tgid, ntgid = next->tgid, tid;
+	struct wall_thread *wt, init = {};
+	const struct pyi_proc *p;
+	__u64 now;
+
+	if (!wall_mode)
+		return 0;
+	if (ptgid && is_interesting(ptgid) && (p = bpf_map_lookup_elem(&procs, &ptgid))) {
+		__u32 reason = switch_reason(prev, prev_state, p);
+
+		tid = prev->pid;
+		init.off_since = bpf_ktime_get_ns();
+		init.pending = !sample_current(ptgid, tid, 0, reason,
+					      PYI_SF_OFFCPU | PYI_SF_PENDING, CTX_TRACE);
+		count(&counters, PYI_CNT_OFFCPU);
+		bpf_map_update_elem(&wall_threads, &tid, &init, BPF_ANY);
+	}
+	if (ntgid && is_interesting(ntgid) && (p = bpf_map_lookup_elem(&procs, &ntgid))) {
+		tid = next->pid;
+		now = bpf_ktime_get_ns();
+		wt = bpf_map_lookup_elem(&wall_threads, &tid);
+		if (!wt) {
+			/* blocked since before it became a target: its stack is read at sys_exit */
+			init.carry_ns = now > p->since_ns ? now - p->since_ns : 0;
+			bpf_map_update_elem(&wall_threads, &tid, &init, BPF_ANY);
+		} else if (wt->off_since) {
+			if (wt->pending)
+				send_wake(ntgid, tid, now - wt->off_since);
+			else
+				wt->carry_ns += now - wt->off_since;
+			wt->off_since = 0;
+			wt->pending = 0;
+		}
+	}
+	return 0;
+}
+
+/* A thread that was off CPU with no stack sent: its stack is the one returning from the call. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct wall_thread *wt;
+	long nr;
+
+	if (!wall_mode || !tgid || !is_interesting(tgid))
+		return 0;
+	wt = bpf_map_lookup_elem(&wall_threads, &tid);
+	if (!wt || !wt->carry_ns)
+		return 0;
+	nr = regs->orig_ax;
+	sample_current(tgid, tid, wt->carry_ns, nr >= 0 ? PYI_REASON_SYSCALL(nr) :
+		       PYI_REASON_BLOCKED, PYI_SF_OFFCPU, CTX_TRACE);
+	wt->carry_ns = 0;
 	return 0;
 }
 
@@ -591,6 +732,7 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
 	if (!is_interesting(tgid))
 		return 0;
 	bpf_map_delete_elem(&threads, &key);
+	bpf_map_delete_elem(&wall_threads, &key.tid);
 	if (group_dead) {
 		bpf_map_delete_elem(&procs, &tgid);
 		send_proc_event(PYI_PROC_EXIT, tgid, 0);

@@ -20,6 +20,7 @@ struct collect_opts {
 	unsigned int max_depth;		/* frames kept per stack (root end) */
 	bool wall;			/* wall-clock: off-CPU time too */
 	bool gil_only;			/* only samples of the GIL holder */
+	bool hide_idle;			/* wall: leave out threads parked waiting for work */
 	bool verbose;			/* libbpf's messages and the verifier log */
 };
 

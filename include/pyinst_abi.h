@@ -37,6 +37,14 @@ enum pyi_rec_type {
 #define PYI_SF_GIL_HELD		(1u << 2)	/* the sampled thread held the GIL */
 #define PYI_SF_NO_TSTATE	(1u << 3)	/* a thread of a target with no PyThreadState */
 #define PYI_SF_BAD_FRAME	(1u << 4)	/* the walk stopped on an unreadable frame */
+#define PYI_SF_PENDING		(1u << 5)	/* wall: sent at switch-out; a WAKE gives its weight */
+#define PYI_SF_WAKE		(1u << 6)	/* wall: no frames; weight_ns completes the pending one */
+
+/* struct pyi_sample.reason for off-CPU samples: why the thread was not running */
+#define PYI_REASON_SYSCALL(nr)	((__u32)(nr) + 1)	/* blocked in syscall nr */
+#define PYI_REASON_PREEMPTED	0x10001u	/* runnable, waiting for a CPU */
+#define PYI_REASON_GIL		0x10002u	/* a futex wait on the GIL */
+#define PYI_REASON_BLOCKED	0x10003u	/* blocked outside a syscall (page fault...) */
 
 /* One Python frame as seen by the kernel: symbols are resolved in user space. */
 struct pyi_frame {
@@ -158,6 +166,8 @@ struct pyi_proc {
 	__u64 gil_locked_addr;	/* address of the GIL's locked flag, 0 if unknown */
 	__u64 gil_holder_addr;	/* address of the GIL's last holder (PyThreadState *), 0 if unknown */
 	__u64 code_type_addr;	/* &PyCode_Type: a frame's code must be of this type */
+	__u64 gil_lo, gil_hi;	/* the GIL's struct: a futex wait inside it waits for the GIL */
+	__u64 since_ns;		/* ktime when it became a target: blocked threads count from here */
 	__u32 flags;		/* PYI_PF_* */
 	__u16 frame_read_len;	/* bytes of a frame read in one probe (<= PYI_FRAME_BLOCK) */
 	__u16 code_read_len;	/* bytes of a code object read in one probe (<= PYI_CODE_BLOCK) */
@@ -197,7 +207,7 @@ enum pyi_err {
 /* counters map: per-CPU, indexes */
 enum pyi_count {
 	PYI_CNT_SAMPLES = 0,	/* perf_event samples that hit a target */
-	PYI_CNT_OFFCPU,		/* off-CPU samples */
+	PYI_CNT_OFFCPU,		/* off-CPU samples (switch-outs of target threads) */
 	PYI_CNT_CODES,		/* code records sent */
 	PYI_CNT_MAX,
 };

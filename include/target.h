@@ -24,6 +24,9 @@ enum target_state {
 struct target_thread {
 	int tid;
 	uint32_t stack;		/* the thread's root stack in the session */
+	bool pending;		/* wall: a stack sent at switch-out, waiting for its weight */
+	uint32_t pending_stack;
+	uint64_t pending_ts;	/* ktime of the switch-out */
 };
 
 struct target {
@@ -65,8 +68,12 @@ void target_table_counts(const struct target_table *tt, unsigned int *processes,
  */
 int target_discover(struct target *t, struct pyi_proc *proc, char *err, size_t errlen);
 
-/* The root stack of a thread: its pyinstrument thread frame. */
-uint32_t target_thread_stack(struct target *t, int tid, uint64_t ident);
+/* A thread's record, made on first sight with its pyinstrument root frame; NULL if no memory. */
+struct target_thread *target_thread(struct target *t, int tid, uint64_t ident);
+/* A thread's record if it exists. */
+struct target_thread *target_thread_find(struct target *t, int tid);
+/* Adds the off-CPU time of every thread still waiting at ktime now. */
+void target_flush_pending(struct target *t, uint64_t now);
 /* The synthetic leaf frame that says a stack lost `missing` frames at its leaf end. */
 uint32_t target_truncated_frame(struct target *t, uint32_t missing);
 

@@ -24,6 +24,7 @@
 #include "session.h"
 #include "symbolize.h"
 #include "target.h"
+#include "waits.h"
 
 #define DISCOVERY_TIMEOUT_S 10.0	/* how long an exec'd process may take to look like Python */
 #define MAX_NOTICES 64
@@ -89,30 +90,85 @@ const char *collector_next_notice(struct collector *c)
 
 /* ---- records ------------------------------------------------------------------------------ */
 
-static void take_sample(struct collector *c, const struct pyi_sample *s, size_t size)
+/* The Python stack of a sample, root first under its thread root. */
+static uint32_t sample_stack(struct collector *c, struct target *t, struct target_thread *th,
+			     const struct pyi_sample *s, uint32_t *leaf)
 {
-	struct target *t = target_find(&c->targets, (int)s->pid);
-	uint32_t stack, id, j, n = s->nframes;
-	double weight;
+	uint32_t stack = th->stack, id, j, n = s->nframes;
 
-	if (!t || t->state != TARGET_ACTIVE || n > PYI_FRAMES_CAP ||
-	    size < sizeof(*s) + (size_t)n * sizeof(struct pyi_frame) || (n && s->head >= n))
-		return;
-	if (s->flags & PYI_SF_NO_TSTATE)
-		return;	/* a thread without Python: nothing of it belongs in a Python profile */
-	stack = target_thread_stack(t, (int)s->tid, s->thread_ident);
+	*leaf = SESSION_NO_FRAME;
 	/* frames are stored leaf first from head, wrapping; push them root first */
 	for (j = n; j-- > 0;) {
 		id = symbolizer_frame(c->sym, t->session, &t->sym, s->cpu,
 				      &s->frames[(s->head + j) % n]);
-		if (id != SESSION_NO_FRAME)
-			stack = session_stack_push(t->session, stack, id);
+		if (id == SESSION_NO_FRAME)
+			continue;
+		stack = session_stack_push(t->session, stack, id);
+		*leaf = id;
 	}
 	if (s->flags & PYI_SF_TRUNCATED)
-		stack = session_stack_push(t->session, stack, target_truncated_frame(t,
-						s->depth - n));
-	weight = s->weight_ns ? (double)s->weight_ns / 1e9 : c->opts.interval;
-	session_add_sample(t->session, stack, weight);
+		stack = session_stack_push(t->session, stack,
+					   target_truncated_frame(t, s->depth - n));
+	return stack;
+}
+
+/* Wall mode: the synthetic leaf that says why the thread was off CPU. */
+static uint32_t push_wait(struct collector *c, struct target *t, uint32_t stack, uint32_t leaf,
+			  uint32_t reason, bool *idle)
+{
+	const char *label, *leaf_info = NULL;
+	char buf[64], info[128];
+	size_t leaf_len = 0;
+	int n;
+
+	if (leaf != SESSION_NO_FRAME)
+		leaf_info = session_frame_info(t->session, leaf, &leaf_len);
+	*idle = waits_is_idle(reason, leaf_info, leaf_len);
+	label = waits_label(reason, buf, sizeof(buf));
+	n = snprintf(info, sizeof(info), "%s%c%s%c0", label, 0, *idle ? IDLE_FILE : WAIT_FILE, 0);
+	return session_stack_push(t->session, stack, session_intern_frame(t->session, info, n));
+}
+
+static void take_sample(struct collector *c, const struct pyi_sample *s, size_t size)
+{
+	struct target *t = target_find(&c->targets, (int)s->pid);
+	struct target_thread *th;
+	uint32_t stack, leaf;
+	bool idle = false;
+
+	if (!t || t->state != TARGET_ACTIVE || s->nframes > PYI_FRAMES_CAP ||
+	    size < sizeof(*s) + (size_t)s->nframes * sizeof(struct pyi_frame) ||
+	    (s->nframes && s->head >= s->nframes))
+		return;
+	if (s->flags & PYI_SF_NO_TSTATE)
+		return;	/* a thread without Python: nothing of it belongs in a Python profile */
+	if (s->flags & PYI_SF_WAKE) {
+		th = target_thread_find(t, (int)s->tid);
+		if (th && th->pending) {
+			session_add_sample(t->session, th->pending_stack,
+					   (double)s->weight_ns / 1e9);
+			th->pending = false;
+			c->samples++;
+		}
+		return;
+	}
+	th = target_thread(t, (int)s->tid, s->thread_ident);
+	if (!th)
+		return;
+	stack = sample_stack(c, t, th, s, &leaf);
+	if (s->flags & PYI_SF_OFFCPU) {
+		stack = push_wait(c, t, stack, leaf, s->reason, &idle);
+		if (idle && c->opts.hide_idle)
+			return;
+	}
+	if (s->flags & PYI_SF_PENDING) {
+		th->pending = true;
+		th->pending_stack = stack;
+		th->pending_ts = s->ts;
+		return;
+	}
+	session_add_sample(t->session, stack,
+			   s->weight_ns ? (double)s->weight_ns / 1e9 : c->opts.interval);
 	c->samples++;
 }
 
@@ -136,6 +192,7 @@ static void take_proc_event(struct collector *c, const struct pyi_proc_event *ev
 			       t->pid);
 			symbolizer_forget(c->sym, t->pid);
 		}
+		target_flush_pending(t, ev->ts);
 		target_retire_session(t);
 		t->state = TARGET_PENDING;
 		t->pending_since = monotonic_now();
@@ -144,6 +201,8 @@ static void take_proc_event(struct collector *c, const struct pyi_proc_event *ev
 		if (!t)
 			break;
 		target_update_cpu(t);
+		if (t->session)
+			target_flush_pending(t, ev->ts);
 		t->state = TARGET_EXITED;
 		symbolizer_forget(c->sym, t->pid);
 		break;
@@ -480,8 +539,18 @@ void collector_stats(struct collector *c, struct collect_stats *st)
 struct session *collector_finish(struct collector *c, double start_time, double duration,
 				 const char *description)
 {
+	struct timespec now;
+	size_t i;
+
 	/* what the kernel sent before the caller stopped still counts */
 	ring_buffer__consume(c->rb);
+	/* threads still waiting: their wait lasted until now */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (i = 0; i < c->targets.len; i++) {
+		if (c->targets.items[i]->session)
+			target_flush_pending(c->targets.items[i],
+					     (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec);
+	}
 	return target_table_session(&c->targets, start_time, duration, c->opts.interval,
 				    description);
 }

@@ -545,6 +545,9 @@ bool frame_is_application_code(const struct frame_tree *t, const struct frame_no
 			return true;
 		if (!strncmp(fi->file_path, "<ipython-input-", 15))
 			return true;
+		/* pyinst-bpf's wall-mode reasons (waits.h): never folded into library groups */
+		if (!strcmp(fi->file_path, "<wait>") || !strcmp(fi->file_path, "<idle>"))
+			return true;
 		/* exec'd code belongs to whoever ran it; at the root it came from -c */
 		if (strcmp(fi->file_path, "<string>") && strcmp(fi->file_path, "<stdin>"))
 			return false;

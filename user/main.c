@@ -70,6 +70,8 @@ static void usage(FILE *f)
 	      "  --mode cpu|wall           cpu: time on CPU (default); wall: also time spent\n"
 	      "                            waiting, with the reason\n"
 	      "  --gil                     only samples of the thread holding the GIL\n"
+	      "  --hide-idle               wall mode: leave out time a thread spends parked\n"
+	      "                            waiting for work (an idle event loop, a pool worker)\n"
 	      "  --max-depth N             frames kept per stack, root end first (default 1024,\n"
 	      "                            at most 4096); deeper stacks are marked truncated\n"
 	      "Output:\n"
@@ -102,7 +104,7 @@ static void usage(FILE *f)
 enum {
 	OPT_LOAD = 256, OPT_UNICODE, OPT_NO_UNICODE, OPT_COLOR, OPT_NO_COLOR, OPT_SHOW_ALL,
 	OPT_HIDE, OPT_HIDE_REGEX, OPT_SHOW, OPT_SHOW_REGEX, OPT_MAX_DEPTH, OPT_MODE, OPT_GIL,
-	OPT_SUBPROC, OPT_NO_SUBPROC, OPT_DESCRIPTION,
+	OPT_SUBPROC, OPT_NO_SUBPROC, OPT_DESCRIPTION, OPT_HIDE_IDLE,
 };
 
 static const struct option long_options[] = {
@@ -133,6 +135,7 @@ static const struct option long_options[] = {
 	{ "subprocesses", no_argument, NULL, OPT_SUBPROC },
 	{ "no-subprocesses", no_argument, NULL, OPT_NO_SUBPROC },
 	{ "target-description", required_argument, NULL, OPT_DESCRIPTION },
+	{ "hide-idle", no_argument, NULL, OPT_HIDE_IDLE },
 	{ 0 },
 };
 
@@ -241,6 +244,9 @@ static int parse_option(struct cli *cli, int opt, const char *arg)
 		break;
 	case OPT_GIL:
 		cli->collect.gil_only = true;
+		break;
+	case OPT_HIDE_IDLE:
+		cli->collect.hide_idle = true;
 		break;
 	case OPT_SUBPROC:
 	case OPT_NO_SUBPROC:

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "debug_offsets.h"
@@ -134,6 +135,41 @@ static int max_of(const int16_t *offs, size_t n)
 	return m;
 }
 
+static uint64_t ktime_now(void)
+{
+	struct timespec ts;
+
+	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Where the GIL is: its holder and locked flag (GIL-held samples, --gil), and the extent of
+ * struct _gil_runtime_state, whose condition variables and mutex a GIL waiter sleeps on.
+ * 3.7-3.11 keep it inside _PyRuntime.ceval, 3.12+ behind interp->ceval.gil. The struct starts
+ * with `interval` just before last_holder and ends within 256 bytes (two conds, two mutexes).
+ */
+static void fill_gil(const struct target *t, struct pyi_proc *p)
+{
+	const struct pyi_layout *l = &t->layout;
+	uint64_t interp = 0, gil = 0;
+
+	if (t->py.minor >= 7 && t->py.minor <= 11 && l->runtime_gil_last_holder > 0) {
+		p->gil_holder_addr = t->py.runtime + l->runtime_gil_last_holder;
+		p->gil_locked_addr = t->py.runtime + l->runtime_gil_locked;
+		p->gil_lo = p->gil_holder_addr - 8;
+	} else if (t->py.minor >= 12 && l->interp_ceval_gil >= 0 &&
+		   !proc_read(t->pid, p->interp_head_addr, &interp, sizeof(interp)) && interp &&
+		   !proc_read(t->pid, interp + l->interp_ceval_gil, &gil, sizeof(gil)) && gil) {
+		p->gil_holder_addr = gil + l->gil_last_holder;
+		p->gil_locked_addr = gil + l->gil_locked;
+		p->gil_lo = gil;
+	}
+	if (p->gil_lo)
+		p->gil_hi = p->gil_lo + 256;
+}
+
 /* The kernel's view: where the interpreter's thread list starts, and how much to read. */
 static void fill_proc(const struct target *t, uint32_t hex, struct pyi_proc *p)
 {
@@ -167,10 +203,8 @@ static void fill_proc(const struct target *t, uint32_t hex, struct pyi_proc *p)
 	    o->frame_localsplus + 8 > p->frame_read_len)
 		p->frame_read_len = o->frame_localsplus + 8;
 	p->code_read_len = read_len(max_of(code_offs, 10), PYI_CODE_BLOCK);
-	if (minor >= 7 && minor <= 11 && l->runtime_gil_locked >= 0) {
-		p->gil_locked_addr = t->py.runtime + l->runtime_gil_locked;
-		p->gil_holder_addr = t->py.runtime + l->runtime_gil_last_holder;
-	}
+	p->since_ns = ktime_now();
+	fill_gil(t, p);
 }
 
 /* 3.13+: the target describes its own layout in _PyRuntime; trust it over our table. */
@@ -291,21 +325,29 @@ static void thread_name(const struct target *t, int tid, char *buf, size_t len)
 	snprintf(buf, len, "Thread-%d", proc_ns_pid(t->pid, tid));
 }
 
-uint32_t target_thread_stack(struct target *t, int tid, uint64_t ident)
+struct target_thread *target_thread_find(struct target *t, int tid)
 {
-	struct target_thread *th;
-	char name[80], info[160];
 	size_t i;
-	int n;
 
 	for (i = 0; i < t->nthreads; i++) {
 		if (t->threads[i].tid == tid)
-			return t->threads[i].stack;
+			return &t->threads[i];
 	}
+	return NULL;
+}
+
+struct target_thread *target_thread(struct target *t, int tid, uint64_t ident)
+{
+	struct target_thread *th = target_thread_find(t, tid);
+	char name[80], info[160];
+	int n;
+
+	if (th)
+		return th;
 	if (t->nthreads == t->threads_cap) {
 		th = realloc(t->threads, (t->threads_cap ? t->threads_cap * 2 : 16) * sizeof(*th));
 		if (!th)
-			return SESSION_NO_STACK;
+			return NULL;
 		t->threads = th;
 		t->threads_cap = t->threads_cap ? t->threads_cap * 2 : 16;
 	}
@@ -318,11 +360,26 @@ uint32_t target_thread_stack(struct target *t, int tid, uint64_t ident)
 	n = snprintf(info, sizeof(info), "%s%c<thread>%c%llu", name, 0, 0,
 		     (unsigned long long)ident);
 	th = &t->threads[t->nthreads++];
+	memset(th, 0, sizeof(*th));
 	th->tid = tid;
 	th->stack = session_stack_push(t->session, SESSION_NO_STACK,
 				       session_intern_frame(t->session, info, (size_t)n));
 	t->threads_seen++;
-	return th->stack;
+	return th;
+}
+
+void target_flush_pending(struct target *t, uint64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < t->nthreads; i++) {
+		struct target_thread *th = &t->threads[i];
+
+		if (th->pending && now > th->pending_ts)
+			session_add_sample(t->session, th->pending_stack,
+					   (double)(now - th->pending_ts) / 1e9);
+		th->pending = false;
+	}
 }
 
 uint32_t target_truncated_frame(struct target *t, uint32_t missing)
@@ -414,6 +471,14 @@ static void add_script_dir(struct session *s, const struct target *t)
 	session_add_sys_path(s, dir);
 }
 
+static void set_placeholder_start(struct session *s)
+{
+	static const char main_thread[] = "MainThread\0<thread>\0" "0";
+
+	session_set_start_call_stack(s, session_stack_push(s, SESSION_NO_STACK,
+		session_intern_frame(s, main_thread, sizeof(main_thread) - 1)));
+}
+
 static void finish_one(struct session *s, const struct target *t, double start_time,
 		       double duration, double interval, const char *description)
 {
@@ -423,8 +488,11 @@ static void finish_one(struct session *s, const struct target *t, double start_t
 	session_set_target_description(s, description);
 	add_script_dir(s, t);
 	add_prefixes(s, t);
+	/* pyinstrument needs a start_call_stack to load a session: the first thread's root */
 	if (t->nthreads)
 		session_set_start_call_stack(s, t->threads[0].stack);
+	else
+		set_placeholder_start(s);
 }
 
 static uint32_t copy_stack(struct session *dst, const struct session *src, uint32_t stack,
@@ -525,5 +593,11 @@ struct session *target_table_session(struct target_table *tt, double start_time,
 	session_set_cpu_time(merged, cpu);
 	session_set_target_description(merged, description);
 	session_set_sample_count(merged, samples);
+	/* the first process's root: pyinstrument needs a start_call_stack; nothing is trimmed */
+	session_set_start_call_stack(merged, session_samples(merged, &i)[0].stack);
+	while (session_stack_parent(merged, session_get_header(merged)->start_call_stack) !=
+	       SESSION_NO_STACK)
+		session_set_start_call_stack(merged, session_stack_parent(merged,
+					     session_get_header(merged)->start_call_stack));
 	return merged;
 }
