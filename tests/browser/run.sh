@@ -3,7 +3,8 @@
 # Browser test of the HTML report viewer (docs/html-report.md).
 # Exits 77 (skip) without chromium or node; otherwise installs playwright-core with npm,
 # generates fixtures, runs the test and prints "N passed, N failed".
-# env: PYI_CHROMIUM (default /usr/bin/chromium), PYI_FIXTURES, PYI_SHOTS (output directories).
+# If /usr/bin/firefox-esr exists, the reports are also opened in headless Firefox.
+# env: PYI_CHROMIUM (default /usr/bin/chromium), PYI_FIREFOX, PYI_FIXTURES, PYI_SHOTS.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 chromium=${PYI_CHROMIUM:-/usr/bin/chromium}
@@ -27,4 +28,10 @@ fi
 export PYI_CHROMIUM="$chromium"
 export PYI_FIXTURES="${PYI_FIXTURES:-${TMPDIR:-/tmp}/pyi-browser-fixtures}"
 export PYI_SHOTS="${PYI_SHOTS:-${TMPDIR:-/tmp}/pyi-browser-shots}"
-exec node test.mjs
+# Firefox (optional) is driven over WebDriver BiDi, which needs WebSocket (flag on Node 20).
+flags=
+if ! node -e 'process.exit(typeof WebSocket === "function" ? 0 : 1)' 2>/dev/null &&
+	node --experimental-websocket -e 'process.exit(typeof WebSocket === "function" ? 0 : 1)' 2>/dev/null; then
+	flags=--experimental-websocket
+fi
+exec node $flags --no-warnings test.mjs

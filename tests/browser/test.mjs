@@ -5,6 +5,7 @@
 //      PYI_SHOTS (screenshots, default /tmp/pyi-browser-shots)
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { FIREFOX, firefoxAvailable, firefoxSmoke } from './firefox.mjs';
 import { launch, openReport } from './harness.mjs';
 import { STANDARD, assembleTemplate, writeFixture } from './make_fixture.mjs';
 
@@ -285,6 +286,16 @@ async function main() {
 		check('test ran to the end', false, e.stack || String(e));
 	} finally {
 		await b.close();
+	}
+	if (firefoxAvailable()) {
+		try {
+			await firefoxSmoke([['small', files.small], ['hostile', files.hostile],
+				['hostile-deflate', files['hostile-deflate']], ['1M', files.big]], SHOTS, check);
+		} catch (e) {
+			check('firefox smoke ran', false, e.stack || String(e));
+		}
+	} else {
+		console.log(`# firefox: skipped (needs ${FIREFOX} and a global WebSocket)`);
 	}
 	console.log(`${passed} passed, ${failed} failed`);
 	process.exit(failed ? 1 : 0);
