@@ -56,4 +56,13 @@ int render_opts_set(struct render_opts *o, const char *key_value);
 /* ConsoleRenderer. -EINVAL for flat with timeline or a bad regex, -ENOMEM. */
 int render_text(struct session *s, const struct render_opts *o, FILE *out);
 
+/* JSONRenderer, SpeedscopeRenderer and PstatsRenderer (marshal), as pyinstrument writes them. */
+int render_json(struct session *s, const struct render_opts *o, FILE *out);
+int render_speedscope(struct session *s, const struct render_opts *o, FILE *out);
+int render_pstats(struct session *s, const struct render_opts *o, FILE *out);
+/* Collapsed stacks (flamegraph.pl, inferno); counts are microseconds. */
+int render_folded(struct session *s, const struct render_opts *o, FILE *out);
+/* gzipped pprof profile.proto from the session's records. */
+int render_pprof(struct session *s, const struct render_opts *o, FILE *out);
+
 #endif /* PYINST_RENDER_H */

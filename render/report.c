@@ -34,6 +34,11 @@ static const struct renderer renderers[] = {
 	{ "text", render_text, false },
 	{ "session", render_session, false },
 	{ "pyisession", render_session, false },
+	{ "json", render_json, false },
+	{ "speedscope", render_speedscope, false },
+	{ "pstats", render_pstats, true },
+	{ "folded", render_folded, false },
+	{ "pprof", render_pprof, true },
 };
 
 /* pyinstrument's guess (__main__.py), plus our own formats. */
