@@ -547,7 +547,8 @@ uint32_t session_frame_ident(const struct session *s, uint32_t frame)
 const uint32_t *session_frame_attrs(const struct session *s, uint32_t frame, uint32_t *n)
 {
 	*n = s->meta[frame].nattrs;
-	return s->attr_ids + s->meta[frame].attr_off;
+	/* no attribute yet means attr_ids is NULL, and NULL + 0 is undefined in C */
+	return *n ? s->attr_ids + s->meta[frame].attr_off : NULL;
 }
 
 uint32_t session_ident_count(const struct session *s)
