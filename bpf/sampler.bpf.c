@@ -49,6 +49,7 @@ struct scratch {
 	struct walk_state w;
 	__u8 frame_block[PYI_FRAME_BLOCK];
 	__u8 code_block[PYI_CODE_BLOCK];
+	__u64 name_window[PYI_NAME_WINDOW / 8];
 };
 
 struct code_slot {
@@ -364,7 +365,7 @@ static long frame_walk_step(__u64 i, void *ctx)
 	const struct pyi_offsets *o;
 	struct pyi_frame *f;
 	struct code_slot *e;
-	__u64 frame, code, instr;
+	__u64 frame, code, instr, name;
 	__u32 cookie;
 	__u32 len, idx, slot, flags = 0;
 	__s32 lasti;
@@ -410,11 +411,14 @@ static long frame_walk_step(__u64 i, void *ctx)
 	if (code_u64(s->code_block, o->object_type) != s->proc.code_type_addr)
 		return 0;	/* not a code object: e.g. a frame being set up */
 
-	cookie = pyi_cookie(code_u64(s->code_block, o->code_name),
-			    code_u64(s->code_block, o->code_filename),
+	name = code_u64(s->code_block, o->code_name);
+	if (!name || bpf_probe_read_user(s->name_window, sizeof(s->name_window),
+					 (void *)(name + o->unicode_length)))
+		__builtin_memset(s->name_window, 0, sizeof(s->name_window));
+	cookie = pyi_cookie(name, code_u64(s->code_block, o->code_filename),
 			    code_u64(s->code_block, o->code_linetable),
 			    code_s32(s->code_block, o->code_firstlineno),
-			    code_s32(s->code_block, o->code_flags));
+			    code_s32(s->code_block, o->code_flags), s->name_window);
 	slot = pyi_code_slot(code);
 	e = &cc->slots[slot];
 	if (e->code == code && e->cookie == cookie && e->pid == s->hdr.pid) {
@@ -568,29 +572,44 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 
 /* ---- wall mode: time off CPU ---------------------------------------------------------------- */
 
+/* x86-64 system call numbers */
+#define NR_POLL 7
+#define NR_SELECT 23
+#define NR_NANOSLEEP 35
+#define NR_FUTEX 202
+#define NR_PSELECT6 270
+#define NR_PPOLL 271
+
+/* The reason a thread blocked in syscall nr (regs: its user registers) is not running. */
+static __always_inline __u32 syscall_reason(struct pt_regs *regs, long nr,
+					    const struct pyi_proc *p)
+{
+	__u64 arg0 = BPF_CORE_READ(regs, di), arg1 = BPF_CORE_READ(regs, si);
+
+	if (nr < 0)
+		return PYI_REASON_BLOCKED;
+	/* futex(uaddr, ...) on the GIL's condition variable or mutex */
+	if (nr == NR_FUTEX && arg0 >= p->gil_lo && arg0 < p->gil_hi)
+		return PYI_REASON_GIL;
+	/* select/poll on no descriptors is how CPython up to 3.10 implements time.sleep */
+	if (((nr == NR_SELECT || nr == NR_PSELECT6) && arg0 == 0) ||
+	    ((nr == NR_POLL || nr == NR_PPOLL) && arg1 == 0))
+		return PYI_REASON_SYSCALL(NR_NANOSLEEP);
+	return PYI_REASON_SYSCALL(nr);
+}
+
 /* Why prev is leaving the CPU: the syscall it blocks in, the GIL, or preemption. */
 static __always_inline __u32 switch_reason(struct task_struct *prev, unsigned int prev_state,
 					   const struct pyi_proc *p)
 {
 	struct pt_regs *regs;
-	long nr;
 
 	if (prev_state == 0)	/* TASK_RUNNING: preempted, still runnable */
 		return PYI_REASON_PREEMPTED;
 	regs = (struct pt_regs *)bpf_task_pt_regs(prev);
 	if (!regs)
 		return PYI_REASON_BLOCKED;
-	nr = BPF_CORE_READ(regs, orig_ax);
-	if (nr < 0)
-		return PYI_REASON_BLOCKED;
-	/* futex(uaddr, ...) on the GIL's condition variable or mutex */
-	if (nr == 202 && p->gil_hi) {
-		__u64 uaddr = BPF_CORE_READ(regs, di);
-
-		if (uaddr >= p->gil_lo && uaddr < p->gil_hi)
-			return PYI_REASON_GIL;
-	}
-	return PYI_REASON_SYSCALL(nr);
+	return syscall_reason(regs, BPF_CORE_READ(regs, orig_ax), p);
 }
 
 static __always_inline void send_wake(__u32 tgid, __u32 tid, __u64 weight)
@@ -662,17 +681,18 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
+	const struct pyi_proc *p;
 	struct wall_thread *wt;
-	long nr;
 
 	if (!wall_mode || !tgid || !is_interesting(tgid))
 		return 0;
 	wt = bpf_map_lookup_elem(&wall_threads, &tid);
 	if (!wt || !wt->carry_ns)
 		return 0;
-	nr = regs->orig_ax;
-	sample_current(tgid, tid, wt->carry_ns, nr >= 0 ? PYI_REASON_SYSCALL(nr) :
-		       PYI_REASON_BLOCKED, PYI_SF_OFFCPU, CTX_TRACE);
+	p = bpf_map_lookup_elem(&procs, &tgid);
+	if (p)
+		sample_current(tgid, tid, wt->carry_ns, syscall_reason(regs, regs->orig_ax, p),
+			       PYI_SF_OFFCPU, CTX_TRACE);
 	wt->carry_ns = 0;
 	return 0;
 }

@@ -217,22 +217,33 @@ enum pyi_count {
  * object, so a frame names the object that was there when it was sampled. Computed the same
  * way by the kernel (on every frame) and by user space (when it reads an object itself).
  */
-static inline __u64 pyi_mix64(__u64 h, __u64 v)
+static inline __attribute__((always_inline)) __u64 pyi_mix64(__u64 h, __u64 v)
 {
 	h ^= v;
 	h *= 0x100000001b3ULL;
 	return h ^ (h >> 29);
 }
 
-static inline __u32 pyi_cookie(__u64 name, __u64 filename, __u64 linetable, __s32 firstlineno,
-			       __s32 flags)
+/*
+ * Freed objects are reused LIFO, so a new code object, its name, file name and line table can
+ * all sit where the old ones were: pointers alone cannot tell them apart. The cookie also
+ * takes the name's content: PYI_NAME_WINDOW bytes of the str object from its length field on
+ * (length, hash, state and the first bytes of the characters, on every version).
+ */
+#define PYI_NAME_WINDOW 40
+
+static inline __attribute__((always_inline)) __u32 pyi_cookie(__u64 name, __u64 filename, __u64 linetable, __s32 firstlineno,
+			       __s32 flags, const __u64 *name_window)
 {
 	__u64 h = pyi_mix64(0xcbf29ce484222325ULL, name);
+	int i;
 
 	h = pyi_mix64(h, filename);
 	h = pyi_mix64(h, linetable);
 	h = pyi_mix64(h, (__u64)(__s64)firstlineno);
 	h = pyi_mix64(h, (__u64)(__s64)flags);
+	for (i = 0; i < PYI_NAME_WINDOW / 8; i++)
+		h = pyi_mix64(h, name_window[i]);
 	return (__u32)(h ^ (h >> 32));
 }
 

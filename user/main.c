@@ -67,8 +67,9 @@ static void usage(FILE *f)
 	      "                            or on Ctrl-C / SIGTERM; the report is written anyway)\n"
 	      "Sampling:\n"
 	      "  -i, --interval SECONDS    time between samples on each CPU (default 0.001)\n"
-	      "  --mode cpu|wall           cpu: time on CPU (default); wall: also time spent\n"
-	      "                            waiting, with the reason\n"
+	      "  --mode wall|cpu           wall (default, as pyinstrument): all the time of\n"
+	      "                            every thread, waits shown with their reason;\n"
+	      "                            cpu: only time on a CPU (py-spy's default)\n"
 	      "  --gil                     only samples of the thread holding the GIL\n"
 	      "  --hide-idle               wall mode: leave out time a thread spends parked\n"
 	      "                            waiting for work (an idle event loop, a pool worker)\n"
@@ -287,7 +288,8 @@ static int parse_args(struct cli *cli, int argc, char **argv)
 	cli->subprocesses = -1;
 	cli->collect.interval = 0.001;
 	cli->collect.max_depth = PYI_DEFAULT_MAX_DEPTH;
-	cli->report.mode = "cpu";
+	cli->collect.wall = true;	/* pyinstrument's wall-clock time */
+	cli->report.mode = "wall";
 	while ((opt = getopt_long(argc, argv, "+p:d:i:o:r:P:tqvhV", long_options, NULL)) != -1) {
 		rc = parse_option(cli, opt, optarg);
 		if (rc)

@@ -220,16 +220,20 @@ static struct code_sym *read_code(struct symbolizer *sy, const struct sym_target
 {
 	const struct pyi_offsets *o = t->off;
 	uint8_t block[PYI_CODE_BLOCK];
-	uint64_t table, size = 0;
+	uint64_t table, name, size = 0;
+	__u64 window[PYI_NAME_WINDOW / 8];
 	struct code_sym *cs;
 
 	if (!t->layout || proc_read(t->pid, code, block, sizeof(block)) ||
 	    block_u64(block, o->object_type) != t->code_type)
 		return NULL;
 	table = block_u64(block, o->code_linetable);
-	if (pyi_cookie(block_u64(block, o->code_name), block_u64(block, o->code_filename), table,
-		       block_s32(block, o->code_firstlineno), block_s32(block, o->code_flags)) !=
-	    cookie)
+	name = block_u64(block, o->code_name);
+	if (!name || proc_read(t->pid, name + o->unicode_length, window, sizeof(window)))
+		memset(window, 0, sizeof(window));
+	if (pyi_cookie(name, block_u64(block, o->code_filename), table,
+		       block_s32(block, o->code_firstlineno), block_s32(block, o->code_flags),
+		       window) != cookie)
 		return NULL;
 	cs = calloc(1, sizeof(*cs));
 	if (!cs)

@@ -1,0 +1,262 @@
+# SPDX-License-Identifier: MIT
+"""Real BPF against real interpreters: every CPython on the machine, each workload measuring
+its own ground truth. Run as root: python3 tests/integration/test_profile.py"""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (Session, Skip, binary, check, interpreters, profile_launch,  # noqa: E402
+                     profile_pid, run_tests, tmpdir, WORKLOADS)
+
+DURATION = float(os.environ.get("PYI_TEST_DURATION", "2.0"))
+
+
+def shares_agree(run, tolerance=5.0):
+    s, truth = run.session(), run.truth()
+    names = sorted(truth)
+    measured = {n: s.function_time(n) for n in names}
+    total_m, total_t = sum(measured.values()), sum(truth.values())
+    check(total_m > 0, "no samples in alpha/beta/gamma")
+    for n in names:
+        got, want = 100 * measured[n] / total_m, 100 * truth[n] / total_t
+        check(abs(got - want) <= tolerance,
+              "%s: %.1f%% of the time in the profile, %.1f%% measured inside" % (n, got, want))
+
+
+def test_shares_launch(python):
+    shares_agree(profile_launch(python, "shares.py", [DURATION]))
+
+
+def test_shares_pid(python):
+    shares_agree(profile_pid(python, "shares.py", [DURATION]))
+
+
+def test_deep_recursion_whole(python):
+    run = profile_launch(python, "deep.py", [DURATION / 2, 1000])
+    s, depth = run.session(), run.truth()["depth"]
+    deepest = max(len([f for f in st if f["name"] == "recurse"]) for st, _ in s.records)
+    check(deepest == 1001, "recurse frames in the deepest stack: %d, want 1001" % deepest)
+    longest = max((st for st, _ in s.records), key=len)
+    python_frames = [f for f in longest if f["file"] not in ("<thread>", "<wait>")]
+    check(len(python_frames) >= depth,
+          "deepest stack has %d Python frames, the program saw %d" % (len(python_frames), depth))
+    check(python_frames[0]["name"] == "<module>", "the root end is not <module>")
+    check(not any(f["file"] == "<truncated>" for st, _ in s.records for f in st),
+          "a 1000-deep stack was truncated")
+
+
+def test_deep_recursion_truncated(python):
+    run = profile_launch(python, "deep.py", [DURATION / 4, 300], ["--max-depth", "100"])
+    s = run.session()
+    cut = [st for st, _ in s.records if st and st[-1]["file"] == "<truncated>"]
+    check(cut, "no stack says it was truncated at --max-depth 100")
+    for st in cut:
+        python_frames = [f for f in st if f["file"] not in ("<thread>", "<truncated>")]
+        check(len(python_frames) == 100, "truncated stack kept %d frames" % len(python_frames))
+        check(python_frames[0]["name"] == "<module>", "truncation lost the root end")
+
+
+def test_threads_and_sleeper(python):
+    run = profile_launch(python, "threads.py", [DURATION], ["--mode", "wall"])
+    s, truth = run.session(), run.truth()
+    roots = s.thread_roots()
+    check(len(roots) >= 5, "threads seen: %s (want main, 3 workers, sleeper)" % sorted(roots))
+    slept = s.time_in(lambda f: f["name"] == "sleeper")
+    in_sleep = sum(w for st, w in s.records
+                   if any(f["name"] == "sleeper" for f in st) and st[-1]["name"] == "[sleeping]")
+    check(abs(slept - truth["sleeper"]) <= 0.05 * truth["sleeper"],
+          "sleeper: %.3fs in the profile, %.3fs measured" % (slept, truth["sleeper"]))
+    check(in_sleep >= 0.95 * slept, "sleeper's time is not under [sleeping]")
+
+
+def test_line_numbers(python):
+    run = profile_launch(python, "lines.py", [DURATION / 2])
+    s, truth = run.session(), run.truth()
+    lines = set()
+    for st, _ in s.records:
+        for f in st:
+            if f["name"] == "hot":
+                check(int(f["line"]) == truth["firstline"],
+                      "hot's first line %s, want %d" % (f["line"], truth["firstline"]))
+                if "l" in f["attrs"]:
+                    lines.add(int(f["attrs"]["l"]))
+    check(lines, "no current line recorded for hot")
+    loop = set(range(min(truth["lines"]) - 2, max(truth["lines"]) + 1))
+    check(lines <= loop, "current lines %s outside the loop %s" % (sorted(lines), sorted(loop)))
+    check(set(truth["lines"]) <= lines,
+          "lines the frame reported %s never sampled (got %s)" % (truth["lines"], sorted(lines)))
+
+
+def test_churn_names_right(python):
+    run = profile_launch(python, "churn.py", [2500])
+    s = run.session()
+    last, named, unknown = -1, 0, 0
+    for st, _ in s.records:
+        for f in st:
+            if f["name"] == "<unknown>":
+                unknown += 1
+            if f["name"].startswith("f_"):
+                i = int(f["name"][2:])
+                check(f["file"] == "<churn-%d>" % i, "%s named from %s" % (f["name"], f["file"]))
+                check(i >= last, "f_%d sampled after f_%d: a stale name" % (i, last))
+                last, named = i, named + 1
+    check(unknown == 0, "%d frames could not be named" % unknown)
+    check(named > 500, "only %d samples in generated functions" % named)
+
+
+def wait_test(python, mode):
+    run = profile_launch(python, "waits.py", [DURATION], ["--mode", mode])
+    s, truth = run.session(), run.truth()
+    reasons = {"sleeping": "[sleeping]", "locked": "[waiting on a lock]",
+               "reading": "[receiving from a socket]"}
+    for func, want in sorted(reasons.items()):
+        total = s.function_time(func)
+        under = sum(w for st, w in s.records
+                    if any(f["name"] == func for f in st) and st[-1]["name"] == want)
+        if mode == "cpu":
+            check(under == 0, "%s: waits appear in cpu mode" % func)
+            continue
+        check(abs(under - truth[func]) <= 0.05 * truth[func],
+              "%s: %.3fs under %s, %.3fs measured" % (func, under, want, truth[func]))
+        check(under >= 0.95 * total, "%s: only %.3f of %.3f s under %s" % (func, under, total, want))
+    spun = s.time_in(lambda f: f["name"] == "spinning")
+    comp = s.time_in(lambda f: f["name"] == "compressing")
+    if mode == "cpu":
+        # on-CPU samples against the CPU time each thread measured (RUSAGE_THREAD)
+        for name, got in (("spinning", spun), ("compressing", comp)):
+            want = truth[name + "_cpu"]
+            check(abs(got - want) <= 0.05 * want + 0.02,
+                  "%s: %.3fs on CPU in the profile, %.3fs measured" % (name, got, want))
+    if mode == "wall":
+        check(abs(spun - truth["spinning"]) <= 0.05 * truth["spinning"],
+              "spinning: %.3fs wall in the profile, %.3fs measured" % (spun, truth["spinning"]))
+        check(abs(comp - truth["compressing"]) <= 0.05 * truth["compressing"],
+              "compressing: %.3fs wall in the profile, %.3fs measured" % (comp, truth["compressing"]))
+
+
+def per_interpreter_tests():
+    tests = []
+    for label, python in interpreters():
+        for fn in (test_shares_launch, test_shares_pid, test_deep_recursion_whole,
+                   test_deep_recursion_truncated, test_threads_and_sleeper, test_line_numbers,
+                   test_churn_names_right):
+            tests.append(("%s [%s]" % (fn.__name__, label), lambda fn=fn, p=python: fn(p)))
+        tests.append(("test_waits_wall [%s]" % label, lambda p=python: wait_test(p, "wall")))
+        tests.append(("test_waits_cpu [%s]" % label, lambda p=python: wait_test(p, "cpu")))
+    return tests
+
+
+# ---- bad input and interruptions ---------------------------------------------------------
+
+def run_cli(args, timeout=60):
+    p = subprocess.run([binary()] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=timeout)
+    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+
+def one_line_error(rc, err, *words):
+    check(rc not in (0, -11, -6) and rc > 0, "exit status %d" % rc)
+    lines = [l for l in err.strip().splitlines() if l and not l.startswith("Try ")]
+    check(len(lines) == 1, "want one line of error, got: %r" % err)
+    for w in words:
+        check(w in lines[0], "%r not in %r" % (w, lines[0]))
+
+
+def test_no_such_pid():
+    rc, _, err = run_cli(["--pid", "4000000", "--duration", "1"])
+    one_line_error(rc, err, "no process", "4000000")
+
+
+def test_not_python():
+    p = subprocess.Popen(["sleep", "30"])
+    try:
+        time.sleep(0.1)
+        rc, _, err = run_cli(["--pid", str(p.pid), "--duration", "1"])
+        one_line_error(rc, err, "not a Python process", str(p.pid))
+    finally:
+        p.kill()
+
+
+def test_unsupported_python():
+    py27 = [p for p in (os.path.expanduser("~/.pyenv/versions/2.7.18/bin/python2.7"),) if
+            os.path.exists(p)]
+    if not py27:
+        raise Skip("no Python 2.7 here")
+    p = subprocess.Popen([py27[0], "-c", "import time; time.sleep(30)"])
+    try:
+        time.sleep(0.3)
+        rc, _, err = run_cli(["--pid", str(p.pid), "--duration", "1"])
+        one_line_error(rc, err, "2.7", "not supported")
+    finally:
+        p.kill()
+
+
+def test_corrupt_session():
+    path = os.path.join(tmpdir(), "corrupt.pyisession")
+    with open(path, "w") as f:
+        f.write('{"start_time": 1, "frame_records": [[["a\\u0000b\\u00001"], 0.1]')
+    rc, _, err = run_cli(["--load", path])
+    one_line_error(rc, err, path)
+
+
+def test_bad_option():
+    rc, _, err = run_cli(["--interval", "banana", "--pid", "1"])
+    check(rc == 2, "usage errors exit 2, got %d" % rc)
+
+
+def test_sigterm_writes_report(python=None):
+    python = python or interpreters()[0][1]
+    out = os.path.join(tmpdir(), "sigterm-%d.pyisession" % os.getpid())
+    target = subprocess.Popen([python, os.path.join(WORKLOADS, "deep.py"), "30", "10",
+                               "/dev/null"])
+    try:
+        time.sleep(0.3)
+        prof = subprocess.Popen([binary(), "-q", "--pid", str(target.pid), "-o", out],
+                                stderr=subprocess.PIPE)
+        time.sleep(1.5)
+        prof.send_signal(signal.SIGTERM)
+        _, err = prof.communicate(timeout=30)
+        check(prof.returncode == 0, "exit %d after SIGTERM: %s" % (prof.returncode, err))
+        s = Session(out)
+        check(len(s.records) > 100, "only %d records after 1.5 s" % len(s.records))
+    finally:
+        target.kill()
+
+
+def test_target_exits_midway():
+    python = interpreters()[0][1]
+    out = os.path.join(tmpdir(), "exits-%d.pyisession" % os.getpid())
+    target = subprocess.Popen([python, os.path.join(WORKLOADS, "deep.py"), "1", "10",
+                               "/dev/null"])
+    time.sleep(0.2)
+    rc, _, err = run_cli(["-q", "--pid", str(target.pid), "--duration", "30", "-o", out])
+    target.wait()
+    check(rc == 0, "exit %d: %s" % (rc, err))
+    check(len(Session(out).records) > 100, "report missing what came before the exit")
+
+
+def test_exec_command_fails():
+    rc, _, err = run_cli(["-q", "--", "/nonexistent/python3", "x.py"])
+    one_line_error(rc, err, "cannot run")
+
+
+def test_launch_through_shim():
+    """python3 on PATH is a pyenv shell shim that execs the interpreter: launch follows it."""
+    run = profile_launch("python3", "shares.py", [DURATION / 2])
+    shares_agree(run)
+
+
+def general_tests():
+    return [(f.__name__, f) for f in (
+        test_no_such_pid, test_not_python, test_unsupported_python, test_corrupt_session,
+        test_bad_option, test_sigterm_writes_report, test_target_exits_midway,
+        test_exec_command_fails, test_launch_through_shim)]
+
+
+if __name__ == "__main__":
+    found = interpreters()
+    print("interpreters covered: " + ", ".join(label for label, _ in found))
+    run_tests(general_tests() + per_interpreter_tests())
