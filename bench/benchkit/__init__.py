@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: MIT
+"""bench/run.py's pieces: interpreters, profilers, one run, analysis, reports."""
