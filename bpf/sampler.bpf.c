@@ -28,6 +28,11 @@ const volatile __u64 rewalk_ns = 20000000;		/* retry a thread with no state afte
 const volatile __u64 period_ns = 1000000;		/* sampling period */
 const volatile bool wall_mode = false;
 const volatile bool gil_only = false;
+/* --cgroup / --container: processes under this cgroup v2 (id, level); --all: every process */
+const volatile __u64 target_cgroup = 0;
+const volatile __u32 target_cgroup_level = 0;
+const volatile bool discover_all = false;
+const volatile __u64 rediscover_ns = 1000000000;	/* ask about a pid at most once a second */
 
 /* Processes of interest (targets and followed ones): one bit per host tgid. Shared with user
  * space through the mmapped .bss, so the hot path tests it without a helper call. */
@@ -93,6 +98,14 @@ struct {
 	__type(key, struct pyi_thread_key);
 	__type(value, struct pyi_thread);
 } threads SEC(".maps");
+
+/* Discovery requests already sent: tgid -> ktime of the last one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PYI_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, __u64);
+} asked SEC(".maps");
 
 /* Two entries per CPU (CTX_PERF, CTX_TRACE); max_entries set by user space. */
 struct {
@@ -547,14 +560,41 @@ static __always_inline int sample_current(__u32 tgid, __u32 tid, __u64 weight_ns
 	return 0;
 }
 
+static __always_inline void send_proc_event(__u32 kind, __u32 pid, __u32 ppid);
+
+/*
+ * --cgroup / --all: a process running on a CPU that user space has not looked at. Whether it is
+ * Python is for user space to say; the kernel only filters by cgroup and asks once a second.
+ */
+static __always_inline void maybe_discover(__u32 tgid)
+{
+	__u64 now, *last;
+
+	if (!discover_all &&
+	    (!target_cgroup ||
+	     bpf_get_current_ancestor_cgroup_id(target_cgroup_level) != target_cgroup))
+		return;
+	now = bpf_ktime_get_ns();
+	last = bpf_map_lookup_elem(&asked, &tgid);
+	if (last && now - *last < rediscover_ns)
+		return;
+	bpf_map_update_elem(&asked, &tgid, &now, BPF_ANY);
+	send_proc_event(PYI_PROC_DISCOVER, tgid, 0);
+}
+
 SEC("perf_event")
 int on_cpu_sample(struct bpf_perf_event_data *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
 
-	if (!tgid || !is_interesting(tgid))
+	if (!tgid)
 		return 0;
+	if (!is_interesting(tgid)) {
+		if (discover_all || target_cgroup)
+			maybe_discover(tgid);
+		return 0;
+	}
 	if (wall_mode) {
 		/* off time with no stack yet and no syscall to return from: it was preempted */
 		struct wall_thread *wt = bpf_map_lookup_elem(&wall_threads, &tid);
@@ -722,7 +762,10 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 
 	if (ptgid == ctgid || !is_interesting(ptgid) || !bpf_map_lookup_elem(&follow, &ptgid))
 		return 0;
-	bpf_map_update_elem(&follow, &ctgid, &one, BPF_ANY);
+	if (bpf_map_update_elem(&follow, &ctgid, &one, BPF_ANY)) {
+		count(&errors, PYI_ERR_PROCS_FULL);
+		return 0;
+	}
 	mark_interesting(ctgid);
 	send_proc_event(PYI_PROC_FORK, ctgid, ptgid);
 	return 0;

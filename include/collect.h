@@ -21,6 +21,9 @@ struct collect_opts {
 	bool wall;			/* wall-clock: off-CPU time too */
 	bool gil_only;			/* only samples of the GIL holder */
 	bool hide_idle;			/* wall: leave out threads parked waiting for work */
+	uint64_t cgroup_id;		/* --cgroup/--container: Python processes under it */
+	uint32_t cgroup_level;
+	bool discover_all;		/* --all: every Python process on the host */
 	bool verbose;			/* libbpf's messages and the verifier log */
 };
 
@@ -60,6 +63,10 @@ void collector_stats(struct collector *c, struct collect_stats *st);
  */
 struct session *collector_finish(struct collector *c, double start_time, double duration,
 				 const char *description);
+
+/* --per-process: one session per process (at most max), pids[] says whose. Returns the count. */
+size_t collector_finish_each(struct collector *c, double start_time, double duration,
+			     const char *description, struct session **out, int *pids, size_t max);
 
 /* A line per event worth telling the user (a target exec'd, was not Python...), or NULL. */
 const char *collector_next_notice(struct collector *c);

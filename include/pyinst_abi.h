@@ -108,6 +108,7 @@ enum pyi_proc_kind {
 	PYI_PROC_EXEC = 1,	/* a followed process called exec: rediscover it */
 	PYI_PROC_FORK = 2,	/* a followed process forked (ppid = parent) */
 	PYI_PROC_EXIT = 3,	/* a target thread group ended */
+	PYI_PROC_DISCOVER = 4,	/* --cgroup/--all: a process user space has not looked at yet */
 };
 
 struct pyi_proc_event {
@@ -201,6 +202,7 @@ enum pyi_err {
 	PYI_ERR_TRUNCATED,	/* a stack deeper than --max-depth */
 	PYI_ERR_THREADS_FULL,	/* the thread cache was full */
 	PYI_ERR_SYMBOL_DEFERRED,	/* per-sample symbol budget exhausted */
+	PYI_ERR_PROCS_FULL,	/* the follow table was full: a child was not followed */
 	PYI_ERR_MAX,
 };
 

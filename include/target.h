@@ -81,6 +81,11 @@ void target_update_cpu(struct target *t);
 /* The process exec'd: what was recorded so far is kept apart. */
 void target_retire_session(struct target *t);
 
+/* --per-process: every process's session (finished), its pid in pids[]. Returns the count. */
+size_t target_table_sessions(struct target_table *tt, double start_time, double duration,
+			     double interval, const char *description, struct session **out,
+			     int *pids, size_t max);
+
 /* One session for everything recorded: one process as is, several under a root each. */
 struct session *target_table_session(struct target_table *tt, double start_time, double duration,
 				     double interval, const char *description);

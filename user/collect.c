@@ -172,13 +172,40 @@ static void take_sample(struct collector *c, const struct pyi_sample *s, size_t 
 	c->samples++;
 }
 
+static void mark_interesting(struct collector *c, int pid);
+static int activate(struct collector *c, struct target *t, char *err, size_t errlen);
+
+/* --cgroup / --all: the kernel saw a process we have not looked at. */
+static void discover(struct collector *c, int pid)
+{
+	struct target *t = target_find(&c->targets, pid);
+	char err[256];
+	int rc;
+
+	if (t && t->state != TARGET_EXITED)
+		return;
+	if (!t)
+		t = target_add(&c->targets, pid, false, NULL);
+	if (!t)
+		return;
+	/* watched from now on: an exec may turn it into Python */
+	mark_interesting(c, pid);
+	rc = activate(c, t, err, sizeof(err));
+	if (rc == -ENOTSUP)
+		notice(c, "%s", err);
+	if (rc)
+		t->state = TARGET_FAILED;
+}
+
 static void take_proc_event(struct collector *c, const struct pyi_proc_event *ev)
 {
 	struct target *t = target_find(&c->targets, (int)ev->pid);
 	struct target *parent;
-	char err[256];
 
 	switch (ev->kind) {
+	case PYI_PROC_DISCOVER:
+		discover(c, (int)ev->pid);
+		break;
 	case PYI_PROC_FORK:
 		parent = target_find(&c->targets, (int)ev->ppid);
 		if (!t)
@@ -209,7 +236,6 @@ static void take_proc_event(struct collector *c, const struct pyi_proc_event *ev
 	default:
 		break;
 	}
-	(void)err;
 }
 
 static int on_record(void *ctx, void *data, size_t size)
@@ -261,6 +287,9 @@ static int configure(struct collector *c)
 	skel->rodata->period_ns = (__u64)(c->opts.interval * 1e9);
 	skel->rodata->wall_mode = c->opts.wall;
 	skel->rodata->gil_only = c->opts.gil_only;
+	skel->rodata->target_cgroup = c->opts.cgroup_id;
+	skel->rodata->target_cgroup_level = c->opts.cgroup_level;
+	skel->rodata->discover_all = c->opts.discover_all;
 	if (bpf_map__set_max_entries(skel->maps.scratch_map, rows) ||
 	    bpf_map__set_max_entries(skel->maps.code_caches, rows) ||
 	    bpf_map__set_max_entries(skel->maps.events, ringbuf_size(&c->opts, c->ncpus)))
@@ -495,6 +524,8 @@ bool collector_done(const struct collector *c)
 {
 	size_t i;
 
+	if (c->opts.discover_all || c->opts.cgroup_id)
+		return false;	/* new processes may come: until --duration or Ctrl-C */
 	for (i = 0; i < c->targets.len; i++) {
 		const struct target *t = c->targets.items[i];
 
@@ -536,8 +567,7 @@ void collector_stats(struct collector *c, struct collect_stats *st)
 	target_table_counts(&c->targets, &st->processes, &st->threads, &st->running);
 }
 
-struct session *collector_finish(struct collector *c, double start_time, double duration,
-				 const char *description)
+static void drain(struct collector *c)
 {
 	struct timespec now;
 	size_t i;
@@ -551,6 +581,20 @@ struct session *collector_finish(struct collector *c, double start_time, double 
 			target_flush_pending(c->targets.items[i],
 					     (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec);
 	}
+}
+
+size_t collector_finish_each(struct collector *c, double start_time, double duration,
+			     const char *description, struct session **out, int *pids, size_t max)
+{
+	drain(c);
+	return target_table_sessions(&c->targets, start_time, duration, c->opts.interval,
+				     description, out, pids, max);
+}
+
+struct session *collector_finish(struct collector *c, double start_time, double duration,
+				 const char *description)
+{
+	drain(c);
 	return target_table_session(&c->targets, start_time, duration, c->opts.interval,
 				    description);
 }

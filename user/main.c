@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -15,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "collect.h"
 #include "log.h"
 #include "proc.h"
@@ -30,6 +32,11 @@ struct cli {
 	int npids;
 	const char *loads[MAX_LOADS];
 	int nloads;
+	const char *cgroup;	/* --cgroup PATH */
+	const char *container;	/* --container ID */
+	bool all;		/* --all */
+	bool per_process;
+	char cgroup_path[PATH_MAX];
 	double duration;	/* 0: until the targets exit, or Ctrl-C / SIGTERM */
 	char **command;		/* launch mode: the argv after -- */
 	int subprocesses;	/* -1: default (on when launching) */
@@ -50,6 +57,7 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fputs("Usage: pyinst-bpf [options] --pid PID [--pid PID ...]\n"
+	      "       pyinst-bpf [options] --cgroup PATH | --container ID | --all\n"
 	      "       pyinst-bpf [options] -- COMMAND [ARG ...]\n"
 	      "       pyinst-bpf [render options] --load FILE [--load FILE ...]\n"
 	      "\n"
@@ -60,6 +68,12 @@ static void usage(FILE *f)
 	      "Targets:\n"
 	      "  -p, --pid PID             profile this process (repeatable)\n"
 	      "  -- COMMAND [ARG ...]      run COMMAND and profile it until it exits\n"
+	      "  --cgroup PATH             every Python process in this cgroup v2 (and below),\n"
+	      "                            filtered in the kernel; PATH may be relative to the\n"
+	      "                            cgroup2 mount\n"
+	      "  --container ID            every Python process of a container (its id or a\n"
+	      "                            unique prefix, found in /proc/*/cgroup)\n"
+	      "  --all                     every Python process on the host\n"
 	      "  --subprocesses            also profile descendants that are or become Python\n"
 	      "                            (default when launching a command)\n"
 	      "  --no-subprocesses         only the process itself\n"
@@ -80,6 +94,7 @@ static void usage(FILE *f)
 	      "  -r, --renderer NAME       text, html, json, speedscope, pstats, session\n"
 	      "                            (pyisession), folded, pprof; default: guessed from\n"
 	      "                            the -o extension as pyinstrument does, else text\n"
+	      "  --per-process             one report per process: FILE-PID.EXT for -o FILE.EXT\n"
 	      "  --load FILE               render a saved .pyisession (ours or pyinstrument's);\n"
 	      "                            several are combined like Session.combine\n"
 	      "  -t, --timeline            keep calls in time order instead of aggregating\n"
@@ -105,7 +120,8 @@ static void usage(FILE *f)
 enum {
 	OPT_LOAD = 256, OPT_UNICODE, OPT_NO_UNICODE, OPT_COLOR, OPT_NO_COLOR, OPT_SHOW_ALL,
 	OPT_HIDE, OPT_HIDE_REGEX, OPT_SHOW, OPT_SHOW_REGEX, OPT_MAX_DEPTH, OPT_MODE, OPT_GIL,
-	OPT_SUBPROC, OPT_NO_SUBPROC, OPT_DESCRIPTION, OPT_HIDE_IDLE,
+	OPT_SUBPROC, OPT_NO_SUBPROC, OPT_DESCRIPTION, OPT_HIDE_IDLE, OPT_CGROUP, OPT_CONTAINER,
+	OPT_ALL, OPT_PER_PROCESS,
 };
 
 static const struct option long_options[] = {
@@ -137,6 +153,10 @@ static const struct option long_options[] = {
 	{ "no-subprocesses", no_argument, NULL, OPT_NO_SUBPROC },
 	{ "target-description", required_argument, NULL, OPT_DESCRIPTION },
 	{ "hide-idle", no_argument, NULL, OPT_HIDE_IDLE },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
+	{ "container", required_argument, NULL, OPT_CONTAINER },
+	{ "all", no_argument, NULL, OPT_ALL },
+	{ "per-process", no_argument, NULL, OPT_PER_PROCESS },
 	{ 0 },
 };
 
@@ -249,6 +269,18 @@ static int parse_option(struct cli *cli, int opt, const char *arg)
 	case OPT_HIDE_IDLE:
 		cli->collect.hide_idle = true;
 		break;
+	case OPT_CGROUP:
+		cli->cgroup = arg;
+		break;
+	case OPT_CONTAINER:
+		cli->container = arg;
+		break;
+	case OPT_ALL:
+		cli->all = true;
+		break;
+	case OPT_PER_PROCESS:
+		cli->per_process = true;
+		break;
 	case OPT_SUBPROC:
 	case OPT_NO_SUBPROC:
 		cli->subprocesses = opt == OPT_SUBPROC;
@@ -282,6 +314,7 @@ bad:
 
 static int parse_args(struct cli *cli, int argc, char **argv)
 {
+	bool targets;
 	int opt, rc;
 
 	memset(cli, 0, sizeof(*cli));
@@ -297,11 +330,18 @@ static int parse_args(struct cli *cli, int argc, char **argv)
 	}
 	if (optind < argc)
 		cli->command = argv + optind;
-	if (!!cli->nloads + !!cli->npids + !!cli->command != 1) {
-		pr_err(cli->nloads || cli->npids || cli->command ?
-		       "give one of --pid, --load or a command after --" :
-		       "nothing to profile: give --pid PID, --load FILE or -- COMMAND");
+	targets = cli->npids || cli->cgroup || cli->container || cli->all;
+	if (!!cli->nloads + targets + !!cli->command != 1 || (cli->cgroup && cli->container)) {
+		pr_err(cli->nloads || targets || cli->command ?
+		       "give one of --load, a command after --, or targets (--pid, --cgroup, "
+		       "--container, --all)" :
+		       "nothing to profile: give --pid PID, -- COMMAND, --cgroup PATH, "
+		       "--container ID, --all or --load FILE");
 		fputs("Try 'pyinst-bpf --help'.\n", stderr);
+		return 2;
+	}
+	if (cli->per_process && !cli->report.outfile) {
+		pr_err("--per-process writes files: give -o FILE (the pid goes before its extension)");
 		return 2;
 	}
 	if (cli->subprocesses < 0)
@@ -454,6 +494,17 @@ static void describe(const struct cli *cli, char *buf, size_t len)
 		snprintf(buf, len, "%s", cli->description);
 		return;
 	}
+	if (cli->all) {
+		char host[256] = "this host";
+
+		gethostname(host, sizeof(host) - 1);
+		snprintf(buf, len, "Every Python process on %s", host);
+		return;
+	}
+	if (cli->cgroup_path[0]) {
+		snprintf(buf, len, "Python processes in cgroup %.900s", cli->cgroup_path);
+		return;
+	}
 	if (cli->command) {
 		n = snprintf(buf, len, "Program:");
 		for (i = 0; cli->command[i] && n < len; i++)
@@ -461,11 +512,13 @@ static void describe(const struct cli *cli, char *buf, size_t len)
 		return;
 	}
 	for (i = 0; i < cli->npids && n < len; i++) {
-		char cmd[256] = "?";
+		int pid = cli->pids[i], ns_pid = proc_ns_pid(pid, pid);
+		char cmd[256] = "?", ns[64] = "";
 
-		proc_cmdline(cli->pids[i], cmd, sizeof(cmd));
-		n += snprintf(buf + n, len - n, "%sProcess %d: %s", i ? "; " : "", cli->pids[i],
-			      cmd);
+		proc_cmdline(pid, cmd, sizeof(cmd));
+		if (ns_pid != pid)	/* in another pid namespace: say both */
+			snprintf(ns, sizeof(ns), " (pid %d in its namespace)", ns_pid);
+		n += snprintf(buf + n, len - n, "%sProcess %d%s: %s", i ? "; " : "", pid, ns, cmd);
 	}
 }
 
@@ -517,6 +570,62 @@ static int add_targets(const struct cli *cli, struct collector *c, struct launch
 	return 0;
 }
 
+static int resolve_cgroup(struct cli *cli)
+{
+	struct cgroup_target cg;
+	char err[512];
+	int rc = 0;
+
+	cli->collect.discover_all = cli->all;
+	if (!cli->cgroup && !cli->container)
+		return 0;
+	rc = cli->cgroup ? cgroup_resolve(cli->cgroup, &cg, err, sizeof(err)) :
+			   cgroup_find_container(cli->container, &cg, err, sizeof(err));
+	if (rc) {
+		pr_err("%s", err);
+		return rc;
+	}
+	cli->collect.cgroup_id = cg.id;
+	cli->collect.cgroup_level = cg.level;
+	snprintf(cli->cgroup_path, sizeof(cli->cgroup_path), "%s", cg.path);
+	pr_info("profiling cgroup %s (id %llu, level %u)", cg.path, (unsigned long long)cg.id,
+		cg.level);
+	return 0;
+}
+
+/* FILE.EXT -> FILE-PID.EXT (the longest known extension, e.g. .speedscope.json, stays whole) */
+static void per_process_name(const char *outfile, int pid, char *buf, size_t len)
+{
+	const char *slash = strrchr(outfile, '/'), *dot = strchr(slash ? slash : outfile, '.');
+
+	if (!dot || dot == (slash ? slash + 1 : outfile))
+		snprintf(buf, len, "%s-%d", outfile, pid);
+	else
+		snprintf(buf, len, "%.*s-%d%s", (int)(dot - outfile), outfile, pid, dot);
+}
+
+static int write_each(struct cli *cli, struct collector *c, double started, const char *desc)
+{
+	struct session *sessions[MAX_PIDS * 16];
+	int pids[MAX_PIDS * 16], rc = 0;
+	const char *outfile = cli->report.outfile;
+	char name[PATH_MAX];
+	size_t i, n;
+
+	n = collector_finish_each(c, started, wall_now() - started, desc, sessions, pids,
+				  MAX_PIDS * 16);
+	if (!n)
+		pr_warn("no Python process was profiled: nothing written");
+	for (i = 0; i < n; i++) {
+		per_process_name(outfile, pids[i], name, sizeof(name));
+		cli->report.outfile = name;
+		rc |= report_write(sessions[i], &cli->report);
+		session__free(sessions[i]);
+	}
+	cli->report.outfile = outfile;
+	return rc ? 1 : 0;
+}
+
 static int profile(struct cli *cli)
 {
 	struct launch l = { .pid = -1, .go_fd = -1, .err_fd = -1 };
@@ -533,6 +642,8 @@ static int profile(struct cli *cli)
 			return 1;
 		}
 	}
+	if (resolve_cgroup(cli))
+		return 1;
 	if (check_privileges())
 		return 1;
 	if (cli->command && launch_prepare(cli->command, &l)) {
@@ -552,6 +663,10 @@ static int profile(struct cli *cli)
 	report_problems(c, cli);
 	collector_stats(c, &st);
 	cli->report.lost_samples = st.lost;
+	if (cli->per_process) {
+		err_code = write_each(cli, c, started, desc);
+		goto out;
+	}
 	s = collector_finish(c, started, wall_now() - started, desc);
 	if (!s) {
 		pr_err("out of memory");

@@ -18,7 +18,7 @@
 
 struct mapping {
 	char path[PATH_MAX];
-	uint64_t start;		/* of the mapping with the lowest file offset */
+	uint64_t start, end;	/* of the mapping with the lowest file offset */
 	uint64_t offset;
 };
 
@@ -92,6 +92,7 @@ static int read_maps(int pid, struct mapping *m, int max)
 			if (offset < m[i].offset) {
 				m[i].offset = offset;
 				m[i].start = start;
+				m[i].end = end;
 			}
 			continue;
 		}
@@ -99,6 +100,7 @@ static int read_maps(int pid, struct mapping *m, int max)
 			continue;
 		snprintf(m[n].path, sizeof(m[n].path), "%.*s", PATH_MAX - 1, path);
 		m[n].start = start;
+		m[n].end = end;
 		m[n].offset = offset;
 		n++;
 	}
@@ -133,11 +135,18 @@ static int inspect_elf(int pid, const struct mapping *m, struct proc_python *out
 		[Q_INTERP_HEAD] = { .name = "interp_head" },
 	};
 	uint64_t first = 0, version = 0;
+	char link[96];
 	int fd, err;
 
-	fd = proc_open_in_root(pid, m->path);
+	/*
+	 * The mapped file itself, not a path to it: map_files links are the mapping's inode, so
+	 * neither another mount namespace nor a file swapped for a symlink can send us elsewhere.
+	 */
+	snprintf(link, sizeof(link), "/proc/%d/map_files/%llx-%llx", pid,
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	fd = open(link, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fd;
+		return -errno;
 	err = elf_lookup(fd, q, Q_MAX);
 	if (!err && !q[Q_CODE].addr)
 		err = -ENOENT;
@@ -166,6 +175,21 @@ static void exe_path(int pid, char *buf, size_t len)
 	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
 	n = readlink(link, buf, len - 1);
 	buf[n > 0 ? n : 0] = '\0';
+}
+
+/* maps and exe show paths from our root; the target sees them below its own root. */
+static void strip_root(int pid, char *path)
+{
+	char link[64], root[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/root", pid);
+	n = readlink(link, root, sizeof(root) - 1);
+	if (n <= 1)
+		return;
+	root[n] = '\0';
+	if (!strncmp(path, root, (size_t)n) && path[n] == '/')
+		memmove(path, path + n, strlen(path + n) + 1);
 }
 
 int proc_python_find(int pid, struct proc_python *out, char *err, size_t errlen)
@@ -208,6 +232,8 @@ int proc_python_find(int pid, struct proc_python *out, char *err, size_t errlen)
 		 "binary with CPython symbols is mapped", pid, comm);
 	return -ENOEXEC;
 found:
+	strip_root(pid, out->elf_path);
+	strip_root(pid, out->exe);
 	if (out->version_hex) {
 		out->major = out->version_hex >> 24;
 		out->minor = (out->version_hex >> 16) & 0xff;

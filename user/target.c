@@ -518,11 +518,16 @@ static int merge_process(struct session *dst, const struct session *src, const s
 	const struct session_sample *samples;
 	uint32_t root, *memo, nstacks = session_stack_count(src);
 	char info[sizeof(t->cmdline) + 64];
+	int len, ns_pid;
 	size_t i, n;
-	int len;
 
-	len = snprintf(info, sizeof(info), "%s%c<process>%c%d",
-		       t->cmdline[0] ? t->cmdline : "?", 0, 0, t->pid);
+	ns_pid = proc_ns_pid(t->pid, t->pid);
+	if (ns_pid != t->pid)	/* in another pid namespace: show the pid both ways */
+		len = snprintf(info, sizeof(info), "%.400s [pid %d in its namespace]%c<process>%c%d",
+			       t->cmdline[0] ? t->cmdline : "?", ns_pid, 0, 0, t->pid);
+	else
+		len = snprintf(info, sizeof(info), "%s%c<process>%c%d",
+			       t->cmdline[0] ? t->cmdline : "?", 0, 0, t->pid);
 	root = session_stack_push(dst, SESSION_NO_STACK,
 				  session_intern_frame(dst, info, (size_t)len));
 	memo = malloc(((size_t)nstacks + 1) * sizeof(*memo));
@@ -537,6 +542,27 @@ static int merge_process(struct session *dst, const struct session *src, const s
 	}
 	free(memo);
 	return 0;
+}
+
+size_t target_table_sessions(struct target_table *tt, double start_time, double duration,
+			     double interval, const char *description, struct session **out,
+			     int *pids, size_t max)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < tt->len; i++) {
+		struct target *t = tt->items[i];
+
+		target_retire_session(t);
+		for (j = 0; j < t->nretired && n < max; j++) {
+			out[n] = t->retired[j];
+			pids[n++] = t->pid;
+			t->retired[j] = NULL;
+			finish_one(out[n - 1], t, start_time, duration, interval, description);
+		}
+		t->nretired = 0;
+	}
+	return n;
 }
 
 struct session *target_table_session(struct target_table *tt, double start_time, double duration,

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* cgroup v2 targets: --cgroup PATH and --container ID, resolved to what the kernel filters on. */
+#ifndef PYINST_CGROUP_H
+#define PYINST_CGROUP_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cgroup_target {
+	char path[PATH_MAX];	/* the cgroup's directory */
+	uint64_t id;		/* its cgroup id (the directory's inode on cgroup2) */
+	uint32_t level;		/* depth below the cgroup2 root (the root is 0) */
+};
+
+/* Where cgroup2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid hosts). */
+int cgroup_v2_mount(char *buf, size_t len);
+
+/* A cgroup v2 directory, absolute or relative to the cgroup2 mount. 0 or -errno, err set. */
+int cgroup_resolve(const char *path, struct cgroup_target *out, char *err, size_t errlen);
+
+/*
+ * The cgroup of a container: the cgroup v2 path that names id (a full id or a unique prefix)
+ * in /proc/PID/cgroup of the processes it holds. 0 or -errno with err set.
+ */
+int cgroup_find_container(const char *id, struct cgroup_target *out, char *err, size_t errlen);
+
+#endif

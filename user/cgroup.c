@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+/* cgroup v2 targets (see cgroup.h). */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cgroup.h"
+
+int cgroup_v2_mount(char *buf, size_t len)
+{
+	char dev[64], dir[PATH_MAX], type[64];
+	int rc = -ENOENT;
+	FILE *f;
+
+	f = fopen("/proc/mounts", "re");
+	if (!f)
+		return -errno;
+	/* "cgroup2 /sys/fs/cgroup/unified cgroup2 rw,nosuid,... 0 0" */
+	while (fscanf(f, "%63s %4095s %63s %*[^\n]", dev, dir, type) == 3) {
+		if (!strcmp(type, "cgroup2")) {
+			snprintf(buf, len, "%s", dir);
+			rc = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+int cgroup_resolve(const char *path, struct cgroup_target *out, char *err, size_t errlen)
+{
+	char mount[PATH_MAX], full[2 * PATH_MAX + 2], real[PATH_MAX], *rel;
+	struct stat st;
+	size_t n;
+
+	if (cgroup_v2_mount(mount, sizeof(mount))) {
+		snprintf(err, errlen, "no cgroup2 file system is mounted (see /proc/mounts)");
+		return -ENOENT;
+	}
+	if (path[0] == '/' && !strncmp(path, mount, strlen(mount)))
+		snprintf(full, sizeof(full), "%s", path);
+	else
+		snprintf(full, sizeof(full), "%s/%s", mount, path[0] == '/' ? path + 1 : path);
+	if (!realpath(full, real) || stat(real, &st) || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s is not a cgroup v2 directory under %s", path, mount);
+		return -ENOENT;
+	}
+	n = strlen(mount);
+	if (strncmp(real, mount, n) || (real[n] && real[n] != '/')) {
+		snprintf(err, errlen, "%s is not under the cgroup2 mount %s", path, mount);
+		return -EINVAL;
+	}
+	snprintf(out->path, sizeof(out->path), "%s", real);
+	out->id = st.st_ino;
+	out->level = 0;
+	for (rel = real + n; *rel; rel++)
+		out->level += *rel == '/';
+	return 0;
+}
+
+/* The "0::/path" line of /proc/PID/cgroup when it names id. */
+static int match_pid(const char *pid, const char *id, char *path, size_t len)
+{
+	char fname[300], line[PATH_MAX + 16];
+	int found = 0;
+	FILE *f;
+
+	snprintf(fname, sizeof(fname), "/proc/%s/cgroup", pid);
+	f = fopen(fname, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3) || !strstr(line + 3, id))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(path, len, "%.*s", PATH_MAX - 1, line + 3);
+		found = 1;
+		break;
+	}
+	fclose(f);
+	return found;
+}
+
+int cgroup_find_container(const char *id, struct cgroup_target *out, char *err, size_t errlen)
+{
+	char path[PATH_MAX], first[PATH_MAX] = "";
+	struct dirent *de;
+	int paths = 0;
+	DIR *d;
+
+	if (strlen(id) < 4) {
+		snprintf(err, errlen, "container id '%s' is too short (4 characters at least)", id);
+		return -EINVAL;
+	}
+	d = opendir("/proc");
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (!isdigit((unsigned char)de->d_name[0]) ||
+		    !match_pid(de->d_name, id, path, sizeof(path)))
+			continue;
+		/* the container's own cgroup: cut below the component that names it */
+		char *hit = strstr(path, id), *end = strchr(hit, '/');
+
+		if (end)
+			*end = '\0';
+		if (!first[0])
+			snprintf(first, sizeof(first), "%s", path);
+		else if (strcmp(first, path))
+			paths++;
+	}
+	closedir(d);
+	if (!first[0]) {
+		snprintf(err, errlen, "no process is in a cgroup v2 named after container '%s'", id);
+		return -ENOENT;
+	}
+	if (paths) {
+		snprintf(err, errlen, "container id '%s' matches several cgroups: give more of it",
+			 id);
+		return -EINVAL;
+	}
+	return cgroup_resolve(first, out, err, errlen);
+}
