@@ -41,10 +41,23 @@ __u64 pid_bitmap[PYI_PID_BITMAP / 64];
 #define CTX_PERF 0	/* the perf_event program */
 #define CTX_TRACE 1	/* tracepoints; may be interrupted by CTX_PERF on the same CPU */
 
+/*
+ * Code objects seen earlier in this sample. A live frame holds its code object, so neither it
+ * nor its name can be freed while the sample is taken: a second sight needs no reads.
+ */
+#define SEEN_SLOTS 8
+
+struct seen_code {
+	__u64 code;
+	__u32 cookie;
+	__u32 flags;
+};
+
 struct walk_state {
 	__u64 frame;	/* next frame to read */
 	__u32 n;	/* frames walked */
 	__u32 budget;	/* code objects this sample may still describe */
+	struct seen_code seen[SEEN_SLOTS];
 };
 
 struct scratch {
@@ -340,7 +353,7 @@ static __noinline int emit_code(struct scratch *s, __u64 code, __u32 cookie, __u
 		}
 	}
 	flags = self_or_cls(&rec->var0);
-	bpf_ringbuf_submit(rec, 0);
+	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
 	count(&counters, PYI_CNT_CODES);
 	return flags;
 }
@@ -370,19 +383,70 @@ static __always_inline __u64 frame_class(struct scratch *s, __u64 frame, __u32 f
 	return type;
 }
 
+/*
+ * The cookie of the code object at code (one read of the object, one of its name), and whether
+ * its first argument is self/cls; describes it to user space if this CPU has not yet.
+ */
+static __always_inline int describe_code(struct scratch *s, struct code_cache *cc, __u64 code,
+					 __u32 cache_idx, __u32 *cookie_out, __u32 *flags)
+{
+	const struct pyi_offsets *o = &s->proc.off;
+	struct code_slot *e;
+	__u32 len, slot, cookie;
+	__u64 name;
+	int sent;
+
+	*flags = 0;
+	len = s->proc.code_read_len;
+	if (len > PYI_CODE_BLOCK)
+		len = PYI_CODE_BLOCK;
+	if (!code || bpf_probe_read_user(s->code_block, len, (void *)code)) {
+		count(&errors, PYI_ERR_READ_CODE);
+		return -1;
+	}
+	if (code_u64(s->code_block, o->object_type) != s->proc.code_type_addr)
+		return -1;	/* not a code object: e.g. a frame being set up */
+
+	name = code_u64(s->code_block, o->code_name);
+	if (!name || bpf_probe_read_user(s->name_window, sizeof(s->name_window),
+					 (void *)(name + o->unicode_length)))
+		__builtin_memset(s->name_window, 0, sizeof(s->name_window));
+	cookie = pyi_cookie(name, code_u64(s->code_block, o->code_filename),
+			    code_u64(s->code_block, o->code_linetable),
+			    code_s32(s->code_block, o->code_firstlineno),
+			    code_s32(s->code_block, o->code_flags), s->name_window);
+	slot = pyi_code_slot(code);
+	e = &cc->slots[slot];
+	if (e->code == code && e->cookie == cookie && e->pid == s->hdr.pid) {
+		*flags = e->flags;
+	} else if (s->w.budget) {
+		s->w.budget--;
+		sent = emit_code(s, code, cookie, slot, cache_idx);
+		if (sent >= 0) {
+			e->code = code;
+			e->cookie = cookie;
+			e->pid = s->hdr.pid;
+			e->flags = sent;
+			*flags = sent;
+		}
+	} else {
+		count(&errors, PYI_ERR_SYMBOL_DEFERRED);
+	}
+	*cookie_out = cookie;
+	return 0;
+}
+
 static long frame_walk_step(__u64 i, void *ctx)
 {
 	struct frame_walk_ctx *c = ctx;
 	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &c->slot);
 	struct code_cache *cc = bpf_map_lookup_elem(&code_caches, &c->slot);
 	const struct pyi_offsets *o;
+	struct seen_code *seen;
 	struct pyi_frame *f;
-	struct code_slot *e;
-	__u64 frame, code, instr, name;
-	__u32 cookie;
-	__u32 len, idx, slot, flags = 0;
+	__u64 frame, code, instr;
+	__u32 len, idx, cookie, flags = 0;
 	__s32 lasti;
-	int sent;
 
 	if (!s || !cc)
 		return 1;
@@ -414,40 +478,16 @@ static long frame_walk_step(__u64 i, void *ctx)
 		instr = frame_u64(s->frame_block, o->frame_instr);
 		lasti = instr ? (__s32)(instr - code - o->code_adaptive) : -1;
 	}
-	len = s->proc.code_read_len;
-	if (len > PYI_CODE_BLOCK)
-		len = PYI_CODE_BLOCK;
-	if (!code || bpf_probe_read_user(s->code_block, len, (void *)code)) {
-		count(&errors, PYI_ERR_READ_CODE);
-		return 0;
-	}
-	if (code_u64(s->code_block, o->object_type) != s->proc.code_type_addr)
-		return 0;	/* not a code object: e.g. a frame being set up */
-
-	name = code_u64(s->code_block, o->code_name);
-	if (!name || bpf_probe_read_user(s->name_window, sizeof(s->name_window),
-					 (void *)(name + o->unicode_length)))
-		__builtin_memset(s->name_window, 0, sizeof(s->name_window));
-	cookie = pyi_cookie(name, code_u64(s->code_block, o->code_filename),
-			    code_u64(s->code_block, o->code_linetable),
-			    code_s32(s->code_block, o->code_firstlineno),
-			    code_s32(s->code_block, o->code_flags), s->name_window);
-	slot = pyi_code_slot(code);
-	e = &cc->slots[slot];
-	if (e->code == code && e->cookie == cookie && e->pid == s->hdr.pid) {
-		flags = e->flags;
-	} else if (s->w.budget) {
-		s->w.budget--;
-		sent = emit_code(s, code, cookie, slot, c->slot);
-		if (sent >= 0) {
-			e->code = code;
-			e->cookie = cookie;
-			e->pid = s->hdr.pid;
-			e->flags = sent;
-			flags = sent;
-		}
+	seen = &s->w.seen[(code >> 4) & (SEEN_SLOTS - 1)];
+	if (code && seen->code == code) {
+		cookie = seen->cookie;
+		flags = seen->flags;
 	} else {
-		count(&errors, PYI_ERR_SYMBOL_DEFERRED);
+		if (describe_code(s, cc, code, c->slot, &cookie, &flags))
+			return 0;
+		seen->code = code;
+		seen->cookie = cookie;
+		seen->flags = flags;
 	}
 
 	idx = s->w.n % max_depth;
@@ -529,6 +569,7 @@ static __always_inline int sample_current(__u32 tgid, __u32 tid, __u64 weight_ns
 	s->hdr.thread_ident = fsbase;
 	s->w.n = 0;
 	s->w.budget = symbols_per_sample;
+	__builtin_memset(s->w.seen, 0, sizeof(s->w.seen));
 	s->w.frame = 0;
 	if (!tstate) {
 		s->hdr.flags |= PYI_SF_NO_TSTATE;
@@ -553,7 +594,8 @@ static __always_inline int sample_current(__u32 tgid, __u32 tid, __u64 weight_ns
 	if (n > PYI_FRAMES_CAP)
 		return -1;
 	size = sizeof(struct pyi_sample) + (__u64)n * sizeof(struct pyi_frame);
-	if (bpf_ringbuf_output(&events, s, size, 0)) {
+	/* no wakeup: waking the reader would cost the target microseconds; it drains on a tick */
+	if (bpf_ringbuf_output(&events, s, size, BPF_RB_NO_WAKEUP)) {
 		count(&errors, PYI_ERR_RINGBUF);
 		return -1;
 	}
@@ -667,7 +709,7 @@ static __always_inline void send_wake(__u32 tgid, __u32 tid, __u64 weight)
 	w->flags = PYI_SF_OFFCPU | PYI_SF_WAKE;
 	w->ts = bpf_ktime_get_ns();
 	w->weight_ns = weight;
-	bpf_ringbuf_submit(w, 0);
+	bpf_ringbuf_submit(w, BPF_RB_NO_WAKEUP);
 }
 
 /*
@@ -752,7 +794,8 @@ static __always_inline void send_proc_event(__u32 kind, __u32 pid, __u32 ppid)
 	ev->pid = pid;
 	ev->ppid = ppid;
 	ev->ts = bpf_ktime_get_ns();
-	bpf_ringbuf_submit(ev, 0);
+	/* rare, and user space should look at a new process at once */
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
 }
 
 SEC("tp_btf/sched_process_fork")

@@ -505,7 +505,11 @@ int collector_poll(struct collector *c, int timeout_ms)
 	double now;
 	int rc;
 
+	/* samples come without wakeups (they would cost the target): sleep, then drain */
 	rc = ring_buffer__poll(c->rb, timeout_ms);
+	if (rc < 0 && rc != -EINTR)
+		return rc;
+	rc = ring_buffer__consume(c->rb);
 	if (rc < 0 && rc != -EINTR)
 		return rc;
 	retry_pending(c);
