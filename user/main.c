@@ -7,6 +7,7 @@
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -468,16 +469,27 @@ static void report_problems(struct collector *c, const struct cli *cli)
 		[PYI_ERR_READ_TSTATE] = "thread lists unreadable",
 		[PYI_ERR_READ_FRAME] = "frames unreadable",
 		[PYI_ERR_READ_CODE] = "code objects unreadable",
+		[PYI_ERR_NO_TSTATE] = "samples of threads without a Python thread state",
 		[PYI_ERR_TRUNCATED] = "stacks deeper than --max-depth (truncated)",
 		[PYI_ERR_THREADS_FULL] = "thread cache full",
+		[PYI_ERR_SYMBOL_DEFERRED] = "code objects described late (read from user space)",
+		[PYI_ERR_PROCS_FULL] = "children not followed (process table full)",
 	};
 	struct collect_stats st;
+	uint64_t n;
 	int i;
 
 	collector_stats(c, &st);
 	for (i = 0; i < PYI_ERR_MAX; i++) {
-		if (what[i] && st.errors[i])
-			pr_warn("%llu %s", (unsigned long long)st.errors[i], what[i]);
+		n = st.errors[i];
+		if (!what[i] || !n)
+			continue;
+		/* a few reads race with threads and processes starting or ending: normal */
+		if (i == PYI_ERR_RINGBUF || i == PYI_ERR_TRUNCATED || i == PYI_ERR_THREADS_FULL ||
+		    i == PYI_ERR_PROCS_FULL || n * 100 > st.samples)
+			pr_warn("%llu %s", (unsigned long long)n, what[i]);
+		else
+			pr_info("%llu %s", (unsigned long long)n, what[i]);
 	}
 	if (st.unresolved)
 		pr_warn("%llu frames could not be named", (unsigned long long)st.unresolved);
