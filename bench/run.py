@@ -52,7 +52,7 @@ def parse_args(argv):
                         help="runs of each profiler per workload on the primary interpreter")
     parser.add_argument("--scale", type=float, default=0.75,
                         help="work per run (1.0 is about 0.8 s of CPU)")
-    parser.add_argument("--profiler", default=os.path.join(ROOT, "build-h6", "pyinst-bpf"),
+    parser.add_argument("--profiler", default=os.path.join(ROOT, "build", "pyinst-bpf"),
                         help="the pyinst-bpf binary")
     parser.add_argument("--mode", choices=("cpu", "wall"), default="cpu")
     parser.add_argument("--python", action="append", default=[],
@@ -240,7 +240,7 @@ def write_outputs(args, results):
 
 def make_profilers(args, primary):
     if not os.access(args.profiler, os.X_OK):
-        sys.exit("bench: %s is not built (ninja -C build-h6 pyinst-bpf)" % args.profiler)
+        sys.exit("bench: %s is not built (scripts/build.sh)" % args.profiler)
     austin = None if args.no_austin else profilers.Austin()
     if austin and not austin.binary:
         print("bench: austin is not installed (apt-get install -y austin): ours only",
