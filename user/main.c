@@ -485,8 +485,9 @@ static void report_problems(struct collector *c, const struct cli *cli)
 		if (!what[i] || !n)
 			continue;
 		/* a few reads race with threads and processes starting or ending: normal */
-		if (i == PYI_ERR_RINGBUF || i == PYI_ERR_TRUNCATED || i == PYI_ERR_THREADS_FULL ||
-		    i == PYI_ERR_PROCS_FULL || n * 100 > st.samples)
+		if (i != PYI_ERR_NO_TSTATE &&	/* threads before CPython binds them, native ones */
+		    (i == PYI_ERR_RINGBUF || i == PYI_ERR_TRUNCATED || i == PYI_ERR_THREADS_FULL ||
+		     i == PYI_ERR_PROCS_FULL || n * 100 > st.samples))
 			pr_warn("%llu %s", (unsigned long long)n, what[i]);
 		else
 			pr_info("%llu %s", (unsigned long long)n, what[i]);
