@@ -41,6 +41,11 @@ struct render_opts {
 	/* Strings render_opts_set copied; freed by render_opts_release. */
 	char *owned_hide_regex;
 	char *owned_show_regex;
+	/* HTML report header: what only the collector knows (NULL / 0 when unknown) */
+	const int *pids;		/* profiled pids, for sessions without process roots */
+	size_t npids;
+	const char *mode;		/* "wall" or "cpu" (the default) */
+	unsigned long long lost_samples;
 };
 
 /* pyinstrument's defaults (everything off, seconds, self, filter_threshold 0.01). */
@@ -64,5 +69,7 @@ int render_pstats(struct session *s, const struct render_opts *o, FILE *out);
 int render_folded(struct session *s, const struct render_opts *o, FILE *out);
 /* gzipped pprof profile.proto from the session's records. */
 int render_pprof(struct session *s, const struct render_opts *o, FILE *out);
+/* The self-contained HTML report (docs/html-report.md): viewer page plus session payload. */
+int render_html(struct session *s, const struct render_opts *o, FILE *out);
 
 #endif /* PYINST_RENDER_H */

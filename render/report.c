@@ -39,6 +39,7 @@ static const struct renderer renderers[] = {
 	{ "pstats", render_pstats, true },
 	{ "folded", render_folded, false },
 	{ "pprof", render_pprof, true },
+	{ "html", render_html, false },
 };
 
 /* pyinstrument's guess (__main__.py), plus our own formats. */
@@ -140,6 +141,8 @@ static int make_opts(const struct report_opts *o, struct render_opts *ro)
 
 	render_opts_init(ro);
 	ro->version = o->version;
+	ro->mode = o->mode;
+	ro->lost_samples = o->lost_samples;
 	/* pyinstrument: a file is opened as UTF-8; a terminal gets color */
 	ro->unicode = o->unicode_set ? o->unicode : (o->outfile ? true : locale_is_utf8());
 	ro->color = o->color_set ? o->color : (!o->outfile && isatty(STDOUT_FILENO));

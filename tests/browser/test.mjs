@@ -3,9 +3,10 @@
 // chromium. Prints "N passed, N failed"; exits 1 on any failure.
 // env: PYI_FIXTURES (generated pages, default /tmp/pyi-browser-fixtures),
 //      PYI_SHOTS (screenshots, default /tmp/pyi-browser-shots)
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIREFOX, firefoxAvailable, firefoxSmoke } from './firefox.mjs';
+import { HOSTILE_TARGET, PYI_BIN, renderCReports } from './c_reports.mjs';
 import { launch, openReport } from './harness.mjs';
 import { STANDARD, assembleTemplate, writeFixture } from './make_fixture.mjs';
 
@@ -255,6 +256,75 @@ async function testBig(ctx, file, tag) {
 	await page.close();
 }
 
+/* A report from the C renderer that must defeat its hostile names. */
+async function testHostileC(ctx, file, tag) {
+	const { page, log } = await openReport(ctx, file);
+	check(tag + ': viewer started', log.error === null, log.error);
+	check(tag + ': hostile target shown as text', (await page.textContent('.pyi-target')) === HOSTILE_TARGET);
+	await page.click('button[data-view="tree"]');
+	await page.focus('.pyi-tree');
+	await page.keyboard.press('Home');
+	await page.keyboard.press('Alt+ArrowRight');
+	const lit = await page.evaluate(() => {
+		const names = [...document.querySelectorAll('.pyi-name')].map((e) => e.textContent);
+		const text = document.body.textContent;
+		return {
+			img: names.some((n) => n.includes('</script><img src=x onerror=alert(1)>')),
+			cls: names.some((n) => n.startsWith('<script>alert(2)</script>.')),
+			fffd: text.includes('bad\uFFFD'),
+			nul: names.includes('nul'),
+		};
+	});
+	check(tag + ': hostile names rendered literally', lit.img && lit.cls && lit.fffd && lit.nul, JSON.stringify(lit));
+	const opts = await page.evaluate(() => [...document.querySelectorAll('#pyi-thread option')].map((o) => o.text));
+	check(tag + ': hostile thread names in selector as text',
+		opts.some((o) => o.includes('<!-- comment start')) && opts.some((o) => o.includes('<b>bold</b>')), opts.join(' | '));
+	await shot(page, tag + '-tree');
+	for (const v of ['flame', 'timeline']) {
+		await page.click(`button[data-view="${v}"]`);
+		await page.waitForTimeout(100);
+		check(`${tag}: ${v} drawn`, (await canvasInk(page, `.pyi-${v}-view canvas`)) > 100);
+		const b = await page.locator(`.pyi-${v}-view canvas`).boundingBox();
+		for (let y = 10; y < 200; y += 18) { await page.mouse.move(b.x + 40, b.y + y); }
+		await shot(page, tag + '-' + v);
+	}
+	await page.fill('#pyi-search', '<img');
+	await page.press('#pyi-search', 'Enter');
+	await page.click('button[data-view="tree"]');
+	const dom = await page.evaluate(() => ({
+		img: document.querySelectorAll('img').length,
+		scripts: document.querySelectorAll('script').length,
+		b: document.querySelectorAll('#app b').length,
+	}));
+	check(tag + ': no injected elements', dom.img === 0 && dom.b === 0 && dom.scripts === 2, JSON.stringify(dom));
+	await checkClean(tag, page, log);
+	await page.close();
+}
+
+/* Reports from `pyinst-bpf --load`: pyinstrument's sessions and a hostile one. */
+async function testCReports(ctx, reports) {
+	for (const [k, r] of Object.entries(reports))
+		if (k !== 'surrogate') check(`C ${k}: pyinst-bpf --load wrote the report`, r.status === 0, r.stderr);
+	await testOpens(ctx, reports.demo.out, 'c-demo', {
+		what: 'demo.py frames in the tree',
+		fn: () => document.querySelectorAll('.pyi-row').length > 3,
+	});
+	await testOpens(ctx, reports.combined.out, 'c-combined', {
+		what: 'two threads in the selector',
+		fn: () => document.querySelectorAll('#pyi-thread option[value^="t:"]').length === 2,
+	});
+	await testOpens(ctx, reports.async.out, 'c-async');
+	await testOpens(ctx, reports.empty.out, 'c-empty', {
+		what: 'says no samples',
+		fn: () => !document.querySelector('.pyi-empty').hidden,
+	});
+	await testHostileC(ctx, reports.hostile.out, 'c-hostile');
+	/* lone surrogates: refused by the loader, or written as U+FFFD */
+	const sur = reports.surrogate;
+	if (sur.status === 0) await testOpens(ctx, sur.out, 'c-surrogate');
+	else check('C surrogate: refused cleanly', sur.status === 1 && !existsSync(sur.out), `${sur.status} ${sur.stderr}`);
+}
+
 async function main() {
 	mkdirSync(SHOTS, { recursive: true });
 	const template = assembleTemplate();
@@ -263,6 +333,8 @@ async function main() {
 		const r = writeFixture(FIXTURES, spec, template);
 		files[spec.name] = r.path;
 	}
+	const cReports = renderCReports(FIXTURES);
+	console.log(cReports ? '# C renderer: ' + PYI_BIN : `# C renderer: skipped (no ${PYI_BIN}; set PYI_BIN)`);
 	console.log('# fixtures in ' + FIXTURES);
 	console.log('# screenshots in ' + SHOTS);
 	const b = await launch();
@@ -282,6 +354,7 @@ async function main() {
 		await testHostile(b.context, files['hostile-deflate'], 'hostile-deflate');
 		await testBig(b.context, files.small, '10k');
 		await testBig(b.context, files.big, '1M');
+		if (cReports) await testCReports(b.context, cReports);
 	} catch (e) {
 		check('test ran to the end', false, e.stack || String(e));
 	} finally {
@@ -290,7 +363,9 @@ async function main() {
 	if (firefoxAvailable()) {
 		try {
 			await firefoxSmoke([['small', files.small], ['hostile', files.hostile],
-				['hostile-deflate', files['hostile-deflate']], ['1M', files.big]], SHOTS, check);
+				['hostile-deflate', files['hostile-deflate']], ['1M', files.big],
+				...(cReports ? [['c-demo', cReports.demo.out], ['c-hostile', cReports.hostile.out]] : [])],
+				SHOTS, check);
 		} catch (e) {
 			check('firefox smoke ran', false, e.stack || String(e));
 		}

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+// Reports written by the real C renderer: `pyinst-bpf --load X.pyisession -o X.html` on
+// pyinstrument's own sessions and on a hostile session this file writes.
+// env: PYI_BIN (default <repo>/build/pyinst-bpf), PYI_SHARED (default <repo>/../shared).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..', '..');
+export const PYI_BIN = process.env.PYI_BIN || join(ROOT, 'build', 'pyinst-bpf');
+const SAMPLES = join(process.env.PYI_SHARED || join(ROOT, '..', 'shared'),
+	'reference', 'pyinstrument-samples');
+
+export const HOSTILE_TARGET = 'Program: </script><img src=x onerror=alert(1)>';
+
+// pyinstrument's .pyisession layout; names that try to end the script element, quote, NUL
+// (a field separator inside frame identifiers), bytes that are not UTF-8, U+2028/U+2029.
+function hostileSession() {
+	const thread = '<!-- comment start\u0000<thread>\u0000140000000000001';
+	const worker = '"quoted" \'single\' & <b>bold</b>\u0000<thread>\u0000140000000000002';
+	const rec = (stack, w) => [stack, w];
+	const records = [];
+	for (let i = 0; i < 40; i++) {
+		records.push(rec([thread, '</script><img src=x onerror=alert(1)>\u0000/app/"q"&\'s\'.py\u000010\u0001c<script>alert(2)</script>',
+			'nul\u0000byte\u0000/app/x.py\u00002', '@BAD@\u0000/app/\u2028\u2029.py\u00003'], 0.001));
+		records.push(rec([worker, '<script>alert(2)</script>\u0000<string>\u00001',
+			'${alert(5)}\u0000/usr/local/lib/python3.11/x.py\u00004\u0001h1'], 0.002));
+	}
+	const json = JSON.stringify({
+		start_time: 1795559549.5, duration: 0.12, min_interval: 0.001, max_interval: 0.001,
+		sample_count: records.length, start_call_stack: [thread], target_description: HOSTILE_TARGET,
+		cpu_time: 0.1, sys_path: ['/app', '</script>'], sys_prefixes: ['/usr/local'],
+		frame_records: records,
+	});
+	// raw bytes that are not UTF-8 (the C side must write U+FFFD)
+	const bad = Buffer.from([0x62, 0x61, 0x64, 0xff, 0xfe, 0xc0, 0x80]);
+	const parts = json.split('@BAD@').map((x) => Buffer.from(x));
+	return Buffer.concat(parts.flatMap((x, i) => (i ? [bad, x] : [x])));
+}
+
+// Lone surrogates are valid in Python's json but cannot be UTF-8: load refuses, or U+FFFD.
+function surrogateSession() {
+	return '{"start_time": 1, "duration": 0.01, "min_interval": 0.001, "max_interval": 0.001, ' +
+		'"sample_count": 1, "start_call_stack": [], "target_description": "lone \\ud800", ' +
+		'"cpu_time": 0, "sys_path": [], "sys_prefixes": [], "frame_records": ' +
+		'[[["T\\u0000<thread>\\u00001", "f \\udc41 \\ud800\\u0000/a.py\\u00001"], 0.001]]}';
+}
+
+function render(src, out) {
+	const r = spawnSync(PYI_BIN, ['--load', src, '-o', out], { encoding: 'utf8' });
+	return { status: r.status, stderr: (r.stderr || '') + (r.error ? String(r.error) : ''), out };
+}
+
+// Writes the sessions and renders them. Returns null when there is no binary and PYI_BIN was
+// not given (a run from a source tree without a build); each result has status and path.
+export function renderCReports(outDir) {
+	if (!existsSync(PYI_BIN)) {
+		if (process.env.PYI_BIN) throw new Error('PYI_BIN ' + PYI_BIN + ' does not exist');
+		return null;
+	}
+	mkdirSync(outDir, { recursive: true });
+	writeFileSync(join(outDir, 'c-hostile.pyisession'), hostileSession());
+	writeFileSync(join(outDir, 'c-surrogate.pyisession'), surrogateSession());
+	return {
+		demo: render(join(SAMPLES, 'demo.pyisession'), join(outDir, 'c-demo.html')),
+		combined: render(join(SAMPLES, 'combined.pyisession'), join(outDir, 'c-combined.html')),
+		async: render(join(SAMPLES, 'async_enabled.pyisession'), join(outDir, 'c-async.html')),
+		empty: render(join(SAMPLES, 'empty.pyisession'), join(outDir, 'c-empty.html')),
+		hostile: render(join(outDir, 'c-hostile.pyisession'), join(outDir, 'c-hostile.html')),
+		surrogate: render(join(outDir, 'c-surrogate.pyisession'), join(outDir, 'c-surrogate.html')),
+	};
+}
