@@ -249,11 +249,20 @@ def test_launch_through_shim():
     shares_agree(run)
 
 
+def test_500_threads():
+    python = interpreters()[-1][1]
+    run = profile_launch(python, "many_threads.py", [500])
+    roots = run.session().thread_roots()
+    workers = [r for r in roots if not r.startswith("MainThread")]
+    check(run.truth()["threads"] == 500, "the workload ran %s threads" % run.truth())
+    check(len(workers) >= 500, "%d of 500 short-lived threads in the profile" % len(workers))
+
+
 def general_tests():
     return [(f.__name__, f) for f in (
         test_no_such_pid, test_not_python, test_unsupported_python, test_corrupt_session,
         test_bad_option, test_sigterm_writes_report, test_target_exits_midway,
-        test_exec_command_fails, test_launch_through_shim)]
+        test_exec_command_fails, test_launch_through_shim, test_500_threads)]
 
 
 if __name__ == "__main__":
