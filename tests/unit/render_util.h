@@ -37,6 +37,7 @@ static inline char *read_whole(const char *path, size_t *len)
 	size_t cap = 0;
 	FILE *mem;
 
+	*len = 0;
 	if (!f)
 		return NULL;
 	mem = open_memstream(&buf, &cap);

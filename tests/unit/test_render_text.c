@@ -17,49 +17,7 @@
 
 #include "render.h"
 #include "session.h"
-
-static char *samples_path(const char *name)
-{
-	const char *shared = getenv("PYI_SHARED");
-	char *path;
-
-	if (!shared)
-		shared = "/work/shared";
-	if (asprintf(&path, "%s/reference/pyinstrument-samples/%s", shared, name) < 0)
-		return NULL;
-	return path;
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0;
-	FILE *mem;
-
-	if (!f)
-		return NULL;
-	mem = open_memstream(&buf, &cap);
-	for (int c; (c = fgetc(f)) != EOF;)
-		fputc(c, mem);
-	fclose(f);
-	fclose(mem);
-	*len = cap;
-	return buf;
-}
-
-static struct session *load_sample(const char *name)
-{
-	char *path = samples_path(name), err[512] = "";
-	struct session *s = NULL;
-	int ret = session_load(path, &s, err, sizeof(err));
-
-	if (ret)
-		fprintf(stderr, "%s\n", err);
-	assert_int_equal(ret, 0);
-	free(path);
-	return s;
-}
+#include "render_util.h"
 
 /* Renders a sample session with `-p` style options (NULL-terminated) into a string. */
 static char *render_with(struct session *s, const char *const *opts, size_t *len, int *ret)
@@ -86,7 +44,7 @@ static void check_golden(const char *session_name, const char *golden, const cha
 	size_t want_len = 0, got_len = 0;
 	int ret;
 
-	want = read_file(path, &want_len);
+	want = read_whole(path, &want_len);
 	assert_non_null(want);
 	got = render_with(s, opts, &got_len, &ret);
 	assert_int_equal(ret, 0);
@@ -266,7 +224,7 @@ static void test_render_text_bad_regex_fails(void **state)
 }
 
 /* A session made through the producer API with hostile names. */
-static struct session *hostile_session(void)
+static struct session *text_hostile_session(void)
 {
 	static const char thread[] = "MainThread\0<thread>\0001";
 	static const char evil[] = "ev\033[31mil\n\xc2\x9b\xff\0/app/\x07x.py\00012\001cK\033";
@@ -285,7 +243,7 @@ static struct session *hostile_session(void)
 
 static void test_render_text_escapes_control_chars(void **state)
 {
-	struct session *s = hostile_session();
+	struct session *s = text_hostile_session();
 	size_t len;
 	int ret;
 	char *got = render_with(s, NULL, &len, &ret);

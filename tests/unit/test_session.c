@@ -19,47 +19,7 @@
 #include "frame_tree.h"
 #include "processors.h"
 #include "session.h"
-
-static char *samples_path(const char *name)
-{
-	const char *shared = getenv("PYI_SHARED");
-	char *path;
-
-	if (!shared)
-		shared = "/work/shared";
-	if (asprintf(&path, "%s/reference/pyinstrument-samples/%s", shared, name) < 0)
-		return NULL;
-	return path;
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	FILE *mem;
-
-	if (!f)
-		return NULL;
-	mem = open_memstream(&buf, len);
-	for (int c; (c = fgetc(f)) != EOF;)
-		fputc(c, mem);
-	fclose(f);
-	fclose(mem);
-	return buf;
-}
-
-static struct session *load_sample(const char *name)
-{
-	char *path = samples_path(name), err[512] = "";
-	struct session *s = NULL;
-	int ret = session_load(path, &s, err, sizeof(err));
-
-	if (ret)
-		fprintf(stderr, "%s\n", err);
-	assert_int_equal(ret, 0);
-	free(path);
-	return s;
-}
+#include "render_util.h"
 
 static char *save_to_string(const struct session *s, size_t *len)
 {
@@ -100,7 +60,7 @@ static void test_session_round_trip_byte_identical(void **state)
 		size_t want_len, got_len;
 		struct session *s = load_sample(names[i]);
 
-		want = read_file(path, &want_len);
+		want = read_whole(path, &want_len);
 		got = save_to_string(s, &got_len);
 		if (got_len != want_len || memcmp(got, want, want_len))
 			fail_msg("%s: saved bytes differ from the original", names[i]);
@@ -272,7 +232,7 @@ static void test_session_load_truncated_file(void **state)
 	struct session *s = NULL;
 	size_t len;
 
-	text = read_file(path, &len);
+	text = read_whole(path, &len);
 	for (size_t cut = 0; cut < len; cut += len / 97 + 1) {
 		assert_int_equal(load_text(text, cut, err, sizeof(err), &s), -EINVAL);
 		assert_null(s);
