@@ -532,7 +532,10 @@ static __always_inline bool holds_gil(const struct pyi_proc *p, __u64 tstate)
 	return locked && holder == tstate;
 }
 
-/* Walks the current thread's Python stack and sends it. Returns 0 if a record was sent. */
+/*
+ * Walks the current thread's Python stack and sends it. Returns 0 if a stack was sent, 1 if a
+ * record went out for a thread without a Python thread state, -1 if nothing was sent.
+ */
 static __always_inline int sample_current(__u32 tgid, __u32 tid, __u64 weight_ns, __u32 reason,
 					  __u32 flags, __u32 ctx_kind)
 {
@@ -599,7 +602,7 @@ static __always_inline int sample_current(__u32 tgid, __u32 tid, __u64 weight_ns
 		count(&errors, PYI_ERR_RINGBUF);
 		return -1;
 	}
-	return 0;
+	return tstate ? 0 : 1;
 }
 
 static __always_inline void send_proc_event(__u32 kind, __u32 pid, __u32 ppid);
@@ -721,7 +724,7 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	     unsigned int prev_state)
 {
 	__u32 ptgid = prev->tgid, ntgid = next->tgid, tid;
-	struct wall_thread *wt, init = {};
+	struct wall_thread *wt, out = {}, in = {};
 	const struct pyi_proc *p;
 	__u64 now;
 
@@ -731,11 +734,14 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 		__u32 reason = switch_reason(prev, prev_state, p);
 
 		tid = prev->pid;
-		init.off_since = bpf_ktime_get_ns();
-		init.pending = !sample_current(ptgid, tid, 0, reason,
-					      PYI_SF_OFFCPU | PYI_SF_PENDING, CTX_TRACE);
+		/* a pending stack only if one went out (a thread without state carries its time) */
+		wt = bpf_map_lookup_elem(&wall_threads, &tid);
+		out.carry_ns = wt ? wt->carry_ns : 0;
+		out.off_since = bpf_ktime_get_ns();
+		out.pending = sample_current(ptgid, tid, 0, reason,
+					     PYI_SF_OFFCPU | PYI_SF_PENDING, CTX_TRACE) == 0;
 		count(&counters, PYI_CNT_OFFCPU);
-		bpf_map_update_elem(&wall_threads, &tid, &init, BPF_ANY);
+		bpf_map_update_elem(&wall_threads, &tid, &out, BPF_ANY);
 	}
 	if (ntgid && is_interesting(ntgid) && (p = bpf_map_lookup_elem(&procs, &ntgid))) {
 		tid = next->pid;
@@ -743,8 +749,8 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 		wt = bpf_map_lookup_elem(&wall_threads, &tid);
 		if (!wt) {
 			/* blocked since before it became a target: its stack is read at sys_exit */
-			init.carry_ns = now > p->since_ns ? now - p->since_ns : 0;
-			bpf_map_update_elem(&wall_threads, &tid, &init, BPF_ANY);
+			in.carry_ns = now > p->since_ns ? now - p->since_ns : 0;
+			bpf_map_update_elem(&wall_threads, &tid, &in, BPF_ANY);
 		} else if (wt->off_since) {
 			if (wt->pending)
 				send_wake(ntgid, tid, now - wt->off_since);
