@@ -5,7 +5,9 @@
 #     the hooks must bail out at once for other processes.
 #  2. A Python ping-pong (a context switch per message) profiled itself in wall mode:
 #     its slowdown, and the scheduler events per second the sampler handled.
-# Run as root. Prints medians of RUNS runs.
+# Both sides of each ping-pong run on CPU 0, so a round trip is two context switches and
+# nothing else (across CPUs, idle wakeup latency dominates and varies). Run as root.
+# Prints medians of RUNS runs.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${PYI_BIN:-$root/build/pyinst-bpf}"
@@ -13,10 +15,11 @@ runs="${RUNS:-5}"
 py="${PYTHON:-python3}"
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
-pipe_us() { perf bench sched pipe -l 100000 2>/dev/null | awk '/usecs\/op/ {print $1}'; }
-pingpong_us() { "$py" "$root/bench/pingpong.py" 50000 | awk '{print $1}'; }
+pipe_us() { taskset -c 0 perf bench sched pipe -l 100000 2>/dev/null | awk '/usecs\/op/ {print $1}'; }
+pingpong_us() { taskset -c 0 "$py" "$root/bench/pingpong.py" 50000 | awk '{print $1}'; }
 
-sysctl -qw kernel.bpf_stats_enabled=1
+# BPF run-time stats cost every program run two clock reads: keep them off here
+sysctl -qw kernel.bpf_stats_enabled=0
 idle_target() { "$py" -c 'import time; time.sleep(3600)' >/dev/null 2>&1 & echo $!; }
 
 echo "== perf bench sched pipe, profiler attached to an idle Python (wall mode)"
@@ -39,12 +42,9 @@ echo "== Python ping-pong profiled itself in wall mode"
 base=(); with=(); rates=()
 for i in $(seq "$runs"); do
 	base+=("$(pingpong_us)")
-	before=$(bpftool prog show 2>/dev/null | awk '/on_switch/ {getline; for (i = 1; i <= NF; i++) if ($i == "run_cnt") print $(i + 1)}' | head -1)
-	t0=$(date +%s.%N)
-	out=$("$bin" -q --mode wall -o /dev/null -r session -- "$py" "$root/bench/pingpong.py" 50000)
-	t1=$(date +%s.%N)
+	out=$("$bin" -q --mode wall -o /dev/null -r session -- taskset -c 0 "$py" "$root/bench/pingpong.py" 50000)
 	with+=("$(echo "$out" | awk '{print $1}')")
 done
 b=$(printf '%s\n' "${base[@]}" | median); w=$(printf '%s\n' "${with[@]}" | median)
 echo "not profiled: ${b} us/round trip   profiled (wall): ${w} us/round trip   slowdown: $(awk -v b="$b" -v w="$w" 'BEGIN {printf "%+.1f%%", (w / b - 1) * 100}')"
-echo "scheduler events handled: 2 context switches and 4 hook runs per round trip = $(awk -v w="$w" 'BEGIN {printf "%.0f", 2 / (w / 1e6)}') target switch-outs per second"
+echo "scheduler events handled: 2 target switch-outs and 2 switch-ins per round trip = $(awk -v w="$w" 'BEGIN {printf "%.0f", 2 / (w / 1e6)}') target switch-outs (stack walks) per second"

@@ -361,6 +361,9 @@ struct collector *collector__new(const struct collect_opts *o, char *err, size_t
 		snprintf(err, errlen, "cannot size the BPF maps");
 		goto fail;
 	}
+	/* cpu mode never needs the scheduler hook: not loaded, it costs other processes nothing */
+	if (!o->wall)
+		bpf_program__set_autoload(c->skel->progs.on_switch, false);
 	rc = sampler__load(c->skel);
 	if (rc) {
 		snprintf(err, errlen, "the BPF programs failed to load: %s%s", strerror(-rc),
