@@ -30,7 +30,7 @@ for i in $(seq "$runs"); do
 	sleep 0.3
 	"$bin" -q --mode wall --pid "$pid" -o /dev/null -r session &
 	prof=$!
-	sleep 1
+	sleep 4	# past the 3 s after an activation when the sys_exit hook is attached
 	with+=("$(pipe_us)")
 	kill -INT "$prof"; wait "$prof" || true
 	kill "$pid" 2>/dev/null || true

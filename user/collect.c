@@ -29,9 +29,14 @@
 #define DISCOVERY_TIMEOUT_S 10.0	/* how long an exec'd process may take to look like Python */
 #define MAX_NOTICES 64
 
+#define SYS_EXIT_WINDOW_S 3.0	/* on_sys_exit stays attached this long after an activation */
+#define PENDING_POLL_MS 2	/* how often to look at a process that may become Python */
+
 struct collector {
 	struct collect_opts opts;
 	struct sampler *skel;
+	struct bpf_link *sys_exit_link;	/* attached only around activations (see on_sys_exit) */
+	double last_activation;
 	struct ring_buffer *rb;
 	struct bpf_link **links;
 	int *perf_fds;
@@ -361,9 +366,12 @@ struct collector *collector__new(const struct collect_opts *o, char *err, size_t
 		snprintf(err, errlen, "cannot size the BPF maps");
 		goto fail;
 	}
-	/* cpu mode never needs the scheduler hook: not loaded, it costs other processes nothing */
-	if (!o->wall)
+	/* cpu mode never needs the scheduler hooks: not loaded, they cost other processes nothing */
+	if (!o->wall) {
 		bpf_program__set_autoload(c->skel->progs.on_switch, false);
+		bpf_program__set_autoload(c->skel->progs.on_sys_exit, false);
+	}
+	bpf_program__set_autoattach(c->skel->progs.on_sys_exit, false);
 	rc = sampler__load(c->skel);
 	if (rc) {
 		snprintf(err, errlen, "the BPF programs failed to load: %s%s", strerror(-rc),
@@ -396,6 +404,7 @@ void collector__free(struct collector *c)
 		return;
 	for (cpu = 0; c->links && cpu < c->ncpus; cpu++)
 		bpf_link__destroy(c->links[cpu]);
+	bpf_link__destroy(c->sys_exit_link);
 	for (cpu = 0; c->perf_fds && cpu < c->ncpus; cpu++) {
 		if (c->perf_fds[cpu] >= 0)
 			close(c->perf_fds[cpu]);
@@ -435,6 +444,10 @@ static int activate(struct collector *c, struct target *t, char *err, size_t err
 		return -errno;
 	}
 	t->state = TARGET_ACTIVE;
+	/* its threads already blocked have their stack read at their syscall exit */
+	c->last_activation = monotonic_now();
+	if (c->opts.wall && !c->sys_exit_link)
+		c->sys_exit_link = bpf_program__attach(c->skel->progs.on_sys_exit);
 	pr_info("profiling pid %d: CPython %d.%d (%s)", t->pid, t->py.major, t->py.minor,
 		t->py.elf_path);
 	return 0;
@@ -502,12 +515,25 @@ static void retry_pending(struct collector *c)
 	}
 }
 
+static bool any_pending(const struct collector *c)
+{
+	for (size_t i = 0; i < c->targets.len; i++) {
+		if (c->targets.items[i]->state == TARGET_PENDING)
+			return true;
+	}
+	return false;
+}
+
 int collector_poll(struct collector *c, int timeout_ms)
 {
 	static double last_cpu_update;
 	double now;
 	int rc;
 
+	/* a process that may become Python is looked at often: found before its threads start,
+	 * they are seen from their first switch */
+	if (timeout_ms > PENDING_POLL_MS && any_pending(c))
+		timeout_ms = PENDING_POLL_MS;
 	/* samples come without wakeups (they would cost the target): sleep, then drain */
 	rc = ring_buffer__poll(c->rb, timeout_ms);
 	if (rc < 0 && rc != -EINTR)
@@ -517,6 +543,10 @@ int collector_poll(struct collector *c, int timeout_ms)
 		return rc;
 	retry_pending(c);
 	now = monotonic_now();
+	if (c->sys_exit_link && now - c->last_activation > SYS_EXIT_WINDOW_S) {
+		bpf_link__destroy(c->sys_exit_link);
+		c->sys_exit_link = NULL;
+	}
 	if (now - last_cpu_update > 0.2) {
 		last_cpu_update = now;
 		for (size_t i = 0; i < c->targets.len; i++) {
