@@ -10,6 +10,7 @@
 #ifndef PYINST_SESSION_H
 #define PYINST_SESSION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -105,6 +106,15 @@ uint32_t session_stack_frame(const struct session *s, uint32_t stack);
 uint32_t session_stack_depth(const struct session *s, uint32_t stack);	/* root frame: 1 */
 /* Saves to a path (truncating); the counterpart of session_load. */
 int session_save_path(const struct session *s, const char *path, char *err, size_t errlen);
+
+/*
+ * The session's start as local time, for headers. False when start_time is not a time a
+ * calendar can hold (a hostile or corrupt file): renderers then leave the field empty.
+ */
+struct tm;
+bool session_start_localtime(const struct session *s, struct tm *tm);
+/* Seconds as nanoseconds, 0 when negative, not finite or past what 64 bits hold. */
+uint64_t session_seconds_to_ns(double seconds);
 
 /* JSON helpers shared with the renderers that write JSON like Python's json module. */
 /* Python's repr(float) (json.dumps spelling for non-finite values); returns the length. */

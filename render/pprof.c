@@ -448,8 +448,8 @@ static int build(struct pprof *p, struct pb *out)
 	pb_put(out, samples.p, samples.len);
 	pb_put(out, p->locations.p, p->locations.len);
 	pb_put(out, p->functions.p, p->functions.len);
-	pb_uint(out, PF_TIME_NANOS, (uint64_t)llround(h->start_time * 1e9));
-	pb_uint(out, PF_DURATION_NANOS, (uint64_t)llround(h->duration * 1e9));
+	pb_uint(out, PF_TIME_NANOS, session_seconds_to_ns(h->start_time));
+	pb_uint(out, PF_DURATION_NANOS, session_seconds_to_ns(h->duration));
 	put_value_type(p, out, PF_PERIOD_TYPE, "wall", "nanoseconds");
 	pb_uint(out, PF_PERIOD, (uint64_t)llround(h->min_interval * 1e9));
 	/* the string table last: the fields above added to it */

@@ -92,14 +92,13 @@ static void put_frames(const struct speedscope *x)
 }
 
 /* "CPU profile for '<target_description>' at <YYYY-MM-DDTHH-MM-SS, local time>" */
-static char *profile_name(const struct session_header *h)
+static char *profile_name(const struct session *s, const struct session_header *h)
 {
-	time_t start = (time_t)floor(h->start_time);
 	char when[64] = "";
 	struct tm tm;
 	char *name;
 
-	if (localtime_r(&start, &tm))
+	if (session_start_localtime(s, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%dT%H-%M-%S", &tm);
 	if (asprintf(&name, "CPU profile for '%s' at %s", h->target_description, when) < 0)
 		return NULL;
@@ -141,7 +140,7 @@ int render_speedscope(struct session *s, const struct render_opts *o, FILE *out)
 	if (err)
 		goto out;
 	err = -ENOMEM;
-	name = profile_name(session_get_header(s));
+	name = profile_name(s, session_get_header(s));
 	x.index = malloc((x.t->nidents + 1) * sizeof(*x.index));
 	x.order = malloc((x.t->nidents + 1) * sizeof(*x.order));
 	if (!name || !x.index || !x.order)

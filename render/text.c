@@ -381,7 +381,6 @@ static void render_preamble(const struct session *s, const struct render_opts *o
 {
 	const struct session_header *h = session_get_header(s);
 	char recorded[32] = "", version[64];
-	time_t start = (time_t)floor(h->start_time);
 	struct tm tm;
 
 	if (o->short_mode) {
@@ -391,7 +390,7 @@ static void render_preamble(const struct session *s, const struct render_opts *o
 		return;
 	}
 	/* strftime('%X', localtime(start_time)); %X is %H:%M:%S in the C locale Python uses */
-	if (localtime_r(&start, &tm))
+	if (session_start_localtime(s, &tm))
 		strftime(recorded, sizeof(recorded), "%H:%M:%S", &tm);
 	snprintf(version, sizeof(version), "v%s", o->version ? o->version : PYINST_VERSION);
 	fprintf(out, "\n  _     ._   __/__   _ _  _  _ _/_   Recorded: %-9s Samples:  %llu\n",

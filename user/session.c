@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
+#include <time.h>
 
 #include "session.h"
 
@@ -442,6 +444,25 @@ int session_add_sample(struct session *s, uint32_t stack, double weight)
 	if (!err)
 		s->hdr.sample_count++;
 	return err;
+}
+
+bool session_start_localtime(const struct session *s, struct tm *tm)
+{
+	double t = s->hdr.start_time;
+	time_t start;
+
+	/* about ±3000 years: converting a larger double to time_t is undefined */
+	if (!isfinite(t) || fabs(t) > 1e11)
+		return false;
+	start = (time_t)floor(t);
+	return localtime_r(&start, tm) != NULL;
+}
+
+uint64_t session_seconds_to_ns(double seconds)
+{
+	if (!isfinite(seconds) || seconds <= 0 || seconds >= 1.8e10)
+		return 0;
+	return (uint64_t)llround(seconds * 1e9);
 }
 
 void session_set_times(struct session *s, double start_time, double duration)

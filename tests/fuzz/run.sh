@@ -32,12 +32,14 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 set -- "$fuzz"/regressions/*
 if [ -e "$1" ]; then
 	echo "fuzz: replaying $# regression input(s)"
-	"$bin" "$@"
+	"$bin" -error_exitcode=1 "$@" || exit 1
 fi
 
 # New inputs go to a scratch corpus in the build dir; the seeds in the tree stay as they are.
 work=$build/fuzz-corpus
 mkdir -p "$work"
 echo "fuzz: fuzzing session_load for $secs s"
-exec "$bin" -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+# libFuzzer's own failure code is 77, which test.sh reads as "skipped": say 1 instead
+exec "$bin" -error_exitcode=1 -timeout_exitcode=1 -max_total_time="$secs" -max_len=65536 \
+	-timeout=10 -rss_limit_mb=2048 \
 	-print_final_stats=1 -artifact_prefix="$fuzz/regressions/" "$work" "$fuzz/corpus"
