@@ -41,6 +41,9 @@ __u64 pid_bitmap[PYI_PID_BITMAP / 64];
 #define CTX_PERF 0	/* the perf_event program */
 #define CTX_TRACE 1	/* tracepoints; may be interrupted by CTX_PERF on the same CPU */
 
+/* 3.11+: bytes of a thread's data stack read at once (several frames) */
+#define FRAME_WINDOW 2048
+
 /*
  * Code objects seen earlier in this sample. A live frame holds its code object, so neither it
  * nor its name can be freed while the sample is taken: a second sight needs no reads.
@@ -55,6 +58,8 @@ struct seen_code {
 
 struct walk_state {
 	__u64 frame;	/* next frame to read */
+	__u64 win_base;	/* target address of window[0]; 0: no window */
+	__u64 win_fail;	/* a window read from here failed: no more tries near it */
 	__u32 n;	/* frames walked */
 	__u32 budget;	/* code objects this sample may still describe */
 	struct seen_code seen[SEEN_SLOTS];
@@ -66,6 +71,7 @@ struct scratch {
 	struct pyi_proc proc;
 	struct walk_state w;
 	__u8 frame_block[PYI_FRAME_BLOCK];
+	__u8 window[FRAME_WINDOW + PYI_FRAME_BLOCK];	/* slack: loads stay in the array */
 	__u8 code_block[PYI_CODE_BLOCK];
 	__u64 name_window[PYI_NAME_WINDOW / 8];
 };
@@ -365,13 +371,14 @@ struct frame_walk_ctx {
 };
 
 /* The class of a method's first argument, read only for code whose first local is self/cls. */
-static __always_inline __u64 frame_class(struct scratch *s, __u64 frame, __u32 flags)
+static __always_inline __u64 frame_class(struct scratch *s, const __u8 *block, __u64 frame,
+					 __u32 flags)
 {
 	const struct pyi_offsets *o = &s->proc.off;
 	__u64 local0 = 0, type = 0;
 
 	if (o->frame_localsplus >= 0 && o->frame_localsplus + 8 <= s->proc.frame_read_len)
-		local0 = frame_u64(s->frame_block, o->frame_localsplus);
+		local0 = frame_u64(block, o->frame_localsplus);
 	else if (bpf_probe_read_user(&local0, sizeof(local0), (void *)(frame + o->frame_localsplus)))
 		return 0;
 	if (!local0)
@@ -436,6 +443,37 @@ static __always_inline int describe_code(struct scratch *s, struct code_cache *c
 	return 0;
 }
 
+/*
+ * The first len bytes of the frame at `frame`. On 3.11+ a thread's frames sit next to each
+ * other in its data stack, each caller below its callee: one read of the FRAME_WINDOW bytes
+ * that end with a frame usually holds the next few frames too. Frames elsewhere (generators,
+ * coroutines) and windows that would reach unmapped memory are read alone.
+ */
+static __always_inline const __u8 *frame_bytes(struct scratch *s, __u64 frame, __u32 len)
+{
+	__u64 off = frame - s->w.win_base, base = frame + len - FRAME_WINDOW;
+
+	if (!(s->proc.flags & PYI_PF_FRAMEOBJECT)) {
+		if (s->w.win_base && frame >= s->w.win_base && off < FRAME_WINDOW &&
+		    off + len <= FRAME_WINDOW)
+			return s->window + off;
+		/* below a chunk's first frames a window reaches unmapped memory: don't retry there
+		 * (the walk goes down), but try again in the next chunk */
+		if (frame > FRAME_WINDOW &&
+		    (!s->w.win_fail || base > s->w.win_fail + FRAME_WINDOW ||
+		     frame + FRAME_WINDOW < s->w.win_fail)) {
+			if (!bpf_probe_read_user(s->window, FRAME_WINDOW, (void *)base)) {
+				s->w.win_base = base;
+				return s->window + (FRAME_WINDOW - len);
+			}
+			s->w.win_fail = base;
+		}
+	}
+	if (bpf_probe_read_user(s->frame_block, len, (void *)frame))
+		return NULL;
+	return s->frame_block;
+}
+
 static long frame_walk_step(__u64 i, void *ctx)
 {
 	struct frame_walk_ctx *c = ctx;
@@ -443,6 +481,7 @@ static long frame_walk_step(__u64 i, void *ctx)
 	struct code_cache *cc = bpf_map_lookup_elem(&code_caches, &c->slot);
 	const struct pyi_offsets *o;
 	struct seen_code *seen;
+	const __u8 *block;
 	struct pyi_frame *f;
 	__u64 frame, code, instr;
 	__u32 len, idx, cookie, flags = 0;
@@ -457,25 +496,26 @@ static long frame_walk_step(__u64 i, void *ctx)
 	len = s->proc.frame_read_len;
 	if (len > PYI_FRAME_BLOCK)
 		len = PYI_FRAME_BLOCK;
-	if (bpf_probe_read_user(s->frame_block, len, (void *)frame)) {
+	block = frame_bytes(s, frame, len);
+	if (!block) {
 		s->hdr.flags |= PYI_SF_BAD_FRAME;
 		count(&errors, PYI_ERR_READ_FRAME);
 		return 1;
 	}
-	code = frame_u64(s->frame_block, o->frame_code);
-	s->w.frame = frame_u64(s->frame_block, o->frame_previous);
+	code = frame_u64(block, o->frame_code);
+	s->w.frame = frame_u64(block, o->frame_previous);
 	if (s->proc.flags & PYI_PF_FRAMEOBJECT) {
-		lasti = frame_s32(s->frame_block, o->frame_instr);
+		lasti = frame_s32(block, o->frame_instr);
 		if ((s->proc.flags & PYI_PF_LASTI_UNITS) && lasti > 0)
 			lasti *= 2;
 	} else {
 		/* 3.12+: a frame owned by the C stack is the shim of a C-to-Python call */
 		if (o->frame_owner_cstack >= 0 &&
-		    frame_u8(s->frame_block, o->frame_owner) == o->frame_owner_cstack)
+		    frame_u8(block, o->frame_owner) == o->frame_owner_cstack)
 			return 0;
 		if (s->proc.flags & PYI_PF_STACKREF)
 			code &= ~1ULL;	/* 3.14: the low bit of a _PyStackRef is a refcount tag */
-		instr = frame_u64(s->frame_block, o->frame_instr);
+		instr = frame_u64(block, o->frame_instr);
 		lasti = instr ? (__s32)(instr - code - o->code_adaptive) : -1;
 	}
 	seen = &s->w.seen[(code >> 4) & (SEEN_SLOTS - 1)];
@@ -497,7 +537,7 @@ static long frame_walk_step(__u64 i, void *ctx)
 	f->code = code;
 	f->cookie = cookie;
 	f->lasti = lasti;
-	f->cls = flags ? frame_class(s, frame, flags) : 0;
+	f->cls = flags ? frame_class(s, block, frame, flags) : 0;
 	s->w.n++;
 	return s->w.n >= max_walk;
 }
@@ -571,6 +611,8 @@ static __always_inline int sample_current(__u32 tgid, __u32 tid, __u64 weight_ns
 	s->hdr.ns_tid = 0;
 	s->hdr.thread_ident = fsbase;
 	s->w.n = 0;
+	s->w.win_base = 0;
+	s->w.win_fail = 0;
 	s->w.budget = symbols_per_sample;
 	__builtin_memset(s->w.seen, 0, sizeof(s->w.seen));
 	s->w.frame = 0;
