@@ -160,7 +160,9 @@ struct wall_thread {
 	__u64 off_since;	/* ktime of its switch-out; 0 while running */
 	__u64 carry_ns;		/* off time with no stack yet: sent from its own context next */
 	__u32 pending;		/* its stack went out at switch-out: the wake record completes it */
-	__u32 carry_reason;	/* why it was off, read from its registers at switch-in */
+	__u32 carry_reason;	/* why the carried time was off CPU */
+	__u32 off_reason;	/* why it left the CPU at its last switch-out */
+	__u32 pad;
 };
 
 struct {
@@ -726,12 +728,13 @@ static __always_inline __u32 syscall_reason(struct pt_regs *regs, long nr,
 }
 
 /* Why prev is leaving the CPU: the syscall it blocks in, the GIL, or preemption. */
-static __always_inline __u32 switch_reason(struct task_struct *prev, unsigned int prev_state,
-					   const struct pyi_proc *p)
+static __always_inline __u32 switch_reason(bool preempt, struct task_struct *prev,
+					   unsigned int prev_state, const struct pyi_proc *p)
 {
 	struct pt_regs *regs;
 
-	if (prev_state == 0)	/* TASK_RUNNING: preempted, still runnable */
+	/* preempted (even between setting a sleeping state and calling schedule), or runnable */
+	if (preempt || prev_state == 0)
 		return PYI_REASON_PREEMPTED;
 	regs = (struct pt_regs *)bpf_task_pt_regs(prev);
 	if (!regs)
@@ -773,7 +776,7 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	if (!wall_mode)
 		return 0;
 	if (ptgid && is_interesting(ptgid) && (p = bpf_map_lookup_elem(&procs, &ptgid))) {
-		__u32 reason = switch_reason(prev, prev_state, p);
+		__u32 reason = switch_reason(preempt, prev, prev_state, p);
 
 		tid = prev->pid;
 		wt = bpf_map_lookup_elem(&wall_threads, &tid);
@@ -785,6 +788,7 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 			out.carry_reason = wt->carry_reason;
 		}
 		out.off_since = bpf_ktime_get_ns();
+		out.off_reason = reason;
 		out.pending = sample_current(ptgid, tid, 0, reason,
 					     PYI_SF_OFFCPU | PYI_SF_PENDING, CTX_TRACE) == 0;
 		count(&counters, PYI_CNT_OFFCPU);
@@ -801,21 +805,27 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 			 * activation), else at its next switch-out or on-CPU sample.
 			 */
 			struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(next);
+			__u64 born = next->start_time;	/* CLOCK_MONOTONIC, as bpf_ktime_get_ns */
 
-			in.carry_ns = now > p->since_ns ? now - p->since_ns : 0;
-			in.carry_reason = regs ? syscall_reason(regs, BPF_CORE_READ(regs, orig_ax), p) :
-						 PYI_REASON_BLOCKED;
+			if (born > p->since_ns) {
+				/* a new thread's first run: it only waited for a CPU since its birth */
+				in.carry_ns = now > born ? now - born : 0;
+				in.carry_reason = PYI_REASON_PREEMPTED;
+			} else {
+				in.carry_ns = now > p->since_ns ? now - p->since_ns : 0;
+				in.carry_reason = regs ? syscall_reason(regs,
+						BPF_CORE_READ(regs, orig_ax), p) : PYI_REASON_BLOCKED;
+			}
 			bpf_map_update_elem(&wall_threads, &tid, &in, BPF_ANY);
 		} else if (wt->off_since) {
 			if (wt->pending) {
 				send_wake(ntgid, tid, now - wt->off_since);
 			} else {
-				/* its switch-out found no thread state: carry the time */
-				struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(next);
-
+				/* its switch-out found no thread state: carry the time, with the
+				 * reason seen then (its registers now may tell a syscall it was
+				 * preempted in) */
 				wt->carry_ns += now - wt->off_since;
-				wt->carry_reason = regs ? syscall_reason(regs,
-						BPF_CORE_READ(regs, orig_ax), p) : PYI_REASON_BLOCKED;
+				wt->carry_reason = wt->off_reason;
 			}
 			wt->off_since = 0;
 			wt->pending = 0;

@@ -20,6 +20,8 @@ struct report_opts {
 	/* for the HTML header: what is known only while collecting */
 	const char *mode;
 	unsigned long long lost_samples;
+	const int *pids;		/* the profiled pids, for sessions without process roots */
+	size_t npids;
 };
 
 /* Translates a shell glob to a regular expression, as Python's fnmatch.translate does. */

@@ -143,6 +143,8 @@ static int make_opts(const struct report_opts *o, struct render_opts *ro)
 	ro->version = o->version;
 	ro->mode = o->mode;
 	ro->lost_samples = o->lost_samples;
+	ro->pids = o->pids;
+	ro->npids = o->npids;
 	/* pyinstrument: a file is opened as UTF-8; a terminal gets color */
 	ro->unicode = o->unicode_set ? o->unicode : (o->outfile ? true : locale_is_utf8());
 	ro->color = o->color_set ? o->color : (!o->outfile && isatty(STDOUT_FILENO));

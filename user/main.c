@@ -632,6 +632,8 @@ static int write_each(struct cli *cli, struct collector *c, double started, cons
 	for (i = 0; i < n; i++) {
 		per_process_name(outfile, pids[i], name, sizeof(name));
 		cli->report.outfile = name;
+		cli->report.pids = &pids[i];
+		cli->report.npids = 1;
 		rc |= report_write(sessions[i], &cli->report);
 		session__free(sessions[i]);
 	}
@@ -676,6 +678,13 @@ static int profile(struct cli *cli)
 	report_problems(c, cli);
 	collector_stats(c, &st);
 	cli->report.lost_samples = st.lost;
+	if (cli->command) {
+		cli->report.pids = &l.pid;
+		cli->report.npids = 1;
+	} else {
+		cli->report.pids = cli->pids;
+		cli->report.npids = (size_t)cli->npids;
+	}
 	if (cli->per_process) {
 		err_code = write_each(cli, c, started, desc);
 		goto out;

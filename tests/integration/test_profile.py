@@ -258,11 +258,25 @@ def test_500_threads():
     check(len(workers) >= 500, "%d of 500 short-lived threads in the profile" % len(workers))
 
 
+def test_thread_totals_wall():
+    """Wall mode accounts every thread for its whole life, and only for it."""
+    run = profile_launch(interpreters()[-1][1], "late_thread.py", [1.5])
+    roots, truth = run.session().thread_roots(), run.truth()
+    main = [t for name, t in roots.items() if name.startswith("MainThread")]
+    workers = [t for name, t in roots.items() if not name.startswith("MainThread")]
+    check(len(main) == 1 and len(workers) == 1, "threads: %s" % roots)
+    check(abs(workers[0] - truth["worker"]) <= 0.05 * truth["worker"],
+          "late thread: %.3fs in the profile, it lived %.3fs" % (workers[0], truth["worker"]))
+    check(main[0] >= 0.98 * truth["main"],
+          "main thread: %.3fs in the profile, the script ran %.3fs" % (main[0], truth["main"]))
+
+
 def general_tests():
     return [(f.__name__, f) for f in (
         test_no_such_pid, test_not_python, test_unsupported_python, test_corrupt_session,
         test_bad_option, test_sigterm_writes_report, test_target_exits_midway,
-        test_exec_command_fails, test_launch_through_shim, test_500_threads)]
+        test_exec_command_fails, test_launch_through_shim, test_500_threads,
+        test_thread_totals_wall)]
 
 
 if __name__ == "__main__":
