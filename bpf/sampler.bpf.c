@@ -148,12 +148,6 @@ struct {
 	__type(value, __u64);
 } errors SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, PYI_CNT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
 
 /* Wall mode: a target thread off CPU. */
 struct wall_thread {
@@ -362,7 +356,6 @@ static __noinline int emit_code(struct scratch *s, __u64 code, __u32 cookie, __u
 	}
 	flags = self_or_cls(&rec->var0);
 	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
-	count(&counters, PYI_CNT_CODES);
 	return flags;
 }
 
@@ -586,6 +579,7 @@ static __always_inline int sample_current(__u32 tgid, __u32 tid, __u64 weight_ns
 	const struct pyi_proc *p;
 	struct scratch *s;
 	__u64 fsbase, tstate, size;
+	bool gil;
 	__u32 n, depth;
 
 	p = bpf_map_lookup_elem(&procs, &tgid);
@@ -598,19 +592,21 @@ static __always_inline int sample_current(__u32 tgid, __u32 tid, __u64 weight_ns
 	fsbase = BPF_CORE_READ(task, thread.fsbase);
 	/* a switch-out is seen once: it may not wait for the next walk of a new thread */
 	tstate = find_tstate(p, tgid, tid, fsbase, ctx_kind == CTX_TRACE);
-	if (gil_only && !holds_gil(p, tstate))
+	/* the GIL state is read once: --gil filters on it, every sample notes it */
+	gil = tstate && holds_gil(p, tstate);
+	if (gil_only && !gil)
 		return -1;
 	__builtin_memcpy(&s->proc, p, sizeof(*p));
 	s->hdr.type = PYI_REC_SAMPLE;
 	s->hdr.pid = tgid;
 	s->hdr.tid = tid;
-	s->hdr.flags = flags;
+	s->hdr.flags = flags | (gil ? PYI_SF_GIL_HELD : 0);
 	s->hdr.ts = bpf_ktime_get_ns();
 	s->hdr.weight_ns = weight_ns;
 	s->hdr.tstate = tstate;
 	s->hdr.reason = reason;
 	s->hdr.cpu = fc.slot;
-	s->hdr.ns_tid = 0;
+	s->hdr.reserved = 0;
 	s->hdr.thread_ident = fsbase;
 	s->w.n = 0;
 	s->w.win_base = 0;
@@ -622,8 +618,6 @@ static __always_inline int sample_current(__u32 tgid, __u32 tid, __u64 weight_ns
 		s->hdr.flags |= PYI_SF_NO_TSTATE;
 		count(&errors, PYI_ERR_NO_TSTATE);
 	} else {
-		if (holds_gil(&s->proc, tstate))
-			s->hdr.flags |= PYI_SF_GIL_HELD;
 		s->w.frame = first_frame(&s->proc, tstate);
 		bpf_loop(max_walk, frame_walk_step, &fc, 0);
 	}
@@ -694,8 +688,7 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 			wt->carry_ns = 0;
 		}
 	}
-	if (!sample_current(tgid, tid, 0, 0, 0, CTX_PERF))
-		count(&counters, PYI_CNT_SAMPLES);
+	sample_current(tgid, tid, 0, 0, 0, CTX_PERF);
 	return 0;
 }
 
@@ -791,7 +784,6 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 		out.off_reason = reason;
 		out.pending = sample_current(ptgid, tid, 0, reason,
 					     PYI_SF_OFFCPU | PYI_SF_PENDING, CTX_TRACE) == 0;
-		count(&counters, PYI_CNT_OFFCPU);
 		bpf_map_update_elem(&wall_threads, &tid, &out, BPF_ANY);
 	}
 	if (ntgid && is_interesting(ntgid) && (p = bpf_map_lookup_elem(&procs, &ntgid))) {

@@ -68,7 +68,7 @@ struct pyi_sample {
 	__u32 head;		/* index in frames[] of the leaf-most frame (ring order) */
 	__u32 reason;		/* off-CPU: syscall number + 1, or 0 */
 	__u32 cpu;
-	__u32 ns_tid;		/* tid in the target's own pid namespace, 0 if not looked up */
+	__u32 reserved;		/* 0 (namespace tids are read from /proc by user space) */
 	__u64 thread_ident;	/* pthread_self() of the thread: threading.get_ident() */
 	struct pyi_frame frames[];	/* leaf first, from frames[head] on, wrapping */
 };
@@ -204,14 +204,6 @@ enum pyi_err {
 	PYI_ERR_SYMBOL_DEFERRED,	/* per-sample symbol budget exhausted */
 	PYI_ERR_PROCS_FULL,	/* the follow table was full: a child was not followed */
 	PYI_ERR_MAX,
-};
-
-/* counters map: per-CPU, indexes */
-enum pyi_count {
-	PYI_CNT_SAMPLES = 0,	/* perf_event samples that hit a target */
-	PYI_CNT_OFFCPU,		/* off-CPU samples (switch-outs of target threads) */
-	PYI_CNT_CODES,		/* code records sent */
-	PYI_CNT_MAX,
 };
 
 /*
