@@ -7,6 +7,7 @@ Tests run real BPF against real Python processes. They need root; without it the
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -161,6 +162,9 @@ def run_tests(tests):
         print("SKIP: no pyinst-bpf binary at %s (set PYI_BIN)" % binary())
         sys.exit(77)
     passed = failed = skipped = flaky = 0
+    only = os.environ.get("PYI_ONLY")	# a regular expression: run only the tests it matches
+    if only:
+        tests = [(name, fn) for name, fn in tests if re.search(only, name)]
     for name, fn in tests:
         t0 = time.time()
         status, first = attempt(fn), None
