@@ -33,6 +33,8 @@ struct target {
 	int pid;
 	enum target_state state;
 	bool follow;
+	bool gil_pending;	/* 3.12+: found before the interpreter made its GIL */
+	uint32_t refused;	/* hash of the last refusal told (ENOTSUP): told once */
 	double pending_since;
 	struct proc_python py;
 	struct pyi_layout layout;	/* the generated table's, overlaid by _Py_DebugOffsets */
@@ -67,6 +69,12 @@ void target_table_counts(const struct target_table *tt, unsigned int *processes,
  * Python we cannot profile (message names the version); other -errno while it is not Python.
  */
 int target_discover(struct target *t, struct pyi_proc *proc, char *err, size_t errlen);
+
+/*
+ * 3.12+ make the GIL when the interpreter initializes, after a launched program is found: fills
+ * p's GIL fields once the target has one. Returns 0 when found, -EAGAIN while it has none yet.
+ */
+int target_resolve_gil(struct target *t, struct pyi_proc *p);
 
 /* A thread's record, made on first sight with its pyinstrument root frame; NULL if no memory. */
 struct target_thread *target_thread(struct target *t, int tid, uint64_t ident);

@@ -515,6 +515,26 @@ static void retry_pending(struct collector *c)
 	}
 }
 
+/*
+ * A launched 3.12+ program is found at exec, before Py_Initialize makes its GIL: until the GIL
+ * is known, waits for it would read as waits on a lock. Look again until it exists.
+ */
+static void resolve_gils(struct collector *c)
+{
+	int fd = bpf_map__fd(c->skel->maps.procs);
+	struct pyi_proc proc;
+	struct target *t;
+
+	for (size_t i = 0; i < c->targets.len; i++) {
+		t = c->targets.items[i];
+		if (t->state != TARGET_ACTIVE || !t->gil_pending ||
+		    bpf_map_lookup_elem(fd, &t->pid, &proc) || target_resolve_gil(t, &proc))
+			continue;
+		if (bpf_map_update_elem(fd, &t->pid, &proc, BPF_EXIST))
+			t->gil_pending = true;
+	}
+}
+
 static bool any_pending(const struct collector *c)
 {
 	for (size_t i = 0; i < c->targets.len; i++) {
@@ -542,6 +562,7 @@ int collector_poll(struct collector *c, int timeout_ms)
 	if (rc < 0 && rc != -EINTR)
 		return rc;
 	retry_pending(c);
+	resolve_gils(c);
 	now = monotonic_now();
 	if (c->sys_exit_link && now - c->last_activation > SYS_EXIT_WINDOW_S) {
 		bpf_link__destroy(c->sys_exit_link);

@@ -170,6 +170,13 @@ static void fill_gil(const struct target *t, struct pyi_proc *p)
 		p->gil_hi = p->gil_lo + 256;
 }
 
+int target_resolve_gil(struct target *t, struct pyi_proc *p)
+{
+	fill_gil(t, p);
+	t->gil_pending = !p->gil_lo && t->py.minor >= 12;
+	return t->gil_pending ? -EAGAIN : 0;
+}
+
 /* The kernel's view: where the interpreter's thread list starts, and how much to read. */
 static void fill_proc(const struct target *t, uint32_t hex, struct pyi_proc *p)
 {
@@ -204,7 +211,6 @@ static void fill_proc(const struct target *t, uint32_t hex, struct pyi_proc *p)
 		p->frame_read_len = o->frame_localsplus + 8;
 	p->code_read_len = read_len(max_of(code_offs, 10), PYI_CODE_BLOCK);
 	p->since_ns = ktime_now();
-	fill_gil(t, p);
 }
 
 /* 3.13+: the target describes its own layout in _PyRuntime; trust it over our table. */
@@ -257,6 +263,7 @@ int target_discover(struct target *t, struct pyi_proc *proc, char *err, size_t e
 		return -ENOTSUP;
 	}
 	fill_proc(t, hex, proc);
+	target_resolve_gil(t, proc);
 	t->sym.pid = t->pid;
 	t->sym.version_hex = hex;
 	t->sym.off = &t->off;

@@ -32,9 +32,6 @@ def interpreters():
             found.append(("pyenv " + version, path))
     if os.path.exists("/usr/bin/python3.11"):
         found.append(("debian 3.11 (static, non-PIE)", "/usr/bin/python3.11"))
-    only = os.environ.get("PYI_ONLY")
-    if only:
-        found = [f for f in found if only in f[0]]
     return found
 
 
