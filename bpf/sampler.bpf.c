@@ -376,6 +376,13 @@ static __always_inline __u64 frame_class(struct scratch *s, const __u8 *block, _
 		local0 = frame_u64(block, o->frame_localsplus);
 	else if (bpf_probe_read_user(&local0, sizeof(local0), (void *)(frame + o->frame_localsplus)))
 		return 0;
+	if (s->proc.flags & PYI_PF_STACKREF) {
+		/* 3.14+: locals are _PyStackRefs; LOAD_FAST_BORROW leaves Py_TAG_REFCNT (bit 0)
+		 * set, and both bits set is a tagged int (Py_INT_TAG), never a self */
+		if ((local0 & 3) == 3)
+			return 0;
+		local0 &= ~1ULL;
+	}
 	if (!local0)
 		return 0;
 	if (flags & CODE_CLS)
