@@ -68,6 +68,12 @@ struct session *collector_finish(struct collector *c, double start_time, double 
 size_t collector_finish_each(struct collector *c, double start_time, double duration,
 			     const char *description, struct session **out, int *pids, size_t max);
 
+/*
+ * The first target refused as a Python we cannot profile (its version named), or NULL: when
+ * nothing else was profiled, the run failed.
+ */
+const char *collector_refusal(const struct collector *c);
+
 /* A line per event worth telling the user (a target exec'd, was not Python...), or NULL. */
 const char *collector_next_notice(struct collector *c);
 

@@ -45,6 +45,7 @@ struct collector {
 	struct target_table targets;
 	char *notices[MAX_NOTICES];
 	unsigned int notice_head, notice_tail;
+	char refusal[256];	/* the first Python refused (ENOTSUP), "" if none */
 	uint64_t samples;
 	int cb_err;
 };
@@ -91,6 +92,30 @@ const char *collector_next_notice(struct collector *c)
 		return NULL;
 	last = c->notices[c->notice_head++ % MAX_NOTICES];
 	return last;
+}
+
+/*
+ * A Python we cannot profile, told once per process and image: a static build is looked at
+ * again when its exec event arrives after the first look, which used to tell it twice.
+ */
+static void refuse(struct collector *c, struct target *t, const char *why)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = why; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	t->state = TARGET_FAILED;
+	if (!c->refusal[0])
+		snprintf(c->refusal, sizeof(c->refusal), "%s", why);
+	if (t->refused == h)
+		return;
+	t->refused = h;
+	notice(c, "%s", why);
+}
+
+const char *collector_refusal(const struct collector *c)
+{
+	return c->refusal[0] ? c->refusal : NULL;
 }
 
 /* ---- records ------------------------------------------------------------------------------ */
@@ -197,8 +222,8 @@ static void discover(struct collector *c, int pid)
 	mark_interesting(c, pid);
 	rc = activate(c, t, err, sizeof(err));
 	if (rc == -ENOTSUP)
-		notice(c, "%s", err);
-	if (rc)
+		refuse(c, t, err);
+	else if (rc)
 		t->state = TARGET_FAILED;
 }
 
@@ -507,8 +532,7 @@ static void retry_pending(struct collector *c)
 		if (!rc)
 			continue;
 		if (rc == -ENOTSUP) {
-			notice(c, "%s", err);
-			t->state = TARGET_FAILED;
+			refuse(c, t, err);
 		} else if (now - t->pending_since > DISCOVERY_TIMEOUT_S) {
 			t->state = TARGET_FAILED;	/* stays followed, never Python */
 		}

@@ -675,8 +675,14 @@ static int profile(struct cli *cli)
 	if (add_targets(cli, c, &l))
 		goto out;
 	sample_until_done(cli, c, l.pid, started);
-	report_problems(c, cli);
 	collector_stats(c, &st);
+	if (!st.processes && collector_refusal(c)) {
+		/* told as it happened unless -q; the README promises a non-zero exit */
+		if (cli->quiet)
+			pr_err("%s", collector_refusal(c));
+		goto out;
+	}
+	report_problems(c, cli);
 	cli->report.lost_samples = st.lost;
 	if (cli->command) {
 		cli->report.pids = &l.pid;
