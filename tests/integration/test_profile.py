@@ -107,6 +107,38 @@ def test_churn_names_right(python):
     check(named > 500, "only %d samples in generated functions" % named)
 
 
+def test_methods_class(python):
+    """self.area() is Shape.area, cls.build is Shape.build, plain() has no class."""
+    run = profile_launch(python, "methods.py", [DURATION / 2])
+    s = run.session()
+    seen = {"area": 0, "build": 0, "plain": 0}
+    for st, _ in s.records:
+        for f in st:
+            if f["name"] in seen and f["file"].endswith("methods.py"):
+                seen[f["name"]] += 1
+                want = None if f["name"] == "plain" else "Shape"
+                check(f["attrs"].get("c") == want, "%s: class %r, want %r" %
+                      (f["name"], f["attrs"].get("c"), want))
+    check(all(seen.values()), "frames sampled per function: %s" % seen)
+
+
+def test_gil_waits_launch(python):
+    """Threads contending for the GIL wait for the GIL, not on a lock, from the first sample
+    of a launched program (3.12+ create the GIL after exec)."""
+    run = profile_launch(python, "gil.py", [DURATION / 2], ["--mode", "wall"])
+    s = run.session()
+    leaves = {}
+    for st, w in s.records:
+        if any(f["name"] == "spin" for f in st):
+            leaves[st[-1]["name"]] = leaves.get(st[-1]["name"], 0) + w
+    spun = sum(leaves.values())
+    check(spun > 0, "no samples in spin")
+    gil = leaves.get("[waiting for the GIL]", 0)
+    check(leaves.get("[waiting on a lock]", 0) <= 0.02 * spun,
+          "GIL waits labelled as lock waits: %s" % leaves)
+    check(gil >= 0.3 * spun, "only %.3f of %.3f s waiting for the GIL: %s" % (gil, spun, leaves))
+
+
 def wait_test(python, mode):
     run = profile_launch(python, "waits.py", [DURATION], ["--mode", mode])
     s, truth = run.session(), run.truth()
@@ -142,7 +174,7 @@ def per_interpreter_tests():
     for label, python in interpreters():
         for fn in (test_shares_launch, test_shares_pid, test_deep_recursion_whole,
                    test_deep_recursion_truncated, test_threads_and_sleeper, test_line_numbers,
-                   test_churn_names_right):
+                   test_churn_names_right, test_methods_class, test_gil_waits_launch):
             tests.append(("%s [%s]" % (fn.__name__, label), lambda fn=fn, p=python: fn(p)))
         tests.append(("test_waits_wall [%s]" % label, lambda p=python: wait_test(p, "wall")))
         tests.append(("test_waits_cpu [%s]" % label, lambda p=python: wait_test(p, "cpu")))
@@ -192,6 +224,23 @@ def test_unsupported_python():
         one_line_error(rc, err, "2.7", "not supported")
     finally:
         p.kill()
+
+
+def unsupported_launch(python, version):
+    """Launching a Python we cannot profile fails: one line naming it, no report, non-zero."""
+    for quiet in ([], ["-q"]):
+        out = os.path.join(tmpdir(), "unsupported-%d.pyisession" % os.getpid())
+        rc, _, err = run_cli(quiet + ["-o", out, "--", python, "-c",
+                                      "import time; time.sleep(0.5)"])
+        one_line_error(rc, err, version, "not supported")
+        check(not os.path.exists(out), "a report was written for nothing profiled")
+
+
+def test_unsupported_launch():
+    py27 = os.path.expanduser("~/.pyenv/versions/2.7.18/bin/python2.7")
+    if not os.path.exists(py27):
+        raise Skip("no Python 2.7 here")
+    unsupported_launch(py27, "2.7")
 
 
 def test_corrupt_session():
@@ -273,7 +322,8 @@ def test_thread_totals_wall():
 
 def general_tests():
     return [(f.__name__, f) for f in (
-        test_no_such_pid, test_not_python, test_unsupported_python, test_corrupt_session,
+        test_no_such_pid, test_not_python, test_unsupported_python, test_unsupported_launch,
+        test_corrupt_session,
         test_bad_option, test_sigterm_writes_report, test_target_exits_midway,
         test_exec_command_fails, test_launch_through_shim, test_500_threads,
         test_thread_totals_wall)]
