@@ -14,7 +14,8 @@
 
 /*
  * What 3.14 changes for a sampler, and how this library handles it (facts from the v3.14.0
- * headers; the 3.14 table entry is derived, see scripts/gen_layouts.sh derive_314):
+ * headers; the 3.14 and 3.15 entries are compiled from Debian's headers when the unstable root
+ * is there, else 3.14's is derived, see scripts/gen_layouts.sh derive_314):
  *  - _PyInterpreterFrame.f_executable is a _PyStackRef. In default (GIL) builds bit 0 is
  *    Py_TAG_REFCNT and PyStackRef_AsPyObjectBorrow clears only that bit; Py_INT_TAG (3) marks
  *    tagged ints, which never occupy f_executable. So clear pyi_layout.frame_code_tag_mask (1),
@@ -27,9 +28,12 @@
  *    interpreter's thread list (native_thread_id) or use _Py_tss_tstate.
  *  - _Py_DebugOffsets moved to pycore_debug_offsets.h and grew (threads_main, stackpointer,
  *    tlbc fields, set/gen/llist_node/debugger_support groups): parsed by its own field list.
+ * 3.15: the same frame and stack reference tagging (locals too: a borrowed self has bit 0 set);
+ * FRAME_OWNED_BY_CSTACK is gone and every owner from FRAME_OWNED_BY_INTERPRETER (3) up is not
+ * a Python frame; _Py_DebugOffsets grew again (thread GIL/exception state, type sizes, gc).
  */
 
-/* Bytes of _PyRuntime to read: the largest _Py_DebugOffsets we parse (3.14's) and then some. */
+/* Bytes of _PyRuntime to read: the largest _Py_DebugOffsets we parse (3.15's, 888 bytes) and then some. */
 #define DEBUG_OFFSETS_READ_LEN	1024
 
 /*

@@ -179,7 +179,7 @@ struct pyi_proc {
 #define PYI_PF_FRAMEOBJECT	(1u << 0)	/* < 3.11: PyFrameObject chain, f_lasti is an int */
 #define PYI_PF_LASTI_UNITS	(1u << 1)	/* 3.10: f_lasti counts code units, not bytes */
 #define PYI_PF_CFRAME		(1u << 2)	/* 3.11-3.12: tstate->cframe->current_frame */
-#define PYI_PF_STACKREF		(1u << 3)	/* 3.14: f_executable is a tagged _PyStackRef */
+#define PYI_PF_STACKREF		(1u << 3)	/* 3.14+: f_executable is a tagged _PyStackRef */
 
 /* Thread cache value, keyed by struct pyi_thread_key. */
 struct pyi_thread_key {

@@ -20,7 +20,7 @@ struct pyi_layout {
 	bool derived;		/* not compiled: overlay the target's _Py_DebugOffsets first */
 	int32_t tstate_prev;
 	int32_t frame_is_entry;		/* 3.11 only: _PyInterpreterFrame.is_entry (bool) */
-	int32_t frame_code_tag_mask;	/* bits of frame_code to clear (3.14 _PyStackRef: 1) */
+	int32_t frame_code_tag_mask;	/* bits of frame_code to clear (3.14+ _PyStackRef: 1) */
 	int32_t code_code;		/* <3.11 co_code (bytes object) */
 	int32_t code_size;		/* sizeof(PyCodeObject) */
 	int32_t unicode_kind_shift;	/* bit of PyASCIIObject.state where the 3-bit kind starts */
@@ -55,7 +55,7 @@ extern const size_t pyi_layouts_count;
 /* The layout of version_hex's major.minor, or NULL (errno = ENOENT). */
 const struct pyi_layout *layouts_find(uint32_t version_hex);
 
-/* Writes "3.6 3.7 ... 3.14" (derived entries marked '*') to f. */
+/* Writes "3.6 3.7 ... 3.15" (derived entries marked '*') to f. */
 void layouts_print_versions(FILE *f);
 
 #endif /* PYINST_PYTHON_LAYOUTS_H */

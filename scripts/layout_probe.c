@@ -29,6 +29,9 @@
 #include <internal/pycore_frame.h>
 #include <internal/pycore_code.h>
 #endif
+#if PY_VERSION_HEX >= 0x030E0000
+#include <internal/pycore_stackref.h>
+#endif
 
 #define EMIT(key, val) printf("%s %lld\n", (key), (long long)(val))
 #define OFF(key, type, member) EMIT(key, offsetof(type, member))
@@ -86,7 +89,12 @@ static void emit_frame(void)
 	NONE("frame_owner");
 	OFF("frame_localsplus", PyFrameObject, f_localsplus);
 #endif
-#if PY_VERSION_HEX >= 0x030C0000
+#if PY_VERSION_HEX >= 0x030F0000
+	/* 3.15 dropped FRAME_OWNED_BY_CSTACK: every owner from INTERPRETER up is not Python's
+	 * (pycore_interpframe.h _PyFrame_IsIncomplete) */
+	EMIT("frame_owner_cstack", FRAME_OWNED_BY_INTERPRETER);
+	NONE("frame_is_entry");
+#elif PY_VERSION_HEX >= 0x030C0000
 	EMIT("frame_owner_cstack", FRAME_OWNED_BY_CSTACK);
 	NONE("frame_is_entry");
 #elif PY_VERSION_HEX >= 0x030B0000
@@ -96,6 +104,12 @@ static void emit_frame(void)
 #else
 	NONE("frame_owner_cstack");
 	NONE("frame_is_entry");
+#endif
+#if PY_VERSION_HEX >= 0x030E0000 && !defined(Py_GIL_DISABLED)
+	/* f_executable is a _PyStackRef: PyStackRef_AsPyObjectBorrow clears Py_TAG_REFCNT only */
+	EMIT("frame_code_tag_mask", Py_TAG_REFCNT);
+#else
+	EMIT("frame_code_tag_mask", 0);
 #endif
 }
 
@@ -183,7 +197,11 @@ static void emit_runtime(void)
 	OFF("interp_ceval_gil", PyInterpreterState, ceval.gil);
 	OFF("gil_locked", struct _gil_runtime_state, locked);
 	OFF("gil_last_holder", struct _gil_runtime_state, last_holder);
+#if PY_VERSION_HEX >= 0x030E0000
+	NONE("runtime_autotsskey");	/* gh-131185: a C thread-local replaced it */
+#else
 	OFF("runtime_autotsskey", _PyRuntimeState, autoTSSkey);
+#endif
 #elif PY_VERSION_HEX >= 0x03070000
 	OFF("runtime_gil_locked", _PyRuntimeState, ceval.gil.locked);
 	OFF("runtime_gil_last_holder", _PyRuntimeState, ceval.gil.last_holder);

@@ -6,7 +6,8 @@
  * Include/internal/pycore_runtime.h at v3.13.0 and Include/internal/pycore_debug_offsets.h at
  * v3.14.0 (3.14 moved the struct there and added threads_main, code_object_generation,
  * tlbc_generation, stackpointer, tlbc_index, co_tlbc, set_object, gen_object, llist_node and
- * debugger_support).
+ * debugger_support) and in Debian's 3.15.2 headers. The 3.14 and 3.15 lists were checked
+ * against offsetof() in Debian unstable's 3.14.10 and 3.15.2 headers: every index matches.
  */
 #include <errno.h>
 #include <string.h>
@@ -68,6 +69,49 @@ static const char *const layout_314[] = {
 	"bytes.size", "bytes.ob_size", "bytes.ob_sval",
 	"unicode.size", "unicode.state", "unicode.length", "unicode.asciiobject_size",
 	"gc.size", "gc.collecting",
+	"gen.size", "gen.gi_name", "gen.gi_iframe", "gen.gi_frame_state",
+	"llist_node.next", "llist_node.prev",
+	"debugger.eval_breaker", "debugger.remote_debugger_support",
+	"debugger.remote_debugging_enabled", "debugger.debugger_pending_call",
+	"debugger.debugger_script_path", "debugger.debugger_script_path_size",
+	NULL,
+};
+
+/* 3.15 added thread base/profiled frames, GIL and exception state, err_stackitem, type sizes,
+ * heap_type_object, the compact unicode size and gc frame/generation statistics. */
+static const char *const layout_315[] = {
+	"cookie", "version", "free_threaded",
+	"runtime.size", "runtime.finalizing", "runtime.interpreters_head",
+	"interp.size", "interp.id", "interp.next", "interp.threads_head", "interp.threads_main",
+	"interp.gc", "interp.imports_modules", "interp.sysdict", "interp.builtins",
+	"interp.ceval_gil", "interp.gil_runtime_state", "interp.gil_runtime_state_enabled",
+	"interp.gil_runtime_state_locked", "interp.gil_runtime_state_holder",
+	"interp.code_object_generation", "interp.tlbc_generation",
+	"thread.size", "thread.prev", "thread.next", "thread.interp", "thread.current_frame",
+	"thread.base_frame", "thread.last_profiled_frame", "thread.last_profiled_frame_seq",
+	"thread.thread_id", "thread.native_thread_id", "thread.datastack_chunk", "thread.status",
+	"thread.holds_gil", "thread.gil_requested", "thread.current_exception",
+	"thread.exc_state",
+	"err_stackitem.exc_value",
+	"frame.size", "frame.previous", "frame.executable", "frame.instr_ptr", "frame.localsplus",
+	"frame.owner", "frame.stackpointer", "frame.tlbc_index",
+	"code.size", "code.filename", "code.name", "code.qualname", "code.linetable",
+	"code.firstlineno", "code.argcount", "code.localsplusnames", "code.localspluskinds",
+	"code.co_code_adaptive", "code.co_tlbc",
+	"pyobject.size", "pyobject.ob_type",
+	"type.size", "type.tp_name", "type.tp_repr", "type.tp_flags", "type.tp_basicsize",
+	"type.tp_dictoffset",
+	"heap_type.size", "heap_type.ht_cached_keys",
+	"tuple.size", "tuple.ob_item", "tuple.ob_size",
+	"list.size", "list.ob_item", "list.ob_size",
+	"set.size", "set.used", "set.table", "set.mask",
+	"dict.size", "dict.ma_keys", "dict.ma_values",
+	"float.size", "float.ob_fval",
+	"long.size", "long.lv_tag", "long.ob_digit",
+	"bytes.size", "bytes.ob_size", "bytes.ob_sval",
+	"unicode.size", "unicode.state", "unicode.length", "unicode.asciiobject_size",
+	"unicode.compactunicodeobject_size",
+	"gc.size", "gc.collecting", "gc.frame", "gc.generation_stats_size", "gc.generation_stats",
 	"gen.size", "gen.gi_name", "gen.gi_iframe", "gen.gi_frame_state",
 	"llist_node.next", "llist_node.prev",
 	"debugger.eval_breaker", "debugger.remote_debugger_support",
@@ -184,9 +228,10 @@ static int do_open(const uint8_t *image, size_t len, struct do_image *img, char 
 	switch (img->version >> 16) {
 	case 0x030D: img->names = layout_313; break;
 	case 0x030E: img->names = layout_314; break;
+	case 0x030F: img->names = layout_315; break;
 	default:
 		snprintf(err, errsz, "CPython %s (0x%08llx): its _Py_DebugOffsets layout is "
-			 "unknown (3.13, 3.14 are)", img->vstr, (unsigned long long)img->version);
+			 "unknown (3.13 to 3.15 are)", img->vstr, (unsigned long long)img->version);
 		return -ENOTSUP;
 	}
 	need = 0;
@@ -271,7 +316,7 @@ int debug_offsets_apply(const uint8_t *image, size_t len, struct pyi_layout *out
 	}
 	out->gil_locked = (int32_t)gil_member(&img, "interp.gil_runtime_state_locked");
 	out->gil_last_holder = (int32_t)gil_member(&img, "interp.gil_runtime_state_holder");
-	/* 3.13 and 3.14 (cpython/code.h): int _co_firsttraceable; void *co_extra; then the code */
+	/* 3.13 to 3.15 (cpython/code.h): int _co_firsttraceable; void *co_extra; then the code */
 	out->off.code_firsttraceable = (__s16)(out->off.code_adaptive - 16);
 	out->derived = false;
 	return 0;

@@ -62,7 +62,7 @@ static void usage(FILE *f)
 	      "       pyinst-bpf [options] -- COMMAND [ARG ...]\n"
 	      "       pyinst-bpf [render options] --load FILE [--load FILE ...]\n"
 	      "\n"
-	      "Profiles running CPython processes (3.6 to 3.14) from outside with eBPF, without\n"
+	      "Profiles running CPython processes (3.6 to 3.15) from outside with eBPF, without\n"
 	      "touching them, and reports like pyinstrument. Needs root (CAP_BPF, CAP_PERFMON,\n"
 	      "CAP_SYS_PTRACE) except with --load.\n"
 	      "\n"

@@ -13,7 +13,7 @@
 #include "target.h"
 
 #define PYI_MIN_MINOR 6
-#define PYI_MAX_MINOR 14
+#define PYI_MAX_MINOR 15
 
 void target_table_init(struct target_table *tt)
 {

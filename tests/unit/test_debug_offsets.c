@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * _Py_DebugOffsets: (a) read from a live pyenv 3.13 process and checked against the table
- * compiled from 3.13's headers; (b) a 3.14 image built here from the v3.14.0 struct layout.
+ * _Py_DebugOffsets: (a) read from live pyenv 3.13 and Debian unstable 3.14 and 3.15 processes
+ * and checked against the tables compiled from their headers; (b) a 3.14 image built here from
+ * the v3.14.0 struct layout.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -59,19 +61,19 @@ struct do314 {
 _Static_assert(sizeof(struct do314) == 95 * 8, "3.14 _Py_DebugOffsets is 95 words");
 _Static_assert(sizeof(struct do314) <= DEBUG_OFFSETS_READ_LEN, "read enough");
 
-/* A 3.14 image whose values come from our derived 3.14 entry, plus the ones it cannot know. */
+/* A 3.14 image whose values come from our 3.14 entry. */
 static void build_314(struct do314 *d, const struct pyi_layout *l)
 {
 	memset(d, 0, sizeof(*d));
 	memcpy(d->cookie, "xdebugpy", 8);
 	d->version = 0x030E00F0;
-	d->runtime_state.interpreters_head = 640;
-	d->interpreter_state.next = 7280;
-	d->interpreter_state.threads_head = 7360;
-	d->interpreter_state.ceval_gil = 24;
+	d->runtime_state.interpreters_head = (uint64_t)l->runtime_interpreters_head;
+	d->interpreter_state.next = (uint64_t)l->off.interp_next;
+	d->interpreter_state.threads_head = (uint64_t)l->off.interp_tstate_head;
+	d->interpreter_state.ceval_gil = (uint64_t)l->interp_ceval_gil;
 	d->interpreter_state.gil_runtime_state = 9000;
-	d->interpreter_state.gil_runtime_state_locked = 9016;
-	d->interpreter_state.gil_runtime_state_holder = 9008;
+	d->interpreter_state.gil_runtime_state_locked = 9000 + (uint64_t)l->gil_locked;
+	d->interpreter_state.gil_runtime_state_holder = 9000 + (uint64_t)l->gil_last_holder;
 	d->thread_state.prev = (uint64_t)l->tstate_prev;
 	d->thread_state.next = (uint64_t)l->off.tstate_next;
 	d->thread_state.interp = (uint64_t)l->off.tstate_interp;
@@ -114,8 +116,12 @@ static void test_debug_offsets_314_synthetic(void **state)
 	char err[160] = "";
 
 	assert_non_null(base);
-	assert_true(base->derived);
 	build_314(&d, base);
+	/* values the table does not have: the image's must win */
+	d.runtime_state.interpreters_head = 640;
+	d.interpreter_state.next = 7280;
+	d.interpreter_state.threads_head = 7360;
+	d.interpreter_state.ceval_gil = 24;
 	assert_int_equal(debug_offsets_apply((const uint8_t *)&d, sizeof(d), &got, err,
 					     sizeof(err)), 0);
 	assert_false(got.derived);
@@ -132,7 +138,9 @@ static void test_debug_offsets_314_synthetic(void **state)
 	assert_int_equal(got.frame_code_tag_mask, 1);
 	assert_int_equal(got.off.code_firsttraceable, got.off.code_adaptive - 16);
 	assert_int_equal(got.runtime_autotsskey, -1);
-	/* everything the image carries agrees with the derived entry */
+	/* the four changed values are told as disagreements; the rest agree with the table */
+	assert_int_equal(debug_offsets_verify((const uint8_t *)&d, sizeof(d), base, NULL), 4);
+	build_314(&d, base);
 	assert_int_equal(debug_offsets_verify((const uint8_t *)&d, sizeof(d), base, stderr), 0);
 	d.interpreter_frame.owner = 70;
 	assert_int_equal(debug_offsets_verify((const uint8_t *)&d, sizeof(d), base, NULL), 1);
@@ -152,10 +160,10 @@ static void test_debug_offsets_rejects(void **state)
 	assert_non_null(strstr(err, "3.14.0"));
 	assert_non_null(strstr(err, "free-threaded"));
 	d.free_threaded = 0;
-	d.version = 0x030F00A1;
+	d.version = 0x031000A1;
 	assert_int_equal(debug_offsets_apply((const uint8_t *)&d, sizeof(d), &got, err,
 					     sizeof(err)), -ENOTSUP);
-	assert_non_null(strstr(err, "3.15.0a1"));
+	assert_non_null(strstr(err, "3.16.0a1"));
 	d.version = 0x030E00F0;
 	assert_int_equal(debug_offsets_apply((const uint8_t *)&d, 200, &got, err, sizeof(err)),
 			 -EINVAL);
@@ -216,7 +224,22 @@ static uint64_t sym_value(const char *path, const char *sym)
 	return v;
 }
 
-static pid_t spawn_sleeper(const char *python)
+/* python, or with root set python inside that root, through chroot (which execs it). */
+/* An ET_EXEC (non-PIE) file's symbols are absolute addresses: no load base to add. */
+static bool elf_is_exec(const char *path)
+{
+	unsigned char h[18] = { 0 };
+	FILE *f = fopen(path, "rb");
+
+	if (f) {
+		if (fread(h, 1, sizeof(h), f) != sizeof(h))
+			h[16] = 0;
+		fclose(f);
+	}
+	return h[16] == 2 && h[17] == 0;	/* e_type, little-endian */
+}
+
+static pid_t spawn_sleeper(const char *python, const char *root)
 {
 	int fds[2];
 	char c;
@@ -226,10 +249,14 @@ static pid_t spawn_sleeper(const char *python)
 		return -1;
 	pid = fork();
 	if (pid == 0) {
+		static const char code[] =
+			"import sys, time; sys.stdout.write('r'); sys.stdout.flush(); time.sleep(60)";
+
 		dup2(fds[1], 1);
-		execl(python, python, "-c",
-		      "import sys, time; sys.stdout.write('r'); sys.stdout.flush(); time.sleep(60)",
-		      (char *)NULL);
+		if (root)
+			execlp("chroot", "chroot", root, python, "-c", code, (char *)NULL);
+		else
+			execl(python, python, "-c", code, (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -241,26 +268,31 @@ static pid_t spawn_sleeper(const char *python)
 	return pid;
 }
 
-static void test_debug_offsets_313_live(void **state)
+/*
+ * Reads _PyRuntime's first bytes from a live python (inside root when set) and checks them
+ * against the table compiled from that version's headers.
+ */
+static void live_check(const char *python, const char *root, int minor)
 {
-	struct test_python py = { "pyenv 3.13", 13, NULL, "" };
 	uint8_t image[DEBUG_OFFSETS_READ_LEN];
-	char path[PATH_MAX] = "", err[160], mem[64];
-	const struct pyi_layout *table = layouts_find(0x030D0000);
+	char path[PATH_MAX] = "", err[160], mem[64], lib[32];
+	const struct pyi_layout *table = layouts_find(0x03000000u | (unsigned int)minor << 16);
 	struct pyi_layout got;
 	uint64_t base, sym;
 	pid_t pid;
 	int fd, bad;
 	ssize_t n;
 
-	if (test_python_find(&py))
-		skip();
-	pid = spawn_sleeper(py.path);
+	assert_non_null(table);
+	pid = spawn_sleeper(python, root);
 	assert_true(pid > 0);
-	base = map_base(pid, "libpython3.13", path, sizeof(path));
+	snprintf(lib, sizeof(lib), "libpython3.%d", minor);
+	base = map_base(pid, lib, path, sizeof(path));
 	if (!base)	/* a static build: the symbol is in the executable */
 		base = map_base(pid, "/bin/python3", path, sizeof(path));
 	sym = base ? sym_value(path, "_PyRuntime") : 0;
+	if (elf_is_exec(path))
+		base = 0;
 	snprintf(mem, sizeof(mem), "/proc/%d/mem", (int)pid);
 	fd = open(mem, O_RDONLY);
 	n = fd >= 0 && sym ? pread(fd, image, sizeof(image), (off_t)(base + sym)) : -1;
@@ -270,7 +302,7 @@ static void test_debug_offsets_313_live(void **state)
 	waitpid(pid, NULL, 0);
 	assert_true(sym != 0);
 	assert_int_equal(n, sizeof(image));
-	print_message("read _PyRuntime of %s at %s+0x%llx\n", py.path, path,
+	print_message("read _PyRuntime of %s at %s+0x%llx\n", python, path,
 		      (unsigned long long)sym);
 
 	bad = debug_offsets_verify(image, sizeof(image), table, stderr);
@@ -282,12 +314,50 @@ static void test_debug_offsets_313_live(void **state)
 	assert_int_equal(memcmp(&got.off, &table->off, sizeof(got.off)), 0);
 }
 
+static void test_debug_offsets_313_live(void **state)
+{
+	struct test_python py = { "pyenv 3.13", 13, NULL, "" };
+
+	if (test_python_find(&py))
+		skip();
+	live_check(py.path, NULL, 13);
+}
+
+/* Debian unstable's builds, in the root scripts/unstable-root.sh makes (skipped without it). */
+static void unstable_live(int minor)
+{
+	const char *root = getenv("PYI_UNSTABLE_ROOT");
+	char stamp[PATH_MAX], python[32];
+
+	if (!root || !*root)
+		root = "/var/cache/pyinst-bpf/sid";
+	snprintf(stamp, sizeof(stamp), "%s/.pyinst-bpf-complete", root);
+	if (access(stamp, R_OK) || geteuid() != 0) {
+		print_message("no Debian unstable root at %s (or not root): skipped\n", root);
+		skip();
+	}
+	snprintf(python, sizeof(python), "/usr/bin/python3.%d", minor);
+	live_check(python, root, minor);
+}
+
+static void test_debug_offsets_314_live(void **state)
+{
+	unstable_live(14);
+}
+
+static void test_debug_offsets_315_live(void **state)
+{
+	unstable_live(15);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_debug_offsets_314_synthetic),
 		cmocka_unit_test(test_debug_offsets_rejects),
 		cmocka_unit_test(test_debug_offsets_313_live),
+		cmocka_unit_test(test_debug_offsets_314_live),
+		cmocka_unit_test(test_debug_offsets_315_live),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
