@@ -18,6 +18,15 @@ tally() {	# name, exit status (77 = skipped, said loudly)
 	esac
 }
 
+# Debian unstable's CPython 3.14 and 3.15 builds for the integration suite (cached after the
+# first run; skipped loudly when the root cannot be made)
+if sid=$(scripts/unstable-root.sh); then
+	export PYI_UNSTABLE_ROOT="$sid"
+	tally "Debian unstable root (CPython 3.14, 3.15)" 0
+else
+	tally "Debian unstable root (CPython 3.14, 3.15)" $?
+fi
+
 meson test -C build --print-errorlogs --num-processes 1 --timeout-multiplier 2
 status=$?
 # meson's own counts

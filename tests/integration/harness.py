@@ -37,6 +37,8 @@ def interpreters():
 
 UNSTABLE_ROOT = os.environ.get("PYI_UNSTABLE_ROOT") or "/var/cache/pyinst-bpf/sid"
 UNSTABLE_VERSIONS = ("3.14", "3.15")
+# labels of the other builds of a version already covered in full: CI runs a subset on them
+VARIANTS = set()
 
 
 def elf_kind(path):
@@ -65,10 +67,12 @@ def unstable_interpreters():
                 ("python%s-shared" % v, None, "libpython%s.so" % v),
                 ("python%sd" % v, None, "debug build"),
                 ("python%s" % v, "PYTHON_JIT=1", "JIT on")]
-        for name, env, kind in bins:
+        for i, (name, env, kind) in enumerate(bins):
             if os.path.exists(os.path.join(UNSTABLE_ROOT, "usr/bin", name)):
-                found.append(("debian unstable %s %s (%s)" % (v, name, kind),
-                              chroot_wrapper(name, env)))
+                label = "debian unstable %s %s (%s)" % (v, name, kind)
+                found.append((label, chroot_wrapper(name, env)))
+                if i:
+                    VARIANTS.add(label)
     return found
 
 

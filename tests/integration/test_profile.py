@@ -9,7 +9,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Session, Skip, binary, check, interpreters, profile_launch,  # noqa: E402
-                     profile_pid, run_tests, tmpdir, WORKLOADS)
+                     profile_pid, run_tests, tmpdir, VARIANTS, WORKLOADS)
 
 DURATION = float(os.environ.get("PYI_TEST_DURATION", "2.0"))
 
@@ -171,13 +171,18 @@ def wait_test(python, mode):
 
 def per_interpreter_tests():
     tests = []
+    full = (test_shares_launch, test_shares_pid, test_deep_recursion_whole,
+            test_deep_recursion_truncated, test_threads_and_sleeper, test_line_numbers,
+            test_churn_names_right, test_methods_class, test_gil_waits_launch)
+    # another build of a version covered in full (PIE, shared, debug, JIT): what differs
+    variant = (test_shares_launch, test_shares_pid, test_deep_recursion_whole,
+               test_methods_class, test_gil_waits_launch)
     for label, python in interpreters():
-        for fn in (test_shares_launch, test_shares_pid, test_deep_recursion_whole,
-                   test_deep_recursion_truncated, test_threads_and_sleeper, test_line_numbers,
-                   test_churn_names_right, test_methods_class, test_gil_waits_launch):
+        for fn in (variant if label in VARIANTS else full):
             tests.append(("%s [%s]" % (fn.__name__, label), lambda fn=fn, p=python: fn(p)))
         tests.append(("test_waits_wall [%s]" % label, lambda p=python: wait_test(p, "wall")))
-        tests.append(("test_waits_cpu [%s]" % label, lambda p=python: wait_test(p, "cpu")))
+        if label not in VARIANTS:
+            tests.append(("test_waits_cpu [%s]" % label, lambda p=python: wait_test(p, "cpu")))
     return tests
 
 

@@ -53,6 +53,9 @@ if len(sys.argv) > 3:
     # --pid mode: tell the harness we are ready, then wait for its go
     with open(sys.argv[3], "w") as f:
         f.write("ready")
-    while not open(sys.argv[3]).read().startswith("go"):
+    while True:
+        with open(sys.argv[3]) as f:
+            if f.read().startswith("go"):
+                break
         time.sleep(0.01)
 main()
