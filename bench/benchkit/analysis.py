@@ -54,6 +54,8 @@ def profile_figures(run):
     figures["functions_seen"] = len({n for _, _, names, _ in profile.records for n in names
                                      if n.startswith("gen_")})
     figures["warnings"] = profile.warnings
+    # a profiler's own count of samples taken over samples due, where it reports one
+    figures["own_received_pct"] = getattr(profile, "own_received_pct", None)
     return figures
 
 
