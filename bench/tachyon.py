@@ -9,6 +9,7 @@ unprofiled runs, at 1 kHz and 10 kHz. See docs/benchmarks.md, "Against Tachyon".
 """
 import argparse
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -73,6 +74,9 @@ def summary(rows):
 
 def main(argv):
     args = parse_args(argv)
+    # Tachyon writes its output on SIGINT only if Python installed its handler, which it does
+    # not when SIGINT was ignored at its start (as in a background job): reset it for children
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if os.geteuid() != 0:
         sys.exit("bench: run as root (BPF, chroot, nsenter)")
     root = tachyon.unstable_root()

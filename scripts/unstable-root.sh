@@ -57,9 +57,12 @@ provision() {
 
 	cp /etc/resolv.conf "$dir/etc/resolv.conf" 2>/dev/null || true
 	if ! chroot "$dir" env DEBIAN_FRONTEND=noninteractive sh -c "$apt update -qq &&
-		$apt install -y -qq --no-install-recommends $(packages | tr '\n' ' ')" >&2; then
+		$apt install -y -qq --no-install-recommends $(packages | tr '\n' ' ')" \
+		>"$dir/tmp/apt.log" 2>&1; then
+		tail -n 5 "$dir/tmp/apt.log" >&2
 		skip "installing $(packages | tr '\n' ' ') in unstable failed"
 	fi
+	rm -f "$dir/tmp/apt.log"
 	chroot "$dir" apt-get clean >/dev/null 2>&1
 	# the shared-library interpreter: /usr/bin/python3.X-shared, linked to libpython3.X.so
 	cp "$here/libpython_launcher.c" "$dir/tmp/launcher.c"
@@ -73,12 +76,12 @@ provision() {
 }
 
 here="$(cd "$(dirname "$0")" && pwd)"
+[ -L "$root" ] && skip "$root is a symlink; refusing to use it"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(want)" ]; then
 	echo "$root"
 	exit 0
 fi
 [ "$(id -u)" = 0 ] || skip "needs root to make $root"
-[ -L "$root" ] && skip "$root is a symlink; refusing to use it"
 if [ -e "$root" ] && [ ! -f "$root/.pyinst-bpf-made" ]; then
 	skip "$root exists and was not made by this script; remove it or set PYI_UNSTABLE_ROOT"
 fi
@@ -104,6 +107,7 @@ if ! debootstrap --variant=minbase unstable "$work" "$mirror" >"$work.log" 2>&1;
 	tail -n 5 "$work.log" >&2
 	skip "debootstrap failed"
 fi
+rm -f "$work.log"
 touch "$work/.pyinst-bpf-made"
 provision "$work"
 [ -e "$root" ] && rm -rf --one-file-system "$root"

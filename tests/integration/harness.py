@@ -78,8 +78,9 @@ def unstable_interpreters():
 
 def chroot_wrapper(name, env):
     """A script that runs the root's /usr/bin/NAME with the caller's arguments, same pid."""
-    d = os.path.join(tempfile.gettempdir(), "pyi-unstable-%d" % os.getuid())
-    os.makedirs(d, exist_ok=True)
+    if not getattr(chroot_wrapper, "dir", None):
+        chroot_wrapper.dir = tempfile.mkdtemp(prefix="pyi-unstable-")
+    d = chroot_wrapper.dir
     inside = os.path.join(UNSTABLE_ROOT, WORKLOADS.lstrip("/"))
     os.makedirs(inside, exist_ok=True)
     path = os.path.join(d, name + ("-jit" if env else ""))
@@ -90,11 +91,9 @@ def chroot_wrapper(name, env):
               "exec unshare --mount --propagation private /bin/sh -c '%s' '%s' '%s' %s%s \"$@\"\n"
               % (cmd, UNSTABLE_ROOT, WORKLOADS, "env %s " % env if env else "",
                  "/usr/bin/" + name))
-    tmp = path + ".%d" % os.getpid()
-    with open(tmp, "w") as f:
+    with open(path, "w") as f:
         f.write(script)
-    os.chmod(tmp, 0o755)
-    os.replace(tmp, path)
+    os.chmod(path, 0o755)
     return path
 
 
