@@ -137,12 +137,28 @@ def wait_test(python, mode):
               "compressing: %.3fs wall in the profile, %.3fs measured" % (comp, truth["compressing"]))
 
 
+# What report_problems says about reads that failed; -v shows each counter that is not zero.
+READ_COUNTERS = ("thread lists unreadable", "frames unreadable", "code objects unreadable",
+                 "frames could not be named")
+
+
+def test_server_counters_zero(python):
+    """A threaded HTTP server under load (a thread per connection, thousands of threads
+    starting and ending): every read of a live thread succeeds, so no read counter moves."""
+    run = profile_pid(python, "http_server.py", [DURATION], opts=("-v",))
+    truth = run.truth()
+    check(truth["served"] >= 100, "the server answered only %d requests" % truth["served"])
+    bad = [l for l in run.stderr.splitlines() if any(c in l for c in READ_COUNTERS)]
+    check(not bad, "a clean run counted failed reads: " + "; ".join(bad))
+    check(run.session().function_time("do_GET") > 0, "do_GET is not in the profile")
+
+
 def per_interpreter_tests():
     tests = []
     for label, python in interpreters():
         for fn in (test_shares_launch, test_shares_pid, test_deep_recursion_whole,
                    test_deep_recursion_truncated, test_threads_and_sleeper, test_line_numbers,
-                   test_churn_names_right):
+                   test_churn_names_right, test_server_counters_zero):
             tests.append(("%s [%s]" % (fn.__name__, label), lambda fn=fn, p=python: fn(p)))
         tests.append(("test_waits_wall [%s]" % label, lambda p=python: wait_test(p, "wall")))
         tests.append(("test_waits_cpu [%s]" % label, lambda p=python: wait_test(p, "cpu")))
