@@ -620,18 +620,40 @@ static void drain(struct collector *c)
 	}
 }
 
+/* What a saved session keeps of how it was recorded besides its samples (session.h). */
+static void set_origin(struct collector *c, struct session *s)
+{
+	struct session_origin o = *session_get_origin(s);
+	uint64_t lost;
+
+	sum_percpu(bpf_map__fd(c->skel->maps.errors), PYI_ERR_RINGBUF, c->ncpus, &lost);
+	o.mode = c->opts.wall ? SESSION_MODE_WALL : SESSION_MODE_CPU;
+	o.lost_samples = (int64_t)lost;
+	session_set_origin(s, &o);
+}
+
 size_t collector_finish_each(struct collector *c, double start_time, double duration,
 			     const char *description, struct session **out, int *pids, size_t max)
 {
+	size_t n;
+
 	drain(c);
-	return target_table_sessions(&c->targets, start_time, duration, c->opts.interval,
-				     description, out, pids, max);
+	n = target_table_sessions(&c->targets, start_time, duration, c->opts.interval,
+				  description, out, pids, max);
+	for (size_t i = 0; i < n; i++)
+		set_origin(c, out[i]);
+	return n;
 }
 
 struct session *collector_finish(struct collector *c, double start_time, double duration,
 				 const char *description)
 {
+	struct session *s;
+
 	drain(c);
-	return target_table_session(&c->targets, start_time, duration, c->opts.interval,
-				    description);
+	s = target_table_session(&c->targets, start_time, duration, c->opts.interval,
+				 description);
+	if (s)
+		set_origin(c, s);
+	return s;
 }
