@@ -15,6 +15,15 @@
 struct session;
 struct collector;
 
+/*
+ * The shortest interval accepted: below it the timer interrupts alone cost a CPU more than the
+ * budget (measured in docs/safety.md). The budget: the sampler's kernel time per CPU per second
+ * and its records per CPU per second; above either the rate is lowered, with a notice.
+ */
+#define COLLECT_MIN_INTERVAL	0.0001
+#define COLLECT_BUDGET_NS_PER_S	50000000ULL	/* 5% of each CPU */
+#define COLLECT_BUDGET_EVENTS_PER_S	20000ULL
+
 struct collect_opts {
 	double interval;		/* seconds between samples on each CPU */
 	unsigned int max_depth;		/* frames kept per stack (root end) */

@@ -362,6 +362,22 @@ static bool pyregex_match(const struct pyregex *r, const char *s)
 	return r->set && !regexec(&r->re, s, 1, &m, 0) && m.rm_so == 0;
 }
 
+int processor_options_check(const struct processor_options *o)
+{
+	struct pyregex r = { 0 };
+	int err;
+
+	err = pyregex_compile(&r, o->hide_regex, "--hide-regex / hide_regex");
+	if (r.set)
+		regfree(&r.re);
+	r.set = false;
+	if (!err)
+		err = pyregex_compile(&r, o->show_regex, "--show-regex / show_regex");
+	if (r.set)
+		regfree(&r.re);
+	return err;
+}
+
 struct grouper {
 	struct frame_tree *t;
 	struct pyregex hide, show;
