@@ -782,7 +782,7 @@ static int load_and_render(struct cli *cli)
 
 	for (i = 0; i < cli->nloads; i++) {
 		if (session_load(cli->loads[i], &s, err, sizeof(err))) {
-			pr_err("%s: %s", cli->loads[i], err);
+			pr_err("%s", err);
 			goto out;
 		}
 		if (!all) {

@@ -261,6 +261,29 @@ static void test_render_text_escapes_control_chars(void **state)
 	session__free(s);
 }
 
+/* U+202E shows a name reversed ("exe.doc" as "cod.exe"); U+2067 opens an isolate. */
+static void test_render_text_escapes_bidi_overrides(void **state)
+{
+	static const char frame[] = "\xe2\x80\xae" "cod.exe\0/app/\xe2\x81\xa7x.py\0003";
+	struct session *s = session__new();
+	size_t len;
+	int ret;
+	uint32_t st;
+	char *got;
+
+	st = session_stack_push(s, SESSION_NO_STACK,
+				session_intern_frame(s, frame, sizeof(frame) - 1));
+	assert_int_equal(session_add_sample(s, st, 0.5), 0);
+	session_set_times(s, 0, 0.5);
+	got = render_with(s, NULL, &len, &ret);
+	assert_int_equal(ret, 0);
+	assert_null(strstr(got, "\xe2\x80\xae"));
+	assert_null(strstr(got, "\xe2\x81\xa7"));
+	assert_non_null(strstr(got, "\\xe2\\x80\\xaecod.exe"));
+	free(got);
+	session__free(s);
+}
+
 static void test_render_text_deepest_stack(void **state)
 {
 	/* SESSION_MAX_DEPTH frames: the recursive processors and renderer must cope */
@@ -307,6 +330,7 @@ int main(void)
 		cmocka_unit_test(test_render_text_opts_parser),
 		cmocka_unit_test(test_render_text_bad_regex_fails),
 		cmocka_unit_test(test_render_text_escapes_control_chars),
+		cmocka_unit_test(test_render_text_escapes_bidi_overrides),
 		cmocka_unit_test(test_render_text_deepest_stack),
 	};
 
