@@ -511,7 +511,18 @@ static void status_line(const struct cli *cli, struct collector *c, double elaps
 		final ? "\n" : "");
 }
 
-static void report_problems(struct collector *c, const struct cli *cli)
+/* What sampling cost the host: kernel time per CPU, and what the budget took away. */
+static void report_cost(const struct collect_stats *st, double elapsed, int ncpus)
+{
+	if (st->budget_skipped)
+		pr_warn("%llu samples skipped to keep the sampler within its CPU budget",
+			(unsigned long long)st->budget_skipped);
+	pr_info("sampler cost: %.2f ms of kernel time per CPU-second (budget %.0f), interval "
+		"%.3g ms", elapsed > 0 ? (double)st->kernel_ns / 1e6 / elapsed / ncpus : 0,
+		COLLECT_BUDGET_NS_PER_S / 1e6, st->interval * 1e3);
+}
+
+static void report_problems(struct collector *c, const struct cli *cli, double elapsed)
 {
 	static const char *const what[PYI_ERR_MAX] = {
 		[PYI_ERR_RINGBUF] = "records dropped (ring buffer full)",
@@ -545,6 +556,7 @@ static void report_problems(struct collector *c, const struct cli *cli)
 		pr_warn("%llu frames could not be named", (unsigned long long)st.unresolved);
 	if (!st.samples && !cli->quiet)
 		pr_warn("no samples were recorded");
+	report_cost(&st, elapsed, (int)sysconf(_SC_NPROCESSORS_ONLN));
 }
 
 static void describe(const struct cli *cli, char *buf, size_t len)
@@ -592,6 +604,7 @@ static int sample_until_done(const struct cli *cli, struct collector *c, struct 
 	const char *msg;
 	int rc = 0, timeout;
 
+	pr_info("sampling started");
 	while (!stop_requested) {
 		/* never sleep past the end of --duration */
 		left = cli->duration ? cli->duration - (wall_now() - started) : 1;
@@ -615,6 +628,7 @@ static int sample_until_done(const struct cli *cli, struct collector *c, struct 
 			last_status = elapsed;
 		}
 	}
+	pr_info("sampling ended after %.3f s", wall_now() - started);
 	status_line(cli, c, wall_now() - started, true);
 	return rc < 0 ? rc : 0;
 }
@@ -732,7 +746,7 @@ static int profile(struct cli *cli)
 	if (add_targets(cli, c, &l))
 		goto out;
 	sampled = sample_until_done(cli, c, &l, started);
-	report_problems(c, cli);
+	report_problems(c, cli, wall_now() - started);
 	collector_stats(c, &st);
 	cli->report.lost_samples = st.lost;
 	if (cli->command) {
