@@ -64,6 +64,9 @@ int collector_add_pid(struct collector *c, int pid, bool follow, bool must_be_py
 /* Takes what the kernel sent, waiting up to timeout_ms. Returns 0 or -errno. */
 int collector_poll(struct collector *c, int timeout_ms);
 
+/* Ends sampling at once (the perf events are detached); what was sent is still taken. */
+void collector_stop(struct collector *c);
+
 /* True once every target has exited. */
 bool collector_done(const struct collector *c);
 

@@ -732,19 +732,23 @@ void collector_stats(struct collector *c, struct collect_stats *st)
 	target_table_counts(&c->targets, &st->processes, &st->threads, &st->running);
 }
 
-static void drain(struct collector *c)
+void collector_stop(struct collector *c)
 {
-	struct timespec now;
-	size_t i;
-
-	double deadline = monotonic_now() + 1.0;
-	int cpu, rc;
-
-	/* sampling ends now, not when the backlog is taken */
-	for (cpu = 0; c->links && cpu < c->ncpus; cpu++) {
+	for (int cpu = 0; c->links && cpu < c->ncpus; cpu++) {
 		bpf_link__destroy(c->links[cpu]);
 		c->links[cpu] = NULL;
 	}
+}
+
+static void drain(struct collector *c)
+{
+	double deadline = monotonic_now() + 1.0;
+	struct timespec now;
+	size_t i;
+	int rc;
+
+	/* sampling ends now, not when the backlog is taken */
+	collector_stop(c);
 	/* what the kernel sent before the caller stopped still counts, if it comes in time */
 	do {
 		c->slice_end = monotonic_now() + POLL_SLICE_S;

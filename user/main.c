@@ -628,6 +628,7 @@ static int sample_until_done(const struct cli *cli, struct collector *c, struct 
 			last_status = elapsed;
 		}
 	}
+	collector_stop(c);
 	pr_info("sampling ended after %.3f s", wall_now() - started);
 	status_line(cli, c, wall_now() - started, true);
 	return rc < 0 ? rc : 0;
