@@ -964,6 +964,12 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
 	bpf_map_delete_elem(&wall_threads, &key.tid);
 	if (group_dead) {
 		bpf_map_delete_elem(&procs, &tgid);
+		/* the pid may be reused by anyone: not followed, not interesting, asked anew;
+		 * forgotten here, in order with a fork that reuses it */
+		bpf_map_delete_elem(&follow, &tgid);
+		bpf_map_delete_elem(&asked, &tgid);
+		__sync_fetch_and_and(&pid_bitmap[(tgid >> 6) & (PYI_PID_BITMAP / 64 - 1)],
+				     ~(1ULL << (tgid & 63)));
 		send_proc_event(PYI_PROC_EXIT, tgid, 0);
 	}
 	return 0;

@@ -188,6 +188,7 @@ static void take_sample(struct collector *c, const struct pyi_sample *s, size_t 
 }
 
 static void mark_interesting(struct collector *c, int pid);
+static void unmark_interesting(struct collector *c, int pid);
 static int activate(struct collector *c, struct target *t, char *err, size_t errlen);
 
 /* --cgroup / --all: the kernel saw a process we have not looked at. */
@@ -199,8 +200,9 @@ static void discover(struct collector *c, int pid)
 
 	if (t && t->state != TARGET_EXITED)
 		return;
-	if (!t)
-		t = target_add(&c->targets, pid, false, NULL);
+	/* a pid seen before belonged to a process that has exited: this one is another, with a
+	 * session of its own */
+	t = target_add(&c->targets, pid, false, NULL);
 	if (!t)
 		return;
 	/* watched from now on: an exec may turn it into Python */
@@ -210,6 +212,11 @@ static void discover(struct collector *c, int pid)
 		notice(c, "%s", err);
 	if (rc)
 		t->state = TARGET_FAILED;
+	/* gone already: the kernel saw no exit of an interesting process, so forget it here */
+	if (rc && !proc_exists(pid)) {
+		t->state = TARGET_EXITED;
+		unmark_interesting(c, pid);
+	}
 }
 
 static void take_proc_event(struct collector *c, const struct pyi_proc_event *ev)
@@ -223,7 +230,7 @@ static void take_proc_event(struct collector *c, const struct pyi_proc_event *ev
 		break;
 	case PYI_PROC_FORK:
 		parent = target_find(&c->targets, (int)ev->ppid);
-		if (!t)
+		if (!t || t->state == TARGET_EXITED)	/* a reused pid is a new process */
 			t = target_add(&c->targets, (int)ev->pid, true, parent);
 		break;
 	case PYI_PROC_EXEC:
@@ -450,6 +457,12 @@ static void mark_interesting(struct collector *c, int pid)
 {
 	__atomic_fetch_or(&c->skel->bss->pid_bitmap[(pid >> 6) & (PYI_PID_BITMAP / 64 - 1)],
 			  1ULL << (pid & 63), __ATOMIC_SEQ_CST);
+}
+
+static void unmark_interesting(struct collector *c, int pid)
+{
+	__atomic_fetch_and(&c->skel->bss->pid_bitmap[(pid >> 6) & (PYI_PID_BITMAP / 64 - 1)],
+			   ~(1ULL << (pid & 63)), __ATOMIC_SEQ_CST);
 }
 
 /* Turns a pending target into a profiled one, if it is a supported Python. */

@@ -678,15 +678,20 @@ static int resolve_cgroup(struct cli *cli)
 	return 0;
 }
 
-/* FILE.EXT -> FILE-PID.EXT (the longest known extension, e.g. .speedscope.json, stays whole) */
-static void per_process_name(const char *outfile, int pid, char *buf, size_t len)
+/*
+ * FILE.EXT -> FILE-PID.EXT (the longest known extension, e.g. .speedscope.json, stays whole);
+ * FILE-PID-N.EXT for the Nth session of a pid (it called exec, or the pid was reused).
+ */
+static void per_process_name(const char *outfile, int pid, int nth, char *buf, size_t len)
 {
 	const char *slash = strrchr(outfile, '/'), *dot = strchr(slash ? slash : outfile, '.');
+	char id[32];
 
+	snprintf(id, sizeof(id), nth > 1 ? "%d-%d" : "%d", pid, nth);
 	if (!dot || dot == (slash ? slash + 1 : outfile))
-		snprintf(buf, len, "%s-%d", outfile, pid);
+		snprintf(buf, len, "%s-%s", outfile, id);
 	else
-		snprintf(buf, len, "%.*s-%d%s", (int)(dot - outfile), outfile, pid, dot);
+		snprintf(buf, len, "%.*s-%s%s", (int)(dot - outfile), outfile, id, dot);
 }
 
 static int write_each(struct cli *cli, struct collector *c, double started, const char *desc)
@@ -695,14 +700,17 @@ static int write_each(struct cli *cli, struct collector *c, double started, cons
 	int pids[MAX_PIDS * 16], rc = 0;
 	const char *outfile = cli->report.outfile;
 	char name[PATH_MAX];
-	size_t i, n;
+	size_t i, j, n;
+	int nth;
 
 	n = collector_finish_each(c, started, wall_now() - started, desc, sessions, pids,
 				  MAX_PIDS * 16);
 	if (!n)
 		pr_warn("no Python process was profiled: nothing written");
 	for (i = 0; i < n; i++) {
-		per_process_name(outfile, pids[i], name, sizeof(name));
+		for (j = 0, nth = 1; j < i; j++)
+			nth += pids[j] == pids[i];
+		per_process_name(outfile, pids[i], nth, name, sizeof(name));
 		cli->report.outfile = name;
 		cli->report.pids = &pids[i];
 		cli->report.npids = 1;
