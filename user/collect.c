@@ -243,6 +243,8 @@ static void take_proc_event(struct collector *c, const struct pyi_proc_event *ev
 		}
 		target_flush_pending(t, ev->ts);
 		target_retire_session(t);
+		/* it runs something else now: its root is named after what it runs */
+		proc_cmdline(t->pid, t->cmdline, sizeof(t->cmdline));
 		t->state = TARGET_PENDING;
 		t->pending_since = monotonic_now();
 		break;
