@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Failure, Session, Skip, binary, check, interpreters,  # noqa: E402
                      run_tests, tmpdir, WORKLOADS)
 
-SAMPLE = os.path.join(os.environ.get("PYI_SHARED", "/work/shared"), "reference",
+SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data",
                       "pyinstrument-samples", "demo.pyisession")
 BUSY = os.path.join(WORKLOADS, "busy.py")
 
