@@ -62,7 +62,12 @@ void collector__free(struct collector *c);
 int collector_add_pid(struct collector *c, int pid, bool follow, bool must_be_python, char *err,
 		      size_t errlen);
 
-/* Takes what the kernel sent, waiting up to timeout_ms. Returns 0 or -errno. */
+/*
+ * Takes what the kernel sent, waiting up to timeout_ms; returns within timeout_ms + 20 ms
+ * whatever the event rate (what is left is taken by the next call, which does not wait).
+ * Every half second, checks the sampler's cost and lowers the rate over budget (a notice).
+ * Returns 0 or -errno.
+ */
 int collector_poll(struct collector *c, int timeout_ms);
 
 /* Ends sampling at once (the perf events are detached); what was sent is still taken. */

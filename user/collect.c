@@ -32,8 +32,9 @@
 
 #define SYS_EXIT_WINDOW_S 3.0	/* on_sys_exit stays attached this long after an activation */
 #define PENDING_POLL_MS 2	/* how often to look at a process that may become Python */
-#define POLL_SLICE_S 0.03	/* records taken per poll at most this long: the caller's clock
-				 * and signals come back every 50 ms whatever the event rate */
+#define POLL_SLICE_S 0.02	/* records taken per poll for at most this long past its timeout:
+				 * the caller's clock and signals come back in timeout + 20 ms
+				 * whatever the event rate */
 #define BUDGET_CHECK_S 0.5	/* how often the sampler's cost is read */
 #define MAX_PERIOD_NS 100000000ULL	/* the rate is lowered down to 10 Hz at most */
 
@@ -663,14 +664,12 @@ int collector_poll(struct collector *c, int timeout_ms)
 		timeout_ms = PENDING_POLL_MS;
 	if (c->backlog)
 		timeout_ms = 0;
-	/* samples come without wakeups (they would cost the target): sleep, then drain, for
-	 * one slice at most */
-	c->slice_end = 0;
+	/* samples come without wakeups (they would cost the target): sleep, then drain; a
+	 * wakeup (a process event) drains inside the poll: the same deadline bounds both */
+	c->slice_end = monotonic_now() + timeout_ms / 1e3 + POLL_SLICE_S;
 	rc = ring_buffer__poll(c->rb, timeout_ms);
-	if (rc < 0 && rc != -EINTR && rc != -EAGAIN)
-		return rc;
-	c->slice_end = monotonic_now() + POLL_SLICE_S;
-	rc = ring_buffer__consume(c->rb);
+	if (rc >= 0 || rc == -EINTR)
+		rc = ring_buffer__consume(c->rb);
 	c->backlog = rc == -EAGAIN;
 	c->slice_end = 0;
 	if (rc < 0 && rc != -EINTR && rc != -EAGAIN)

@@ -630,9 +630,10 @@ static int sample_until_done(const struct cli *cli, struct collector *c, struct 
 
 	pr_info("sampling started");
 	while (!stop_requested) {
-		/* never sleep past the end of --duration */
+		/* never sleep past the end of --duration; a poll returns within its timeout + 20 ms
+		 * whatever the event rate, so the clock and signals are looked at every 50 ms */
 		left = cli->duration ? cli->duration - (wall_now() - started) : 1;
-		timeout = left <= 0 ? 0 : left < 0.05 ? (int)(left * 1000) + 1 : 50;
+		timeout = left <= 0 ? 0 : left < 0.03 ? (int)(left * 1000) + 1 : 30;
 		rc = collector_poll(c, timeout);
 		if (rc < 0) {
 			pr_err("sampling stopped: the collector failed: %s", strerror(-rc));
