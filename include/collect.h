@@ -38,6 +38,7 @@ struct collect_opts {
 
 struct collect_stats {
 	uint64_t samples;		/* samples in the sessions */
+	uint64_t last_sample_ns;	/* CLOCK_MONOTONIC of the latest on-CPU sample */
 	uint64_t lost;			/* records the kernel could not send */
 	uint64_t unresolved;		/* frames whose code object was never described */
 	uint64_t errors[PYI_ERR_MAX];
@@ -69,6 +70,12 @@ int collector_add_pid(struct collector *c, int pid, bool follow, bool must_be_py
  * Returns 0 or -errno.
  */
 int collector_poll(struct collector *c, int timeout_ms);
+
+/* Sampling ends in the kernel seconds from now, whether or not the caller is on a CPU then. */
+void collector_stop_at(struct collector *c, double seconds);
+
+/* A word that ends sampling in the kernel at once when set to 1: a signal handler may store it. */
+volatile uint64_t *collector_stop_word(struct collector *c);
 
 /* Ends sampling at once (the perf events are detached); what was sent is still taken. */
 void collector_stop(struct collector *c);

@@ -52,6 +52,7 @@ struct collector {
 	char *notices[MAX_NOTICES];
 	unsigned int notice_head, notice_tail;
 	uint64_t samples;
+	uint64_t last_sample_ns;	/* ktime of the latest on-CPU sample taken */
 	double slice_end;	/* on_record stops the ring buffer's loop from then on */
 	bool backlog;		/* records were left in the ring buffer by the last poll */
 	uint64_t period_ns;	/* the perf events' period now */
@@ -187,6 +188,8 @@ static void take_sample(struct collector *c, const struct pyi_sample *s, size_t 
 	session_add_sample(t->session, stack,
 			   s->weight_ns ? (double)s->weight_ns / 1e9 : c->opts.interval);
 	c->samples++;
+	if (!(s->flags & PYI_SF_OFFCPU) && s->ts > c->last_sample_ns)
+		c->last_sample_ns = s->ts;
 }
 
 static void mark_interesting(struct collector *c, int pid);
@@ -749,6 +752,7 @@ void collector_stats(struct collector *c, struct collect_stats *st)
 
 	memset(st, 0, sizeof(*st));
 	st->samples = c->samples;
+	st->last_sample_ns = c->last_sample_ns;
 	for (i = 0; i < PYI_ERR_MAX; i++)
 		sum_percpu(bpf_map__fd(c->skel->maps.errors), i, c->ncpus, &st->errors[i]);
 	st->lost = st->errors[PYI_ERR_RINGBUF];
@@ -761,6 +765,20 @@ void collector_stats(struct collector *c, struct collect_stats *st)
 	st->unresolved = sst.unresolved;
 	target_table_counts(&c->targets, &st->processes, &st->threads, &st->running);
 	st->blocked = count_blocked(c);
+}
+
+void collector_stop_at(struct collector *c, double seconds)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);	/* bpf_ktime_get_ns() */
+	c->skel->bss->stop_at_ns = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec +
+				   (uint64_t)(seconds * 1e9);
+}
+
+volatile uint64_t *collector_stop_word(struct collector *c)
+{
+	return (volatile uint64_t *)&c->skel->bss->stop_at_ns;
 }
 
 void collector_stop(struct collector *c)

@@ -49,10 +49,23 @@ struct cli {
 };
 
 static volatile sig_atomic_t stop_requested;
+static volatile uint64_t *stop_word;	/* ends sampling in the kernel (collector_stop_word) */
+static struct timespec stopped_at, sampling_begun;
 
+/* The handler runs when this process next gets a CPU, which under load may be long before the
+ * main loop does: sampling ends here, in the kernel, and the loop follows. */
 static void on_signal(int sig)
 {
+	if (stop_word && !stop_requested) {
+		*stop_word = 1;
+		clock_gettime(CLOCK_MONOTONIC, &stopped_at);
+	}
 	stop_requested = sig;
+}
+
+static double monotonic_s(const struct timespec *ts)
+{
+	return (double)ts->tv_sec + ts->tv_nsec / 1e9;
 }
 
 static void usage(FILE *f)
@@ -624,10 +637,17 @@ static void describe(const struct cli *cli, char *buf, size_t len)
 static int sample_until_done(const struct cli *cli, struct collector *c, struct launch *l,
 			     double started)
 {
-	double last_status = 0, elapsed, left;
+	double last_status = 0, elapsed, left, end_s, begun_s;
+	struct timespec now, begun;
 	const char *msg;
 	int rc = 0, timeout;
 
+	clock_gettime(CLOCK_MONOTONIC, &begun);
+	sampling_begun = begun;
+	begun_s = wall_now() - started;
+	if (cli->duration)
+		collector_stop_at(c, cli->duration - (wall_now() - started));
+	stop_word = collector_stop_word(c);
 	pr_info("sampling started");
 	while (!stop_requested) {
 		/* never sleep past the end of --duration; a poll returns within its timeout + 20 ms
@@ -653,8 +673,17 @@ static int sample_until_done(const struct cli *cli, struct collector *c, struct 
 			last_status = elapsed;
 		}
 	}
+	stop_word = NULL;
 	collector_stop(c);
-	pr_info("sampling ended after %.3f s", wall_now() - started);
+	/* when sampling ended in the kernel: at the signal's handler, at --duration, or now */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	end_s = begun_s + monotonic_s(stopped_at.tv_sec ? &stopped_at : &now) -
+		monotonic_s(&begun);
+	if (cli->duration && end_s > cli->duration)
+		end_s = cli->duration;
+	/* CLOCK_MONOTONIC too: a test compares it with when it sent a signal */
+	pr_info("sampling ended after %.3f s (monotonic %.6f)", end_s,
+		monotonic_s(&begun) + end_s - begun_s);
 	status_line(cli, c, wall_now() - started, true);
 	return rc < 0 ? rc : 0;
 }
@@ -799,6 +828,10 @@ static int profile(struct cli *cli)
 		else
 			err_code = report_write(s, &cli->report) ? 1 : 0;
 	}
+	collector_stats(c, &st);
+	if (st.last_sample_ns)	/* what the data says, beside what the clock said */
+		pr_info("last sample %.3f s after sampling started",
+			(double)st.last_sample_ns / 1e9 - monotonic_s(&sampling_begun));
 	/* what was collected is written, but a failed collection is not a success */
 	if (sampled < 0)
 		err_code = 1;
