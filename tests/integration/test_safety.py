@@ -357,7 +357,7 @@ def cgroup2_mount():
 def test_container_matches_id_component():
     """--container matches a container id (whole or a prefix), never a parent's name."""
     root = cgroup2_mount()
-    cid = "c0ffee5afe" + "0123456789abcdef" * 3 + "012345"
+    cid = os.urandom(32).hex()	# other tests may make containers too
     slice_ = os.path.join(root, "pyi-test-deadbeef%d.slice" % os.getpid())
     scope = os.path.join(slice_, "docker-%s.scope" % cid)
     os.makedirs(scope)
