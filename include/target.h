@@ -13,6 +13,7 @@
 #include "symbolize.h"
 
 struct session;
+struct bpf_link;
 
 enum target_state {
 	TARGET_PENDING,		/* not (yet) a Python we can read: it may exec into one */
@@ -23,10 +24,11 @@ enum target_state {
 
 struct target_thread {
 	int tid;
+	uint32_t gen;		/* its start time's low bits (struct pyi_sample.gen) */
 	uint32_t stack;		/* the thread's root stack in the session */
-	bool pending;		/* wall: a stack sent at switch-out, waiting for its weight */
-	uint32_t pending_stack;
-	uint64_t pending_ts;	/* ktime of the switch-out */
+	bool walked;		/* wall: walked_stack is its last stack read off a CPU */
+	uint32_t walked_stack;	/* without the wait leaf */
+	uint32_t walked_leaf;	/* its Python leaf frame (idle detection), SESSION_NO_FRAME */
 };
 
 struct target {
@@ -41,11 +43,14 @@ struct target {
 	struct session *session;	/* this image of the process (since its last exec) */
 	struct session **retired;	/* sessions of earlier images */
 	size_t nretired;
+	struct bpf_link *wall_link;	/* wall mode: the iterator over its threads */
 	double cpu_start, cpu_last;
 	bool cpu_known;
 	char cmdline[512];
 	struct target_thread *threads;
 	size_t nthreads, threads_cap;
+	uint32_t *tid_slots;	/* open addressing: tid -> index in threads + 1, 0 = free */
+	size_t tid_slots_cap;	/* a power of two, at least twice nthreads */
 	size_t threads_seen;
 };
 
@@ -68,12 +73,13 @@ void target_table_counts(const struct target_table *tt, unsigned int *processes,
  */
 int target_discover(struct target *t, struct pyi_proc *proc, char *err, size_t errlen);
 
-/* A thread's record, made on first sight with its pyinstrument root frame; NULL if no memory. */
-struct target_thread *target_thread(struct target *t, int tid, uint64_t ident);
-/* A thread's record if it exists. */
-struct target_thread *target_thread_find(struct target *t, int tid);
-/* Adds the off-CPU time of every thread still waiting at ktime now. */
-void target_flush_pending(struct target *t, uint64_t now);
+/*
+ * A thread's record, made on first sight with its pyinstrument root frame; NULL if no memory.
+ * gen tells a thread from an older one that had the same tid.
+ */
+struct target_thread *target_thread(struct target *t, int tid, uint64_t ident, uint32_t gen);
+/* A live thread's record if it exists. */
+struct target_thread *target_thread_find(struct target *t, int tid, uint32_t gen);
 /* The synthetic leaf frame that says a stack lost `missing` frames at its leaf end. */
 uint32_t target_truncated_frame(struct target *t, uint32_t missing);
 

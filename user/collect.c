@@ -29,14 +29,15 @@
 #define DISCOVERY_TIMEOUT_S 10.0	/* how long an exec'd process may take to look like Python */
 #define MAX_NOTICES 64
 
-#define SYS_EXIT_WINDOW_S 3.0	/* on_sys_exit stays attached this long after an activation */
 #define PENDING_POLL_MS 2	/* how often to look at a process that may become Python */
+#define WALL_PERIOD_S 0.01	/* wall mode: threads off a CPU are read this often at most */
 
 struct collector {
 	struct collect_opts opts;
 	struct sampler *skel;
-	struct bpf_link *sys_exit_link;	/* attached only around activations (see on_sys_exit) */
-	double last_activation;
+	double next_wall;	/* when the wall iterator runs next */
+	collect_dump_fn dump_fn;	/* dump mode: where each thread's record goes */
+	void *dump_ctx;
 	struct ring_buffer *rb;
 	struct bpf_link **links;
 	int *perf_fds;
@@ -145,32 +146,36 @@ static void take_sample(struct collector *c, const struct pyi_sample *s, size_t 
 	    size < sizeof(*s) + (size_t)s->nframes * sizeof(struct pyi_frame) ||
 	    (s->nframes && s->head >= s->nframes))
 		return;
-	if (s->flags & PYI_SF_NO_TSTATE)
-		return;	/* a thread without Python: nothing of it belongs in a Python profile */
-	if (s->flags & PYI_SF_WAKE) {
-		th = target_thread_find(t, (int)s->tid);
-		if (th && th->pending) {
-			session_add_sample(t->session, th->pending_stack,
-					   (double)s->weight_ns / 1e9);
-			th->pending = false;
-			c->samples++;
-		}
+	if (c->dump_fn) {
+		th = target_thread(t, (int)s->tid, s->thread_ident, s->gen);
+		stack = th ? sample_stack(c, t, th, s, &leaf) : SESSION_NO_STACK;
+		c->dump_fn(c->dump_ctx, t->session, s, stack);
 		return;
 	}
-	th = target_thread(t, (int)s->tid, s->thread_ident);
-	if (!th)
-		return;
-	stack = sample_stack(c, t, th, s, &leaf);
+	if (s->flags & PYI_SF_NO_TSTATE)
+		return;	/* a thread without Python: nothing of it belongs in a Python profile */
+	if (s->flags & PYI_SF_SAME) {
+		/* not run since its last walk: that stack again, with today's reason */
+		th = target_thread_find(t, (int)s->tid, s->gen);
+		if (!th || !th->walked)
+			return;
+		stack = th->walked_stack;
+		leaf = th->walked_leaf;
+	} else {
+		th = target_thread(t, (int)s->tid, s->thread_ident, s->gen);
+		if (!th)
+			return;
+		stack = sample_stack(c, t, th, s, &leaf);
+		if (s->flags & PYI_SF_OFFCPU) {
+			th->walked = true;
+			th->walked_stack = stack;
+			th->walked_leaf = leaf;
+		}
+	}
 	if (s->flags & PYI_SF_OFFCPU) {
 		stack = push_wait(c, t, stack, leaf, s->reason, &idle);
 		if (idle && c->opts.hide_idle)
 			return;
-	}
-	if (s->flags & PYI_SF_PENDING) {
-		th->pending = true;
-		th->pending_stack = stack;
-		th->pending_ts = s->ts;
-		return;
 	}
 	session_add_sample(t->session, stack,
 			   s->weight_ns ? (double)s->weight_ns / 1e9 : c->opts.interval);
@@ -224,7 +229,6 @@ static void take_proc_event(struct collector *c, const struct pyi_proc_event *ev
 			       t->pid);
 			symbolizer_forget(c->sym, t->pid);
 		}
-		target_flush_pending(t, ev->ts);
 		target_retire_session(t);
 		t->state = TARGET_PENDING;
 		t->pending_since = monotonic_now();
@@ -233,9 +237,9 @@ static void take_proc_event(struct collector *c, const struct pyi_proc_event *ev
 		if (!t)
 			break;
 		target_update_cpu(t);
-		if (t->session)
-			target_flush_pending(t, ev->ts);
 		t->state = TARGET_EXITED;
+		bpf_link__destroy(t->wall_link);
+		t->wall_link = NULL;
 		symbolizer_forget(c->sym, t->pid);
 		break;
 	default:
@@ -286,11 +290,11 @@ static size_t ringbuf_size(const struct collect_opts *o, int ncpus)
 static int configure(struct collector *c)
 {
 	struct sampler *skel = c->skel;
-	unsigned int rows = 2 * c->ncpus;
+	unsigned int rows = c->ncpus + 1;	/* one per CPU, then the iterator's */
 
 	skel->rodata->max_depth = c->opts.max_depth;
 	skel->rodata->period_ns = (__u64)(c->opts.interval * 1e9);
-	skel->rodata->wall_mode = c->opts.wall;
+	skel->rodata->iter_slot = c->ncpus;
 	skel->rodata->gil_only = c->opts.gil_only;
 	skel->rodata->target_cgroup = c->opts.cgroup_id;
 	skel->rodata->target_cgroup_level = c->opts.cgroup_level;
@@ -356,7 +360,7 @@ struct collector *collector__new(const struct collect_opts *o, char *err, size_t
 		goto fail;
 	}
 	target_table_init(&c->targets);
-	c->sym = symbolizer__new(2 * c->ncpus);
+	c->sym = symbolizer__new(c->ncpus + 1);
 	c->skel = sampler__open();
 	if (!c->sym || !c->skel) {
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
@@ -366,12 +370,12 @@ struct collector *collector__new(const struct collect_opts *o, char *err, size_t
 		snprintf(err, errlen, "cannot size the BPF maps");
 		goto fail;
 	}
-	/* cpu mode never needs the scheduler hooks: not loaded, they cost other processes nothing */
-	if (!o->wall) {
-		bpf_program__set_autoload(c->skel->progs.on_switch, false);
-		bpf_program__set_autoload(c->skel->progs.on_sys_exit, false);
-	}
-	bpf_program__set_autoattach(c->skel->progs.on_sys_exit, false);
+	/* the iterator is attached per target (its threads only), and cpu mode has no use for it */
+	bpf_program__set_autoattach(c->skel->progs.wall_iter, false);
+	if (!o->wall && !o->dump)
+		bpf_program__set_autoload(c->skel->progs.wall_iter, false);
+	if (o->dump)
+		bpf_program__set_autoload(c->skel->progs.on_cpu_sample, false);
 	rc = sampler__load(c->skel);
 	if (rc) {
 		snprintf(err, errlen, "the BPF programs failed to load: %s%s", strerror(-rc),
@@ -388,7 +392,7 @@ struct collector *collector__new(const struct collect_opts *o, char *err, size_t
 		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
 		goto fail;
 	}
-	if (open_perf_events(c, err, errlen))
+	if (!o->dump && open_perf_events(c, err, errlen))
 		goto fail;
 	return c;
 fail:
@@ -404,7 +408,8 @@ void collector__free(struct collector *c)
 		return;
 	for (cpu = 0; c->links && cpu < c->ncpus; cpu++)
 		bpf_link__destroy(c->links[cpu]);
-	bpf_link__destroy(c->sys_exit_link);
+	for (size_t i = 0; i < c->targets.len; i++)
+		bpf_link__destroy(c->targets.items[i]->wall_link);
 	for (cpu = 0; c->perf_fds && cpu < c->ncpus; cpu++) {
 		if (c->perf_fds[cpu] >= 0)
 			close(c->perf_fds[cpu]);
@@ -428,6 +433,64 @@ static void mark_interesting(struct collector *c, int pid)
 			  1ULL << (pid & 63), __ATOMIC_SEQ_CST);
 }
 
+/* ---- wall mode: threads off a CPU ---------------------------------------------------------- */
+
+static double wall_period(const struct collector *c)
+{
+	return c->opts.interval > WALL_PERIOD_S ? c->opts.interval : WALL_PERIOD_S;
+}
+
+/* The iterator over t's threads (and no other task): bpf_iter_attach_opts with its pid. */
+static int attach_wall_iter(struct collector *c, struct target *t, char *err, size_t errlen)
+{
+	DECLARE_LIBBPF_OPTS(bpf_iter_attach_opts, opts);
+	union bpf_iter_link_info linfo;
+
+	memset(&linfo, 0, sizeof(linfo));
+	linfo.task.pid = (__u32)t->pid;
+	opts.link_info = &linfo;
+	opts.link_info_len = sizeof(linfo);
+	t->wall_link = bpf_program__attach_iter(c->skel->progs.wall_iter, &opts);
+	if (!t->wall_link) {
+		snprintf(err, errlen, "cannot attach the thread iterator to process %d: %s",
+			 t->pid, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/*
+ * Runs the iterator over t's threads once: a read() of a new iterator fd runs the program on
+ * each thread; what it finds goes to the ring buffer, taken off by the caller.
+ */
+static int run_wall_iter(struct collector *c, struct target *t, enum pyi_iter_mode mode)
+{
+	char buf[64];
+	ssize_t n;
+	int fd;
+
+	if (!t->wall_link)
+		return 0;
+	c->skel->bss->iter_mode = mode;
+	fd = bpf_iter_create(bpf_link__fd(t->wall_link));
+	if (fd < 0)
+		return -errno;
+	do {
+		n = read(fd, buf, sizeof(buf));
+	} while (n > 0 || (n < 0 && errno == EINTR));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+static void run_wall_iters(struct collector *c, enum pyi_iter_mode mode)
+{
+	for (size_t i = 0; i < c->targets.len; i++) {
+		if (c->targets.items[i]->state == TARGET_ACTIVE)
+			run_wall_iter(c, c->targets.items[i], mode);
+	}
+	ring_buffer__consume(c->rb);
+}
+
 /* Turns a pending target into a profiled one, if it is a supported Python. */
 static int activate(struct collector *c, struct target *t, char *err, size_t errlen)
 {
@@ -444,10 +507,14 @@ static int activate(struct collector *c, struct target *t, char *err, size_t err
 		return -errno;
 	}
 	t->state = TARGET_ACTIVE;
-	/* its threads already blocked have their stack read at their syscall exit */
-	c->last_activation = monotonic_now();
-	if (c->opts.wall && !c->sys_exit_link)
-		c->sys_exit_link = bpf_program__attach(c->skel->progs.on_sys_exit);
+	if ((c->opts.wall || c->opts.dump) && !t->wall_link) {
+		rc = attach_wall_iter(c, t, err, errlen);
+		if (rc)
+			return rc;
+	}
+	/* the first run only notes each thread's run time: its time counts from now */
+	if (c->opts.wall)
+		run_wall_iter(c, t, PYI_ITER_TICK);
 	pr_info("profiling pid %d: CPython %d.%d (%s)", t->pid, t->py.major, t->py.minor,
 		t->py.elf_path);
 	return 0;
@@ -534,6 +601,12 @@ int collector_poll(struct collector *c, int timeout_ms)
 	 * they are seen from their first switch */
 	if (timeout_ms > PENDING_POLL_MS && any_pending(c))
 		timeout_ms = PENDING_POLL_MS;
+	if (c->opts.wall) {
+		double left_ms = (c->next_wall - monotonic_now()) * 1e3;
+
+		if (left_ms < timeout_ms)
+			timeout_ms = left_ms > 0 ? (int)left_ms + 1 : 0;
+	}
 	/* samples come without wakeups (they would cost the target): sleep, then drain */
 	rc = ring_buffer__poll(c->rb, timeout_ms);
 	if (rc < 0 && rc != -EINTR)
@@ -543,9 +616,9 @@ int collector_poll(struct collector *c, int timeout_ms)
 		return rc;
 	retry_pending(c);
 	now = monotonic_now();
-	if (c->sys_exit_link && now - c->last_activation > SYS_EXIT_WINDOW_S) {
-		bpf_link__destroy(c->sys_exit_link);
-		c->sys_exit_link = NULL;
+	if (c->opts.wall && now >= c->next_wall) {
+		c->next_wall = now + wall_period(c);
+		run_wall_iters(c, PYI_ITER_TICK);
 	}
 	if (now - last_cpu_update > 0.2) {
 		last_cpu_update = now;
@@ -606,18 +679,11 @@ void collector_stats(struct collector *c, struct collect_stats *st)
 
 static void drain(struct collector *c)
 {
-	struct timespec now;
-	size_t i;
-
 	/* what the kernel sent before the caller stopped still counts */
 	ring_buffer__consume(c->rb);
-	/* threads still waiting: their wait lasted until now */
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	for (i = 0; i < c->targets.len; i++) {
-		if (c->targets.items[i]->session)
-			target_flush_pending(c->targets.items[i],
-					     (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec);
-	}
+	/* every thread's time up to now, on a CPU or not */
+	if (c->opts.wall)
+		run_wall_iters(c, PYI_ITER_FINAL);
 }
 
 size_t collector_finish_each(struct collector *c, double start_time, double duration,
@@ -634,4 +700,40 @@ struct session *collector_finish(struct collector *c, double start_time, double 
 	drain(c);
 	return target_table_session(&c->targets, start_time, duration, c->opts.interval,
 				    description);
+}
+
+int collector_dump(struct collector *c, int pid, collect_dump_fn fn, void *ctx, char *err,
+		   size_t errlen)
+{
+	struct target *t;
+	int rc;
+
+	rc = collector_add_pid(c, pid, false, true, err, errlen);
+	if (rc)
+		return rc;
+	t = target_find(&c->targets, pid);
+	if (!t || t->state != TARGET_ACTIVE) {
+		snprintf(err, errlen, "process %d is not a Python we can read", pid);
+		return -ESRCH;
+	}
+	c->dump_fn = fn;
+	c->dump_ctx = ctx;
+	rc = run_wall_iter(c, t, PYI_ITER_DUMP);
+	ring_buffer__consume(c->rb);
+	c->dump_fn = NULL;
+	if (rc)
+		snprintf(err, errlen, "cannot read the threads of process %d: %s", pid,
+			 strerror(-rc));
+	return rc;
+}
+
+int collector_python_version(struct collector *c, int pid, int *major, int *minor)
+{
+	struct target *t = target_find(&c->targets, pid);
+
+	if (!t || t->state == TARGET_PENDING)
+		return -ENOENT;
+	*major = t->py.major;
+	*minor = t->py.minor;
+	return 0;
 }

@@ -29,6 +29,7 @@ static void target_free(struct target *t)
 		session__free(t->retired[i]);
 	free(t->retired);
 	free(t->threads);
+	free(t->tid_slots);
 	free(t);
 }
 
@@ -92,6 +93,14 @@ void target_table_counts(const struct target_table *tt, unsigned int *processes,
 		if (t->state == TARGET_ACTIVE || t->state == TARGET_PENDING)
 			(*running)++;
 	}
+}
+
+/* A new image of the process (exec) starts with no threads. */
+static void threads_reset(struct target *t)
+{
+	t->nthreads = 0;
+	if (t->tid_slots)
+		memset(t->tid_slots, 0, t->tid_slots_cap * sizeof(*t->tid_slots));
 }
 
 /* ---- discovery ---------------------------------------------------------------------------- */
@@ -268,7 +277,7 @@ int target_discover(struct target *t, struct pyi_proc *proc, char *err, size_t e
 		if (!t->session)
 			return -ENOMEM;
 	}
-	t->nthreads = 0;
+	threads_reset(t);
 	if (!proc_cpu_time(t->pid, &t->cpu_start)) {
 		t->cpu_last = t->cpu_start;
 		t->cpu_known = true;
@@ -302,7 +311,7 @@ void target_retire_session(struct target *t)
 	t->retired = r;
 	t->retired[t->nretired++] = t->session;
 	t->session = NULL;
-	t->nthreads = 0;
+	threads_reset(t);
 }
 
 /* ---- threads ------------------------------------------------------------------------------ */
@@ -325,25 +334,75 @@ static void thread_name(const struct target *t, int tid, char *buf, size_t len)
 	snprintf(buf, len, "Thread-%d", proc_ns_pid(t->pid, tid));
 }
 
-struct target_thread *target_thread_find(struct target *t, int tid)
+static size_t tid_hash(int tid, size_t cap)
 {
-	size_t i;
-
-	for (i = 0; i < t->nthreads; i++) {
-		if (t->threads[i].tid == tid)
-			return &t->threads[i];
-	}
-	return NULL;
+	return ((uint32_t)tid * 2654435761u) & (cap - 1);
 }
 
-struct target_thread *target_thread(struct target *t, int tid, uint64_t ident)
+/* The slot of tid in the index: its entry, or the free slot where it would go. */
+static uint32_t *tid_slot(struct target *t, int tid)
 {
-	struct target_thread *th = target_thread_find(t, tid);
+	size_t i = tid_hash(tid, t->tid_slots_cap);
+	uint32_t *e;
+
+	for (;; i = (i + 1) & (t->tid_slots_cap - 1)) {
+		e = &t->tid_slots[i];
+		if (!*e || t->threads[*e - 1].tid == tid)
+			return e;
+	}
+}
+
+/* Makes room for one more thread in the index (load at most one half). */
+static int tid_index_grow(struct target *t)
+{
+	size_t cap = t->tid_slots_cap ? t->tid_slots_cap * 2 : 64, i;
+	uint32_t *old = t->tid_slots, *e;
+
+	if (2 * (t->nthreads + 1) <= t->tid_slots_cap)
+		return 0;
+	t->tid_slots = calloc(cap, sizeof(*t->tid_slots));
+	if (!t->tid_slots) {
+		t->tid_slots = old;
+		return -ENOMEM;
+	}
+	t->tid_slots_cap = cap;
+	free(old);
+	for (i = 0; i < t->nthreads; i++) {
+		if (t->threads[i].tid < 0)
+			continue;
+		e = tid_slot(t, t->threads[i].tid);
+		*e = (uint32_t)i + 1;
+	}
+	return 0;
+}
+
+static struct target_thread *find_tid(struct target *t, int tid)
+{
+	uint32_t *e;
+
+	if (!t->tid_slots_cap)
+		return NULL;
+	e = tid_slot(t, tid);
+	return *e ? &t->threads[*e - 1] : NULL;
+}
+
+struct target_thread *target_thread_find(struct target *t, int tid, uint32_t gen)
+{
+	struct target_thread *th = find_tid(t, tid);
+
+	return th && th->gen == gen ? th : NULL;
+}
+
+struct target_thread *target_thread(struct target *t, int tid, uint64_t ident, uint32_t gen)
+{
+	struct target_thread *th = find_tid(t, tid);
 	char name[80], info[160];
 	int n;
 
-	if (th)
+	if (th && th->gen == gen)
 		return th;
+	if (tid_index_grow(t))
+		return NULL;
 	if (t->nthreads == t->threads_cap) {
 		th = realloc(t->threads, (t->threads_cap ? t->threads_cap * 2 : 16) * sizeof(*th));
 		if (!th)
@@ -362,24 +421,12 @@ struct target_thread *target_thread(struct target *t, int tid, uint64_t ident)
 	th = &t->threads[t->nthreads++];
 	memset(th, 0, sizeof(*th));
 	th->tid = tid;
+	th->gen = gen;
+	*tid_slot(t, tid) = (uint32_t)t->nthreads;
 	th->stack = session_stack_push(t->session, SESSION_NO_STACK,
 				       session_intern_frame(t->session, info, (size_t)n));
 	t->threads_seen++;
 	return th;
-}
-
-void target_flush_pending(struct target *t, uint64_t now)
-{
-	size_t i;
-
-	for (i = 0; i < t->nthreads; i++) {
-		struct target_thread *th = &t->threads[i];
-
-		if (th->pending && now > th->pending_ts)
-			session_add_sample(t->session, th->pending_stack,
-					   (double)(now - th->pending_ts) / 1e9);
-		th->pending = false;
-	}
 }
 
 uint32_t target_truncated_frame(struct target *t, uint32_t missing)
