@@ -47,6 +47,9 @@ __u64 pid_bitmap[PYI_PID_BITMAP / 64];
  */
 #define SEEN_SLOTS 8
 
+/* A walk gives up after this many frames whose code object cannot be read. */
+#define MAX_BAD_CODE 16
+
 struct seen_code {
 	__u64 code;
 	__u32 cookie;
@@ -59,6 +62,7 @@ struct walk_state {
 	__u64 win_fail;	/* a window read from here failed: no more tries near it */
 	__u32 n;	/* frames walked */
 	__u32 budget;	/* code objects this sample may still describe */
+	__u32 fails;	/* code objects that could not be read */
 	struct seen_code seen[SEEN_SLOTS];
 };
 
@@ -501,6 +505,11 @@ static long frame_walk_step(__u64 i, void *ctx)
 	}
 	code = frame_u64(block, o->frame_code);
 	s->w.frame = frame_u64(block, o->frame_previous);
+	if (s->w.frame == frame) {
+		/* a frame being torn down (its thread exits): no cycle is followed */
+		s->hdr.flags |= PYI_SF_BAD_FRAME;
+		return 1;
+	}
 	if (s->proc.flags & PYI_PF_FRAMEOBJECT) {
 		lasti = frame_s32(block, o->frame_instr);
 		if ((s->proc.flags & PYI_PF_LASTI_UNITS) && lasti > 0)
@@ -521,7 +530,8 @@ static long frame_walk_step(__u64 i, void *ctx)
 		flags = seen->flags;
 	} else {
 		if (describe_code(s, cc, code, c->slot, &cookie, &flags, task))
-			return 0;
+			/* skipped; a stack of nothing but unreadable code is garbage: stop */
+			return ++s->w.fails >= MAX_BAD_CODE;
 		seen->code = code;
 		seen->cookie = cookie;
 		seen->flags = flags;
@@ -615,6 +625,7 @@ static __always_inline int sample_thread(struct task_struct *task, __u32 tgid, _
 	s->w.win_base = 0;
 	s->w.win_fail = 0;
 	s->w.budget = symbols_per_sample;
+	s->w.fails = 0;
 	__builtin_memset(s->w.seen, 0, sizeof(s->w.seen));
 	s->w.frame = 0;
 	if (!tstate) {
@@ -682,6 +693,9 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 			maybe_discover(tgid);
 		return 0;
 	}
+	/* a thread past exit_mm has no Python left to read */
+	if (!BPF_CORE_READ(task, mm))
+		return 0;
 	sample_thread(NULL, tgid, tid, BPF_CORE_READ(task, thread.fsbase),
 		      (__u32)BPF_CORE_READ(task, start_time), 0, 0, 0, bpf_get_smp_processor_id(),
 		      false, gil_only);
@@ -803,7 +817,8 @@ int wall_iter(struct bpf_iter__task *ctx)
 	bool on_cpu;
 	int rc;
 
-	if (!task || task->exit_state)
+	/* an exiting thread has no address space left to read */
+	if (!task || task->exit_state || !task->mm)
 		return 0;
 	tgid = task->tgid;
 	tid = task->pid;
