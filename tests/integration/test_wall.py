@@ -72,6 +72,93 @@ def test_hung_pid(python):
               "thread %r: %.3fs in a %.3fs session" % (name, t, duration))
 
 
+# function -> the state dump gives a thread of hung.py blocked in it
+HUNG_STATES = {"deadlock_one": "waiting on a lock", "deadlock_two": "waiting on a lock",
+               "queue_getter": "waiting on a lock", "socket_reader": "receiving from a socket",
+               "<module>": "waiting on a lock"}
+
+
+def dump(pid, *opts):
+    t0 = time.time()
+    rc, out, err = run(["dump", "--pid", str(pid)] + list(opts))
+    took = time.time() - t0
+    check(rc == 0, "dump exited %d: %s" % (rc, err.strip()))
+    check(took < 1.0, "dump took %.2fs" % took)
+    return out
+
+
+def dump_json(pid):
+    d = json.loads(dump(pid, "--json"))
+    check(d["pid"] == pid, "dump of pid %s" % d["pid"])
+    return d
+
+
+def test_dump_hung(python):
+    """dump, text and JSON, of a process blocked for a while: every thread, its state, its stack."""
+    with Hung(python) as h:
+        time.sleep(1.0)
+        d = dump_json(h.proc.pid)
+        text = dump(h.proc.pid)
+    threads = d["threads"]
+    check(len(threads) == 5, "threads in the dump: %s" % [t["name"] for t in threads])
+    found = {}
+    for t in threads:
+        names = [f["function"] for f in t["frames"]]
+        for func, state in HUNG_STATES.items():
+            if func in names:
+                found[func] = t
+                check(t["state"] == state, "%s: state %r, want %r" % (func, t["state"], state))
+    check(sorted(found) == sorted(HUNG_STATES), "blocking frames found: %s" % sorted(found))
+    main = found["<module>"]
+    check(main["tid"] == h.proc.pid and main["name"] == "MainThread", "main thread: %s" % main)
+    check(main["frames"][-1]["function"] == "<module>", "the root frame is last")
+    for t in threads:
+        check(t["frames"] and all(f["line"] > 0 for f in t["frames"]), "lines: %s" % t)
+    # the text form: one header per thread with its state, frames innermost first
+    for t in threads:
+        check(("Thread %d " % t["tid"]) in text and "(%s" % t["state"] in text,
+              "thread %d missing from the text dump:\n%s" % (t["tid"], text))
+    check("socket_reader (" in text and "hung.py:" in text, "frames in text:\n" + text)
+    check("\x1b" not in text, "a raw escape character reached the terminal")
+
+
+def test_dump_stopped(python):
+    """dump of a SIGSTOPped process: every thread, stopped, with its stack."""
+    with Hung(python) as h:
+        os.kill(h.proc.pid, signal.SIGSTOP)
+        try:
+            time.sleep(0.2)
+            d = dump_json(h.proc.pid)
+            text = dump(h.proc.pid)
+        finally:
+            os.kill(h.proc.pid, signal.SIGCONT)
+    threads = d["threads"]
+    check(len(threads) == 5, "threads in the dump: %s" % [t["name"] for t in threads])
+    for t in threads:
+        check(t["state"] == "stopped", "thread %s: %r, want stopped" % (t["name"], t["state"]))
+        check(t["frames"], "thread %s: no frames" % t["name"])
+    funcs = {f["function"] for t in threads for f in t["frames"]}
+    check("<module>" in funcs, "no <module> frame: %s" % sorted(funcs))
+    check(text.count("(stopped") == 5, "text dump:\n" + text)
+
+
+def test_dump_bad_input():
+    """dump: bad pids and options give a one-line error and a non-zero exit."""
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        for args, word in ((["dump"], "--pid"), (["dump", "--pid", "x"], "--pid"),
+                           (["dump", "--pid", "999999999"], "--pid"),
+                           (["dump", "--pid", "1", "extra"], "extra"),
+                           (["dump", "--pid", "4194303"], "no process"),
+                           (["dump", "--pid", str(sleeper.pid)], "python")):
+            rc, out, err = run(args)
+            check(rc != 0 and len(err.strip().splitlines()) == 1 and word in err.lower(),
+                  "%s: rc %d, stderr %r" % (args, rc, err))
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
 def storm(rate, work):
     python = interpreters()[-1][1]
     run_ = profile_launch(python, "storm.py", [rate, 3, work])
@@ -102,13 +189,14 @@ def test_short_threads_tid_reuse():
 def per_interpreter_tests():
     tests = []
     for label, python in interpreters():
-        for fn in (test_hung_pid,):
+        for fn in (test_hung_pid, test_dump_hung, test_dump_stopped):
             tests.append(("%s [%s]" % (fn.__name__, label), lambda fn=fn, p=python: fn(p)))
     return tests
 
 
 def all_tests():
-    return [(f.__name__, f) for f in (test_short_threads_storm, test_short_threads_tid_reuse)] + \
+    return [(f.__name__, f) for f in (test_short_threads_storm, test_short_threads_tid_reuse,
+                                      test_dump_bad_input)] + \
         per_interpreter_tests()
 
 
