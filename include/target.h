@@ -11,6 +11,7 @@
 #include "pyinst_abi.h"
 #include "python_layouts.h"
 #include "symbolize.h"
+#include "thread_names.h"
 
 struct session;
 struct bpf_link;
@@ -29,6 +30,9 @@ struct target_thread {
 	bool walked;		/* wall: walked_stack is its last stack read off a CPU */
 	uint32_t walked_stack;	/* without the wait leaf */
 	uint32_t walked_leaf;	/* its Python leaf frame (idle detection), SESSION_NO_FRAME */
+	uint64_t ident;		/* threading.get_ident() */
+	bool renamed;		/* threading named it after its root frame was made */
+	char name[THREAD_NAME_MAX];	/* the name in its root frame, or the new one */
 };
 
 struct target {
@@ -44,6 +48,8 @@ struct target {
 	struct session **retired;	/* sessions of earlier images */
 	size_t nretired;
 	struct bpf_link *wall_link;	/* wall mode: the iterator over its threads */
+	uint64_t interp_head_addr;	/* where the main interpreter's address is */
+	struct thread_names names;	/* threading._active as last read */
 	double cpu_start, cpu_last;
 	bool cpu_known;
 	char cmdline[512];
@@ -84,6 +90,11 @@ struct target_thread *target_thread_find(struct target *t, int tid, uint32_t gen
 uint32_t target_truncated_frame(struct target *t, uint32_t missing);
 
 void target_update_cpu(struct target *t);
+/*
+ * Reads the names threading gives the target's threads; threads already seen that threading
+ * named (or renamed) since get that name in the session (their roots change at retirement).
+ */
+void target_refresh_names(struct target *t);
 /* The process exec'd: what was recorded so far is kept apart. */
 void target_retire_session(struct target *t);
 

@@ -31,11 +31,13 @@
 
 #define PENDING_POLL_MS 2	/* how often to look at a process that may become Python */
 #define WALL_PERIOD_S 0.01	/* wall mode: threads off a CPU are read this often at most */
+#define NAMES_PERIOD_S 0.5	/* threading's names are read again this often */
 
 struct collector {
 	struct collect_opts opts;
 	struct sampler *skel;
 	double next_wall;	/* when the wall iterator runs next */
+	double next_names;	/* when threading's names may be read again */
 	collect_dump_fn dump_fn;	/* dump mode: where each thread's record goes */
 	void *dump_ctx;
 	struct ring_buffer *rb;
@@ -507,6 +509,8 @@ static int activate(struct collector *c, struct target *t, char *err, size_t err
 		return -errno;
 	}
 	t->state = TARGET_ACTIVE;
+	/* threads are named as threading names them from their first sample on */
+	target_refresh_names(t);
 	if ((c->opts.wall || c->opts.dump) && !t->wall_link) {
 		rc = attach_wall_iter(c, t, err, errlen);
 		if (rc)
@@ -620,6 +624,12 @@ int collector_poll(struct collector *c, int timeout_ms)
 		c->next_wall = now + wall_period(c);
 		run_wall_iters(c, PYI_ITER_TICK);
 	}
+	if (now >= c->next_names) {
+		c->next_names = now + NAMES_PERIOD_S;
+		for (size_t i = 0; i < c->targets.len; i++) {
+			target_refresh_names(c->targets.items[i]);
+		}
+	}
 	if (now - last_cpu_update > 0.2) {
 		last_cpu_update = now;
 		for (size_t i = 0; i < c->targets.len; i++) {
@@ -684,6 +694,9 @@ static void drain(struct collector *c)
 	/* every thread's time up to now, on a CPU or not */
 	if (c->opts.wall)
 		run_wall_iters(c, PYI_ITER_FINAL);
+	/* threads named since they were first seen */
+	for (size_t i = 0; i < c->targets.len; i++)
+		target_refresh_names(c->targets.items[i]);
 }
 
 size_t collector_finish_each(struct collector *c, double start_time, double duration,

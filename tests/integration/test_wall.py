@@ -67,6 +67,9 @@ def test_hung_pid(python):
               "%s: %.3fs in a %.3fs session" % (func, total, duration))
     roots = s.thread_roots()
     check(len(roots) == 5, "threads: %s" % sorted(roots))
+    names = {r.split(":")[0] for r in roots}
+    want = {"MainThread"} | {n.replace("\x1b", "?") for n in h.truth["names"]}
+    check(names == want, "thread names %s, want %s" % (sorted(names), sorted(want)))
     for name, t in roots.items():
         check(abs(t - duration) <= 0.02 * duration,
               "thread %r: %.3fs in a %.3fs session" % (name, t, duration))
@@ -109,6 +112,9 @@ def test_dump_hung(python):
                 found[func] = t
                 check(t["state"] == state, "%s: state %r, want %r" % (func, t["state"], state))
     check(sorted(found) == sorted(HUNG_STATES), "blocking frames found: %s" % sorted(found))
+    names = {t["name"] for t in threads}
+    want = {"MainThread"} | {n.replace("\x1b", "?") for n in h.truth["names"]}
+    check(names == want, "thread names %s, want %s" % (sorted(names), sorted(want)))
     main = found["<module>"]
     check(main["tid"] == h.proc.pid and main["name"] == "MainThread", "main thread: %s" % main)
     check(main["frames"][-1]["function"] == "<module>", "the root frame is last")
@@ -159,6 +165,14 @@ def test_dump_bad_input():
         sleeper.wait()
 
 
+def test_thread_names_launch(python):
+    """Threads carry the names threading gave them, also when named after they started."""
+    run_ = profile_launch(python, "names.py", [])
+    roots = {r.split(":")[0]: t for r, t in run_.session().thread_roots().items()}
+    want = {"main-renamed"} | set(run_.truth()["names"])
+    check(set(roots) == want, "thread roots %s, want %s" % (sorted(roots), sorted(want)))
+
+
 def storm(rate, work):
     python = interpreters()[-1][1]
     run_ = profile_launch(python, "storm.py", [rate, 3, work])
@@ -189,7 +203,7 @@ def test_short_threads_tid_reuse():
 def per_interpreter_tests():
     tests = []
     for label, python in interpreters():
-        for fn in (test_hung_pid, test_dump_hung, test_dump_stopped):
+        for fn in (test_hung_pid, test_dump_hung, test_dump_stopped, test_thread_names_launch):
             tests.append(("%s [%s]" % (fn.__name__, label), lambda fn=fn, p=python: fn(p)))
     return tests
 
