@@ -9,8 +9,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Session, binary, check, interpreters, profile_launch,  # noqa: E402
-                     run_tests, tmpdir, WORKLOADS)
+from harness import (Session, Skip, binary, check, interpreters, profile_launch,  # noqa: E402
+                     profile_pid, run_tests, tmpdir, WORKLOADS)
 
 # function -> the wait it blocks in, for every thread of hung.py
 HUNG = {"deadlock_one": "[waiting on a lock]", "deadlock_two": "[waiting on a lock]",
@@ -165,6 +165,34 @@ def test_dump_bad_input():
         sleeper.wait()
 
 
+def test_hung_hide_idle(python):
+    """--hide-idle leaves out the parked queue reader, and only it."""
+    with Hung(python) as h:
+        out = os.path.join(tmpdir(), "idle-%d-%s.pyisession" % (os.getpid(), time.time()))
+        rc, _, err = run(["-q", "--pid", str(h.proc.pid), "--duration", "1", "--hide-idle",
+                          "-o", out])
+        check(rc == 0, "pyinst-bpf exited %d: %s" % (rc, err.strip()))
+    s = Session(out)
+    check(s.function_time("queue_getter") == 0, "the parked queue reader is shown")
+    for func in ("deadlock_one", "deadlock_two", "socket_reader"):
+        check(s.function_time(func) >= 0.98 * s.raw["duration"], "%s is missing" % func)
+
+
+def test_wall_gil(python):
+    """--gil in wall mode: only the GIL holder's time, never a thread that waits."""
+    if "python3.6" in python:
+        raise Skip("3.6: the sampler does not know where its GIL is (any mode)")
+    run_ = profile_pid(python, "gil.py", [1.0], ["--gil"])
+    s = run_.session()
+    for func in ("sleeping", "locked"):
+        check(s.function_time(func) == 0, "%s: %.3fs with --gil" % (func, s.function_time(func)))
+    check(s.function_time("spinning") >= 0.5 * run_.truth()["spinning"],
+          "spinning: %.3fs with --gil, it ran %.3fs" % (s.function_time("spinning"),
+                                                        run_.truth()["spinning"]))
+    check(s.total() <= 1.05 * s.raw["duration"], "%.3fs of GIL time in a %.3fs session" %
+          (s.total(), s.raw["duration"]))
+
+
 def test_thread_names_launch(python):
     """Threads carry the names threading gave them, also when named after they started."""
     run_ = profile_launch(python, "names.py", [])
@@ -203,7 +231,8 @@ def test_short_threads_tid_reuse():
 def per_interpreter_tests():
     tests = []
     for label, python in interpreters():
-        for fn in (test_hung_pid, test_dump_hung, test_dump_stopped, test_thread_names_launch):
+        for fn in (test_hung_pid, test_dump_hung, test_dump_stopped, test_thread_names_launch,
+                   test_hung_hide_idle, test_wall_gil):
             tests.append(("%s [%s]" % (fn.__name__, label), lambda fn=fn, p=python: fn(p)))
     return tests
 
