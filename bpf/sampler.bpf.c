@@ -728,8 +728,10 @@ struct wall_thread {
 	__u64 last_runtime;	/* its se.sum_exec_runtime at last_ts (exact: it was off a CPU) */
 	__u64 walk_switches;	/* nvcsw + nivcsw at its last walk */
 	__u32 walked;		/* that walk sent a stack: user space has it */
-	__u32 pad;
+	__u32 reason;		/* why it was off a CPU when last accounted */
 };
+
+extern int CONFIG_HZ __kconfig;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -860,6 +862,7 @@ int wall_iter(struct bpf_iter__task *ctx)
 	v.last_runtime = runtime;
 	if (off) {
 		reason = on_cpu ? PYI_REASON_PREEMPTED : off_reason(task, p);
+		v.reason = reason;
 		if (!on_cpu && !gil_only && v.walked && v.walk_switches == switches) {
 			send_same(tgid, tid, (__u32)start, off, reason);
 		} else {
@@ -926,6 +929,28 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	return 0;
 }
 
+/*
+ * Wall mode: a thread exits between two runs of the iterator. Its time off a CPU since it was
+ * last accounted goes to the stack it was last seen off one with (user space has it), if that
+ * time is sure: its run time here lags by up to a tick, so a tick is taken off, and a thread
+ * that only ran since (a short-lived one) is charged nothing rather than twice.
+ */
+static __always_inline void flush_exiting(struct task_struct *p)
+{
+	__u32 tid = p->pid;
+	struct wall_thread *wt = bpf_map_lookup_elem(&wall_threads, &tid);
+	__u64 now = bpf_ktime_get_ns(), tick, wall, ran;
+
+	if (!wt || wt->start != p->start_time || !wt->walked || CONFIG_HZ <= 0)
+		return;
+	tick = 1000000000ULL / CONFIG_HZ;
+	wall = now > wt->last_ts ? now - wt->last_ts : 0;
+	ran = p->se.sum_exec_runtime > wt->last_runtime ?
+	      p->se.sum_exec_runtime - wt->last_runtime : 0;
+	if (wall > ran + tick)
+		send_same(p->tgid, tid, (__u32)p->start_time, wall - ran - tick, wt->reason);
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
 {
@@ -935,6 +960,7 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
 	if (!is_interesting(tgid))
 		return 0;
 	bpf_map_delete_elem(&threads, &key);
+	flush_exiting(p);
 	bpf_map_delete_elem(&wall_threads, &key.tid);
 	if (group_dead) {
 		bpf_map_delete_elem(&procs, &tgid);

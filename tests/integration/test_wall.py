@@ -214,7 +214,10 @@ def storm(rate, work):
           (truth["threads"], truth["lifetimes"], workers))
     check(main <= 1.02 * s.raw["duration"],
           "main thread: %.3fs in a %.3fs session" % (main, s.raw["duration"]))
-    check(main >= 0.98 * truth["main"],
+    # its time off a CPU is exact; on a CPU it is sampled, and a thread that spends its time
+    # in clone() is sampled a few percent short (cpu-clock interrupts wait while the kernel
+    # holds interrupts off): 5%, not 2%
+    check(main >= 0.95 * truth["main"],
           "main thread: %.3fs in the profile, it ran %.3fs" % (main, truth["main"]))
 
 
