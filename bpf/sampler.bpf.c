@@ -27,6 +27,10 @@ const volatile __u32 max_thread_walk = 4096;		/* thread states visited at most *
 const volatile __u32 symbols_per_sample = 64;		/* code objects described per sample */
 const volatile __u64 rewalk_ns = 20000000;		/* retry a thread with no state after */
 const volatile __u64 period_ns = 1000000;		/* sampling period */
+/* the host's budget per CPU and PYI_BUDGET_WINDOW_NS: the perf_event program's kernel time
+ * and samples; beyond them samples are skipped until the window ends */
+const volatile __u64 budget_ns = 5000000;
+const volatile __u64 budget_events = 2000;
 const volatile bool gil_only = false;
 /* --cgroup / --container: processes under this cgroup v2 (id, level); --all: every process */
 const volatile __u64 target_cgroup = 0;
@@ -37,6 +41,12 @@ const volatile __u64 rediscover_ns = 1000000000;	/* ask about a pid at most once
 /* Processes of interest (targets and followed ones): one bit per host tgid. Shared with user
  * space through the mmapped .bss, so the hot path tests it without a helper call. */
 __u64 pid_bitmap[PYI_PID_BITMAP / 64];
+
+/* The weight of an on-CPU sample: the perf event's period, raised by user space over budget. */
+__u64 sample_period_ns = 1000000;
+
+/* task_struct.flags: the task is in do_exit (include/linux/sched.h) */
+#define PF_EXITING 0x00000004
 
 /* 3.11+: bytes of a thread's data stack read at once (several frames) */
 #define FRAME_WINDOW 2048
@@ -149,6 +159,13 @@ struct {
 	__type(value, __u64);
 } errors SEC(".maps");
 
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pyi_budget);
+} budget SEC(".maps");
 
 DEFINE_LOAD(__u64, frame_u64, PYI_FRAME_BLOCK)
 DEFINE_LOAD(__s32, frame_s32, PYI_FRAME_BLOCK)
@@ -406,7 +423,11 @@ static __always_inline int describe_code(struct scratch *s, struct code_cache *c
 	len = s->proc.code_read_len;
 	if (len > PYI_CODE_BLOCK)
 		len = PYI_CODE_BLOCK;
-	if (!code || read_user(s->code_block, len, task, (void *)code)) {
+	/* no code object: a frame being set up or torn down (3.13 threads end with one), not a
+	 * function, and nothing was lost */
+	if (!code)
+		return -1;
+	if (read_user(s->code_block, len, task, (void *)code)) {
 		count(&errors, PYI_ERR_READ_CODE);
 		return -1;
 	}
@@ -505,11 +526,8 @@ static long frame_walk_step(__u64 i, void *ctx)
 	}
 	code = frame_u64(block, o->frame_code);
 	s->w.frame = frame_u64(block, o->frame_previous);
-	if (s->w.frame == frame) {
-		/* a frame being torn down (its thread exits): no cycle is followed */
-		s->hdr.flags |= PYI_SF_BAD_FRAME;
-		return 1;
-	}
+	if (s->w.frame == frame)
+		s->w.frame = 0;	/* not a live frame (its own caller): no walk in circles */
 	if (s->proc.flags & PYI_PF_FRAMEOBJECT) {
 		lasti = frame_s32(block, o->frame_instr);
 		if ((s->proc.flags & PYI_PF_LASTI_UNITS) && lasti > 0)
@@ -598,6 +616,10 @@ static __always_inline int sample_thread(struct task_struct *task, __u32 tgid, _
 	bool gil;
 	__u32 n, depth;
 
+	/* a thread in do_exit runs no Python again, and once its memory is released every read
+	 * fails: not a sample, and not a read failure either */
+	if (BPF_CORE_READ(task, flags) & PF_EXITING)
+		return -1;
 	p = bpf_map_lookup_elem(&procs, &tgid);
 	if (!p)
 		return -1;
@@ -679,12 +701,43 @@ static __always_inline void maybe_discover(__u32 tgid)
 	send_proc_event(PYI_PROC_DISCOVER, tgid, 0);
 }
 
+/* This CPU's budget, its window rolled over when it ended; NULL when the budget is spent. */
+static __always_inline struct pyi_budget *budget_open(__u64 now)
+{
+	__u32 zero = 0;
+	struct pyi_budget *b = bpf_map_lookup_elem(&budget, &zero);
+
+	if (!b)
+		return NULL;
+	if (now - b->window_start >= PYI_BUDGET_WINDOW_NS) {
+		b->window_start = now;
+		b->spent_ns = 0;
+		b->events = 0;
+	}
+	if (b->spent_ns >= budget_ns || b->events >= budget_events) {
+		b->skipped++;
+		return NULL;
+	}
+	return b;
+}
+
+static __always_inline void budget_close(struct pyi_budget *b, __u64 start, __u32 sent)
+{
+	__u64 spent = bpf_ktime_get_ns() - start;
+
+	b->spent_ns += spent;
+	b->total_ns += spent;
+	b->events += sent;
+	b->total_events += sent;
+}
+
 SEC("perf_event")
 int on_cpu_sample(struct bpf_perf_event_data *ctx)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id = bpf_get_current_pid_tgid(), start;
 	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct pyi_budget *b;
 
 	if (!tgid)
 		return 0;
@@ -693,12 +746,18 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 			maybe_discover(tgid);
 		return 0;
 	}
-	/* a thread past exit_mm has no Python left to read */
-	if (!BPF_CORE_READ(task, mm))
+	/* a thread in do_exit runs no Python again, and once its memory is released every read
+	 * fails: not a sample, and not a read failure either */
+	if (BPF_CORE_READ(task, flags) & PF_EXITING)
+		return 0;
+	start = bpf_ktime_get_ns();
+	b = budget_open(start);
+	if (!b)
 		return 0;
 	sample_thread(NULL, tgid, tid, BPF_CORE_READ(task, thread.fsbase),
-		      (__u32)BPF_CORE_READ(task, start_time), 0, 0, 0, bpf_get_smp_processor_id(),
-		      false, gil_only);
+		      (__u32)BPF_CORE_READ(task, start_time), sample_period_ns, 0, 0,
+		      bpf_get_smp_processor_id(), false, gil_only);
+	budget_close(b, start, 1);
 	return 0;
 }
 
@@ -820,7 +879,7 @@ int wall_iter(struct bpf_iter__task *ctx)
 	int rc;
 
 	/* an exiting thread has no address space left to read */
-	if (!task || task->exit_state || !task->mm)
+	if (!task || task->exit_state || (task->flags & PF_EXITING) || !task->mm)
 		return 0;
 	tgid = task->tgid;
 	tid = task->pid;
@@ -964,6 +1023,12 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
 	bpf_map_delete_elem(&wall_threads, &key.tid);
 	if (group_dead) {
 		bpf_map_delete_elem(&procs, &tgid);
+		/* the pid may be reused by anyone: not followed, not interesting, asked anew;
+		 * forgotten here, in order with a fork that reuses it */
+		bpf_map_delete_elem(&follow, &tgid);
+		bpf_map_delete_elem(&asked, &tgid);
+		__sync_fetch_and_and(&pid_bitmap[(tgid >> 6) & (PYI_PID_BITMAP / 64 - 1)],
+				     ~(1ULL << (tgid & 63)));
 		send_proc_event(PYI_PROC_EXIT, tgid, 0);
 	}
 	return 0;

@@ -31,6 +31,8 @@ struct target_thread {
 	uint32_t walked_stack;	/* without the wait leaf */
 	uint32_t walked_leaf;	/* its Python leaf frame (idle detection), SESSION_NO_FRAME */
 	uint64_t ident;		/* threading.get_ident() */
+	uint64_t off_tick;	/* wall: the iterator run that last found it off a CPU */
+	uint32_t off_reason;	/* why, then */
 	bool renamed;		/* threading named it after its root frame was made */
 	char name[THREAD_NAME_MAX];	/* the name in its root frame, or the new one */
 };

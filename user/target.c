@@ -44,13 +44,14 @@ void target_table_free(struct target_table *tt)
 	memset(tt, 0, sizeof(*tt));
 }
 
+/* The newest target with this pid: an older one is a process that exited (pids are reused). */
 struct target *target_find(struct target_table *tt, int pid)
 {
 	size_t i;
 
 	if (tt->last && tt->last->pid == pid)
 		return tt->last;
-	for (i = 0; i < tt->len; i++) {
+	for (i = tt->len; i-- > 0;) {
 		if (tt->items[i]->pid == pid)
 			return tt->last = tt->items[i];
 	}
@@ -76,6 +77,7 @@ struct target *target_add(struct target_table *tt, int pid, bool follow, struct 
 	t->follow = follow || (parent && parent->follow);
 	proc_cmdline(pid, t->cmdline, sizeof(t->cmdline));
 	tt->items[tt->len++] = t;
+	tt->last = t;	/* target_find must not answer with an older process of this pid */
 	return t;
 }
 
@@ -645,6 +647,10 @@ static void set_placeholder_start(struct session *s)
 static void finish_one(struct session *s, const struct target *t, double start_time,
 		       double duration, double interval, const char *description)
 {
+	struct session_origin origin = *session_get_origin(s);
+
+	origin.pid = t->pid;	/* the header's pid, once saved and loaded again too */
+	session_set_origin(s, &origin);
 	session_set_times(s, start_time, duration);
 	session_set_interval(s, interval, interval);
 	session_set_cpu_time(s, t->cpu_known ? t->cpu_last - t->cpu_start : 0);
