@@ -23,13 +23,8 @@ BUSY = os.path.join(WORKLOADS, "busy.py")
 
 
 def python():
-    """An interpreter on the machine (PYI_ONLY selects tests here, not interpreters)."""
-    only = os.environ.pop("PYI_ONLY", None)
-    try:
-        found = interpreters()
-    finally:
-        if only is not None:
-            os.environ["PYI_ONLY"] = only
+    """An interpreter on the machine."""
+    found = interpreters()
     if not found:
         raise Skip("no CPython found")
     return found[-1][1]
