@@ -559,8 +559,8 @@ static const struct {
 		"list and are missing; if it persists, run with -v and report it" },
 	[PYI_ERR_READ_FRAME] = { false, "stacks stopped at an unreadable frame and miss their "
 		"callers; if it persists, run with -v and report it" },
-	[PYI_ERR_READ_CODE] = { false, "frames with an unreadable code object were left out of "
-		"their stacks; if it persists, run with -v and report it" },
+	[PYI_ERR_READ_CODE] = { false, "samples had a frame whose code object was unreadable, "
+		"left out of their stack; if it persists, run with -v and report it" },
 	[PYI_ERR_NO_TSTATE] = { false, "samples of threads running no Python (starting, ending "
 		"or native threads): not in the profile, nothing to do" },
 	[PYI_ERR_TRUNCATED] = { true, "stacks were deeper than --max-depth and keep their root "
