@@ -78,10 +78,10 @@ struct session_sample {
  * records (or twice the distinct (thread, stack) pairs, when there are more of those).
  * Reports are written from at most SESSION_REPORT_RECORDS records (session_limit_records).
  */
-#define SESSION_MAX_RECORDS (1u << 20)
-#define SESSION_REPORT_RECORDS (1u << 19)
+#define SESSION_MAX_RECORDS (1u << 19)
+#define SESSION_REPORT_RECORDS (1u << 18)
 #define SESSION_MIN_BUCKET 0.001	/* seconds */
-#define SESSION_REPORT_STEP 1.0905077326652577	/* 2^(1/8): report bucket widths */
+#define SESSION_REPORT_STEP 1.189207115002721	/* 2^(1/4): report bucket widths */
 
 /* Coarsens the timeline (as above, in finer steps) until at most max records remain. */
 int session_limit_records(struct session *s, size_t max);

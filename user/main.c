@@ -449,6 +449,20 @@ static double wall_now(void)
 	return (double)tv.tv_sec + tv.tv_usec / 1e6;
 }
 
+/* Our resident memory in MiB (/proc/self/statm), 0 when unreadable. */
+static double resident_mib(void)
+{
+	unsigned long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+
+	if (f) {
+		if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
+	return (double)resident * (double)sysconf(_SC_PAGESIZE) / (1024.0 * 1024.0);
+}
+
 static void status_line(const struct cli *cli, struct collector *c, double elapsed, bool final)
 {
 	struct collect_stats st;
@@ -457,9 +471,9 @@ static void status_line(const struct cli *cli, struct collector *c, double elaps
 		return;
 	collector_stats(c, &st);
 	fprintf(stderr, "\r\033[Kpyinst-bpf: %.1fs, %llu samples, %u threads in %u process%s, "
-		"%llu lost%s", elapsed, (unsigned long long)st.samples, st.threads, st.processes,
-		st.processes == 1 ? "" : "es", (unsigned long long)st.lost,
-		final ? "\n" : "");
+		"%llu lost, %.0f MiB%s", elapsed, (unsigned long long)st.samples, st.threads,
+		st.processes, st.processes == 1 ? "" : "es", (unsigned long long)st.lost,
+		resident_mib(), final ? "\n" : "");
 }
 
 static void report_problems(struct collector *c, const struct cli *cli)

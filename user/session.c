@@ -499,9 +499,11 @@ static int rec_slots_reserve(struct session *s)
 /*
  * One pass over the records in order: replays the lane clocks and merges the records of one
  * stack in one bucket of `width` seconds into the first of them. Positions only move down, so
- * it runs in place. width 0 only replays the clocks.
+ * it runs in place. width 0 only replays the clocks. With apply false it only counts the
+ * records that would remain (each record's bucket field is scratch until applied).
+ * Returns the number of records.
  */
-static void rebucket(struct session *s, double width)
+static size_t rebucket(struct session *s, double width, bool apply)
 {
 	size_t o = 0;
 	uint32_t *slot;
@@ -518,15 +520,22 @@ static void rebucket(struct session *s, double width)
 		if (width > 0) {
 			slot = rec_slot(s, r.stack, r.bucket);
 			if (*slot) {
-				s->samples[*slot - 1].weight += r.weight;
+				if (apply)
+					s->samples[*slot - 1].weight += r.weight;
 				continue;
 			}
-			*slot = (uint32_t)(o + 1);
+			*slot = (uint32_t)((apply ? o : i) + 1);
 		}
-		s->samples[o++] = r;
+		s->samples[apply ? o : i].bucket = r.bucket;
+		if (apply)
+			s->samples[o] = r;
+		o++;
 	}
-	s->nsamples = o;
-	s->bucket = width;
+	if (apply) {
+		s->nsamples = o;
+		s->bucket = width;
+	}
+	return o;
 }
 
 /* Seconds of timeline in all lanes together, and the longest lane. */
@@ -545,13 +554,21 @@ static double lanes_total(const struct session *s, double *longest)
 	return total;
 }
 
+/* Whether width `width` keeps at most target records, or cannot do better. */
+static bool fits(struct session *s, double width, size_t target, double longest)
+{
+	return width > longest || !isfinite(width) || rebucket(s, width, false) <= target;
+}
+
 /*
- * Coarsens the timeline until at most `target` records remain: bucket widths from `width`
- * up by `step`. It stops when one bucket spans the longest lane: what is left is one record
- * per distinct stack, which no width reduces.
+ * Coarsens the timeline to the narrowest bucket width * step^k that keeps at most `target`
+ * records, found with counting passes (k doubling, then halving the interval) and applied
+ * once. Past the longest lane one bucket holds it all: what is left is one record per distinct
+ * stack, which no width reduces.
  */
 static int coarsen(struct session *s, size_t target, double width, double step)
 {
+	uint32_t lo = 0, hi = 1;
 	double longest;
 
 	lanes_total(s, &longest);
@@ -559,12 +576,26 @@ static int coarsen(struct session *s, size_t target, double width, double step)
 		return set_err(s, -ENOMEM);
 	if (!(width >= SESSION_MIN_BUCKET))
 		width = SESSION_MIN_BUCKET;
-	for (;;) {
-		rebucket(s, width);
-		if (s->nsamples <= target || width > longest || !isfinite(width))
-			break;
-		width *= step;
+	if (!fits(s, width, target, longest)) {
+		/* whole doublings first: counts fall slower than the width grows */
+		for (uint32_t k = (uint32_t)ceil(log(2) / log(step)); hi < 65536; hi += k) {
+			if (fits(s, width * pow(step, hi), target, longest))
+				break;
+			lo = hi;
+			k *= hi > 64 * k ? 2 : 1;
+		}
+		/* width * step^lo is too narrow, width * step^hi fits */
+		while (hi - lo > 1) {
+			uint32_t mid = lo + (hi - lo) / 2;
+
+			if (fits(s, width * pow(step, mid), target, longest))
+				hi = mid;
+			else
+				lo = mid;
+		}
+		width *= pow(step, hi);
 	}
+	rebucket(s, width, true);
 	return 0;
 }
 
@@ -946,7 +977,7 @@ static int combine_timeline(struct session *dst, const struct session *src)
 	double w = fmax(dst->bucket, src->bucket);
 
 	if (w == 0 && dst->nsamples <= dst->max_records) {
-		rebucket(dst, 0);
+		rebucket(dst, 0, true);
 		return 0;
 	}
 	if (coarsen(dst, dst->max_records / 2, w, 2))
