@@ -997,6 +997,8 @@ static void write_meta(struct sink *k, const struct payload *pl)
 	put_str_list(k, list, n);
 	put_key(k, "precision");
 	put_int(k, precision(h->max_interval));
+	put_key(k, "resolution");
+	put_float(k, session_resolution(pl->s));
 	put(k, "}");
 }
 

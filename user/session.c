@@ -488,11 +488,15 @@ static int rec_slots_reserve(struct session *s)
 		n *= 2;
 	if (n <= s->nrec_slots)
 		return 0;
-	v = realloc(s->rec_slots, n * sizeof(*v));
+	v = calloc(n, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
+	free(s->rec_slots);
 	s->rec_slots = v;
 	s->nrec_slots = n;
+	/* the records of a coarsened timeline go back in, each (stack, bucket) once */
+	for (size_t i = 0; s->bucket > 0 && i < s->nsamples; i++)
+		*rec_slot(s, s->samples[i].stack, s->samples[i].bucket) = (uint32_t)(i + 1);
 	return 0;
 }
 

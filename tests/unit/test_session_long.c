@@ -233,6 +233,39 @@ static void test_long_session_aggregated_tree_exact(void **state)
 	stream_free(&st);
 }
 
+/* More distinct (thread, stack) pairs than the bound holds: it grows with them, and totals
+ * stay exact while samples keep coming (the slot table is rebuilt when it grows). */
+static void test_distinct_stacks_past_the_bound(void **state)
+{
+	struct session *s = session__new();
+	uint32_t nstacks = 3 * SESSION_MAX_RECORDS / 4, threads[2], *leaf;
+	char buf[64];
+	size_t n;
+	const struct session_sample *v;
+	double sum = 0;
+
+	leaf = malloc(2 * nstacks * sizeof(*leaf));
+	assert_true(s && leaf);
+	threads[0] = session_stack_push(s, SESSION_NO_STACK, frame(s, "A", "<thread>", 1));
+	threads[1] = session_stack_push(s, SESSION_NO_STACK, frame(s, "B", "<thread>", 2));
+	for (uint32_t i = 0; i < 2 * nstacks; i++) {
+		snprintf(buf, sizeof(buf), "f%u", i / 2);
+		leaf[i] = session_stack_push(s, threads[i % 2], frame(s, buf, "/app/x.py", 1));
+	}
+	for (int pass = 0; pass < 3; pass++)
+		for (uint32_t i = 0; i < 2 * nstacks; i++)
+			assert_int_equal(session_add_sample(s, leaf[i], TICK), 0);
+	v = session_samples(s, &n);
+	assert_true(session_resolution(s) > 0);
+	assert_true(n >= 2 * (size_t)nstacks && n <= 4 * (size_t)nstacks);
+	for (size_t i = 0; i < n; i++)
+		sum += v[i].weight;
+	assert_true(sum == 3.0 * 2 * nstacks * TICK);
+	assert_int_equal(session_error(s), 0);
+	free(leaf);
+	session__free(s);
+}
+
 static const cJSON *item(const cJSON *o, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -325,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_long_session_memory_flat),
 		cmocka_unit_test(test_long_session_bucket_shape),
 		cmocka_unit_test(test_long_session_aggregated_tree_exact),
+		cmocka_unit_test(test_distinct_stacks_past_the_bound),
 		cmocka_unit_test(test_bucketed_pyisession_shape),
 	};
 
