@@ -242,6 +242,7 @@ static void test_distinct_stacks_past_the_bound(void **state)
 	char buf[64];
 	size_t n;
 	const struct session_sample *v;
+	unsigned long long *next;
 	double sum = 0;
 
 	leaf = malloc(2 * nstacks * sizeof(*leaf));
@@ -258,8 +259,15 @@ static void test_distinct_stacks_past_the_bound(void **state)
 	v = session_samples(s, &n);
 	assert_true(session_resolution(s) > 0);
 	assert_true(n >= 2 * (size_t)nstacks && n <= 4 * (size_t)nstacks);
-	for (size_t i = 0; i < n; i++)
+	/* one record per (stack, bucket): a stack's buckets strictly increase */
+	next = calloc(session_stack_count(s), sizeof(*next));
+	assert_non_null(next);
+	for (size_t i = 0; i < n; i++) {
+		assert_true(v[i].bucket + 1ull > next[v[i].stack]);
+		next[v[i].stack] = v[i].bucket + 1ull;
 		sum += v[i].weight;
+	}
+	free(next);
 	assert_true(sum == 3.0 * 2 * nstacks * TICK);
 	assert_int_equal(session_error(s), 0);
 	free(leaf);
