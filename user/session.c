@@ -84,14 +84,15 @@ struct session {
 	 * records so far, which is where pyinstrument's timeline puts the next one. At full
 	 * resolution (bucket == 0) records are kept as they come; past max_records they are
 	 * merged per (lane bucket of `bucket` seconds, stack), keeping the first one's place,
-	 * and from then on new samples merge the same way through rec_slots.
+	 * and from then on new samples merge the same way. A thread's clock only grows, so the
+	 * record a sample can merge into is its stack's latest one: last_rec finds it.
 	 */
 	double *lane_clock;
 	uint32_t nlanes, cap_lanes;
 	double bucket;
 	size_t max_records;
-	uint32_t *rec_slots;	/* record index + 1, keyed by (stack, bucket) */
-	size_t nrec_slots;
+	uint32_t *last_rec;	/* [stack + 1]: its latest record's index + 1 ([0]: empty stack) */
+	size_t nlast_rec;
 
 	struct session_header hdr;
 	char *target;
@@ -329,7 +330,7 @@ void session__free(struct session *s)
 	free(s->stack_slots);
 	free(s->samples);
 	free(s->lane_clock);
-	free(s->rec_slots);
+	free(s->last_rec);
 	free(s->target);
 	strlist_free(&s->sys_path);
 	strlist_free(&s->sys_prefixes);
@@ -464,39 +465,30 @@ static uint32_t lane_of(const struct session *s, uint32_t stack)
 	return stack == SESSION_NO_STACK ? 0 : s->stacks[stack].lane;
 }
 
-/* The slot of the record (stack, bucket): holding its index + 1, or free (0) where it goes. */
-static uint32_t *rec_slot(struct session *s, uint32_t stack, uint32_t bucket)
+/* Where the latest record of stack is kept: index + 1, 0 for none. */
+static uint32_t *last_rec(struct session *s, uint32_t stack)
 {
-	size_t mask = s->nrec_slots - 1, i = hash_pair(stack, bucket) & mask;
-	const struct session_sample *r;
-
-	for (; s->rec_slots[i]; i = (i + 1) & mask) {
-		r = &s->samples[s->rec_slots[i] - 1];
-		if (r->stack == stack && r->bucket == bucket)
-			break;
-	}
-	return &s->rec_slots[i];
+	return &s->last_rec[stack == SESSION_NO_STACK ? 0 : (size_t)stack + 1];
 }
 
-/* A slot table at most half full for every record count up to max_records. */
-static int rec_slots_reserve(struct session *s)
+/* last_rec covers every stack; with clear, it is emptied too. */
+static int last_rec_reserve(struct session *s, bool clear)
 {
-	size_t n = 1024, most = s->nsamples > s->max_records ? s->nsamples : s->max_records;
-	uint32_t *v;
+	size_t n = (size_t)s->nstacks + 1, cap = s->nlast_rec;
+	uint32_t *v = s->last_rec;
 
-	while (n < 2 * (most + 1))
-		n *= 2;
-	if (n <= s->nrec_slots)
-		return 0;
-	v = calloc(n, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	free(s->rec_slots);
-	s->rec_slots = v;
-	s->nrec_slots = n;
-	/* the records of a coarsened timeline go back in, each (stack, bucket) once */
-	for (size_t i = 0; s->bucket > 0 && i < s->nsamples; i++)
-		*rec_slot(s, s->samples[i].stack, s->samples[i].bucket) = (uint32_t)(i + 1);
+	if (n > cap) {
+		while (cap < n)
+			cap = cap ? cap * 2 : 1024;
+		v = realloc(v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		memset(v + s->nlast_rec, 0, (cap - s->nlast_rec) * sizeof(*v));
+		s->last_rec = v;
+		s->nlast_rec = cap;
+	}
+	if (clear)
+		memset(v, 0, s->nlast_rec * sizeof(*v));
 	return 0;
 }
 
@@ -510,11 +502,11 @@ static int rec_slots_reserve(struct session *s)
 static size_t rebucket(struct session *s, double width, bool apply)
 {
 	size_t o = 0;
-	uint32_t *slot;
+	uint32_t *last;
 
 	memset(s->lane_clock, 0, s->nlanes * sizeof(*s->lane_clock));
 	if (width > 0)
-		memset(s->rec_slots, 0, s->nrec_slots * sizeof(*s->rec_slots));
+		memset(s->last_rec, 0, s->nlast_rec * sizeof(*s->last_rec));
 	for (size_t i = 0; i < s->nsamples; i++) {
 		struct session_sample r = s->samples[i];
 		uint32_t lane = lane_of(s, r.stack);
@@ -522,13 +514,13 @@ static size_t rebucket(struct session *s, double width, bool apply)
 		r.bucket = width > 0 ? bucket_of(s->lane_clock[lane], width) : 0;
 		s->lane_clock[lane] += r.weight;
 		if (width > 0) {
-			slot = rec_slot(s, r.stack, r.bucket);
-			if (*slot) {
+			last = last_rec(s, r.stack);
+			if (*last && s->samples[*last - 1].bucket == r.bucket) {
 				if (apply)
-					s->samples[*slot - 1].weight += r.weight;
+					s->samples[*last - 1].weight += r.weight;
 				continue;
 			}
-			*slot = (uint32_t)((apply ? o : i) + 1);
+			*last = (uint32_t)((apply ? o : i) + 1);
 		}
 		s->samples[apply ? o : i].bucket = r.bucket;
 		if (apply)
@@ -576,7 +568,7 @@ static int coarsen(struct session *s, size_t target, double width, double step)
 	double longest;
 
 	lanes_total(s, &longest);
-	if (rec_slots_reserve(s))
+	if (last_rec_reserve(s, false))
 		return set_err(s, -ENOMEM);
 	if (!(width >= SESSION_MIN_BUCKET))
 		width = SESSION_MIN_BUCKET;
@@ -619,11 +611,8 @@ static int make_room(struct session *s)
 		w *= 2;
 	if (coarsen(s, s->max_records / 2, w, 2))
 		return s->err;
-	if (s->nsamples > s->max_records / 2) {
+	if (s->nsamples > s->max_records / 2)
 		s->max_records = 2 * s->nsamples;
-		if (rec_slots_reserve(s))
-			return set_err(s, -ENOMEM);
-	}
 	return 0;
 }
 
@@ -647,7 +636,7 @@ static int append(struct session *s, struct session_sample r)
 int session_add_record(struct session *s, uint32_t stack, double weight)
 {
 	struct session_sample r = { .stack = stack, .weight = weight };
-	uint32_t lane, *slot = NULL;
+	uint32_t lane, *last = NULL;
 	int err;
 
 	if (stack != SESSION_NO_STACK && stack >= s->nstacks)
@@ -656,10 +645,12 @@ int session_add_record(struct session *s, uint32_t stack, double weight)
 		return err;
 	lane = lane_of(s, stack);
 	if (s->bucket > 0) {
+		if (last_rec_reserve(s, false))
+			return set_err(s, -ENOMEM);
 		r.bucket = bucket_of(s->lane_clock[lane], s->bucket);
-		slot = rec_slot(s, stack, r.bucket);
-		if (*slot) {
-			s->samples[*slot - 1].weight += weight;
+		last = last_rec(s, stack);
+		if (*last && s->samples[*last - 1].bucket == r.bucket) {
+			s->samples[*last - 1].weight += weight;
 			s->lane_clock[lane] += weight;
 			return 0;
 		}
@@ -668,8 +659,8 @@ int session_add_record(struct session *s, uint32_t stack, double weight)
 	if (err)
 		return err;
 	s->lane_clock[lane] += weight;
-	if (slot)
-		*slot = (uint32_t)s->nsamples;
+	if (last)
+		*last = (uint32_t)s->nsamples;
 	return 0;
 }
 
@@ -988,7 +979,7 @@ static int combine_timeline(struct session *dst, const struct session *src)
 		return -ENOMEM;
 	if (dst->nsamples > dst->max_records / 2)
 		dst->max_records = 2 * dst->nsamples;
-	return rec_slots_reserve(dst);
+	return 0;
 }
 
 int session_combine(struct session *dst, const struct session *src)
