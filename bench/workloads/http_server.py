@@ -93,11 +93,14 @@ class Handler(BaseHTTPRequestHandler):
 def client(port):
     conn = http.client.HTTPConnection("127.0.0.1", port)
     n = random.randrange(1 << 20)
-    while True:
-        n += 1
-        body = json.dumps({"n": n})
-        conn.request("POST", "/", body, {"Content-Type": "application/json"})
-        conn.getresponse().read()
+    try:
+        while True:
+            n += 1
+            body = json.dumps({"n": n})
+            conn.request("POST", "/", body, {"Content-Type": "application/json"})
+            conn.getresponse().read()
+    except OSError:
+        os._exit(0)  # the server went away
 
 
 def main():
