@@ -595,12 +595,18 @@ static int coarsen(struct session *s, size_t target, double width, double step)
 	return 0;
 }
 
-/* Makes room for the next record: halves the record count, or, when distinct stacks alone
- * fill the bound, lets it grow with them. */
+/* What coarsening aims at: room for a quarter of the bound before the next pass. */
+static size_t room_target(const struct session *s)
+{
+	return s->max_records / 4 * 3;
+}
+
+/* Makes room for the next record: coarsens to three quarters of the bound, or, when distinct
+ * stacks alone fill it, lets the bound grow with them. */
 static int make_room(struct session *s)
 {
 	double w = s->bucket > 0 ? 2 * s->bucket : SESSION_MIN_BUCKET, longest;
-	double least = lanes_total(s, &longest) / (double)(s->max_records / 2);
+	double least = lanes_total(s, &longest) / (double)room_target(s);
 
 	/*
 	 * Every lane keeps at least one record per bucket it ran in, so fewer than total / width
@@ -609,9 +615,9 @@ static int make_room(struct session *s)
 	 */
 	while (w < least && isfinite(w))
 		w *= 2;
-	if (coarsen(s, s->max_records / 2, w, 2))
+	if (coarsen(s, room_target(s), w, 2))
 		return s->err;
-	if (s->nsamples > s->max_records / 2)
+	if (s->nsamples > room_target(s))
 		s->max_records = 2 * s->nsamples;
 	return 0;
 }
@@ -975,9 +981,9 @@ static int combine_timeline(struct session *dst, const struct session *src)
 		rebucket(dst, 0, true);
 		return 0;
 	}
-	if (coarsen(dst, dst->max_records / 2, w, 2))
+	if (coarsen(dst, room_target(dst), w, 2))
 		return -ENOMEM;
-	if (dst->nsamples > dst->max_records / 2)
+	if (dst->nsamples > room_target(dst))
 		dst->max_records = 2 * dst->nsamples;
 	return 0;
 }
