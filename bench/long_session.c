@@ -150,8 +150,8 @@ int main(int argc, char **argv)
 		case 'r': ro.renderer = optarg; break;
 		case 'o': ro.outfile = optarg; break;
 		default:
-			fprintf(stderr, "usage: long_session [--threads N] [--seconds S] [--rate HZ] "
-				"[--pool K] [--seed X] [-r RENDERER] [-o FILE]\n");
+			fprintf(stderr, "usage: long_session [--threads N] [--seconds S] "
+				"[--rate HZ] [--pool K] [--seed X] [-r RENDERER] [-o FILE]\n");
 			return 2;
 		}
 	}

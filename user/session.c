@@ -46,7 +46,7 @@ struct frame_meta {
 	uint32_t ident;
 	uint32_t attr_off;	/* into session.attr_ids */
 	uint32_t nattrs;
-	bool thread;		/* a thread root ("<thread>" file): its stacks get their own lane */
+	bool thread;		/* a thread root ("<thread>" file): a lane of its own */
 };
 
 struct stack_ent {
@@ -91,7 +91,7 @@ struct session {
 	uint32_t nlanes, cap_lanes;
 	double bucket;
 	size_t max_records;
-	uint32_t *last_rec;	/* [stack + 1]: its latest record's index + 1 ([0]: empty stack) */
+	uint32_t *last_rec;	/* [stack + 1]: its latest record's index + 1; [0]: no stack */
 	size_t nlast_rec;
 
 	struct session_header hdr;

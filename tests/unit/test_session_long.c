@@ -226,7 +226,8 @@ static void test_long_session_aggregated_tree_exact(void **state)
 
 		assert_true(th->time == 50.0);
 		for (uint32_t j = 0; j < th->nchildren; j++)
-			self += th->children[j]->ident == SESSION_IDENT_SELF ? th->children[j]->time : 0;
+			if (th->children[j]->ident == SESSION_IDENT_SELF)
+				self += th->children[j]->time;
 	}
 	assert_true(self == 0);	/* thread roots are never leaves here */
 	frame_tree__free(t);
