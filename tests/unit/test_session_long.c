@@ -275,6 +275,38 @@ static void test_distinct_stacks_past_the_bound(void **state)
 	session__free(s);
 }
 
+/* --load a --load b of two long sessions: the bound holds on the concatenation, totals add up. */
+static void test_combine_long_sessions(void **state)
+{
+	struct stream a, b;
+	size_t n;
+	const struct session_sample *v;
+	double sum = 0;
+
+	stream_init(&a, 20, 200);
+	stream_init(&b, 20, 200);
+	stream_run(&a, 40 * 1024);
+	stream_run(&b, 30 * 1024);
+	session_set_times(a.s, 100, 40);
+	session_set_times(b.s, 200, 30);
+	assert_true(session_resolution(a.s) > 0 && session_resolution(b.s) > 0);
+	assert_int_equal(session_combine(a.s, b.s), 0);
+	v = session_samples(a.s, &n);
+	assert_true(n <= SESSION_MAX_RECORDS);
+	assert_true(session_resolution(a.s) >= session_resolution(b.s));
+	for (size_t i = 0; i < n; i++)
+		sum += v[i].weight;
+	assert_true(sum == 20 * 70.0);
+	assert_int_equal(session_sample_count(a.s), 20ull * 70 * 1024);
+	/* and the combined session keeps taking samples within the bound */
+	stream_run(&a, 60 * 1024);
+	session_samples(a.s, &n);
+	assert_true(n <= SESSION_MAX_RECORDS);
+	assert_int_equal(session_error(a.s), 0);
+	stream_free(&a);
+	stream_free(&b);
+}
+
 static const cJSON *item(const cJSON *o, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -368,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_long_session_bucket_shape),
 		cmocka_unit_test(test_long_session_aggregated_tree_exact),
 		cmocka_unit_test(test_distinct_stacks_past_the_bound),
+		cmocka_unit_test(test_combine_long_sessions),
 		cmocka_unit_test(test_bucketed_pyisession_shape),
 	};
 
