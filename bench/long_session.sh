@@ -8,7 +8,7 @@
 #           bench/long_session.c: peak RSS, CPU per second of session, report writing time,
 #           HTML size, then first draw in headless chromium (bench/html_report.mjs)
 #   ratio   the same replay for a 33-thread server, 15 s against 45 s: peak RSS and HTML size
-#   server  the real thing: pyinst-bpf --pid on bench/workloads/http_server.py (33 threads
+#   server  the real thing: pyinst-bpf --pid on bench/workloads/http_load.py (33 threads
 #           under load), 15 s against 45 s (needs root); env PYI_SERVER_SECONDS="15 45"
 #   load    --load of a 10M-record .pyisession (bench/gen_session.c --depth 8, 4.2 GB) and the
 #           text render: wall time and peak RSS
@@ -62,7 +62,7 @@ for part in $parts; do
 		;;
 	server)
 		echo "## pyinst-bpf --pid on a 33-thread HTTP server under load"
-		python3 "$src/bench/workloads/http_server.py" 32 >"$tmp/pid" 2>/dev/null &
+		python3 "$src/bench/workloads/http_load.py" 32 >"$tmp/pid" 2>/dev/null &
 		server=$!
 		sleep 2
 		pid=$(cat "$tmp/pid")
