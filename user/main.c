@@ -513,6 +513,20 @@ static double wall_now(void)
 	return (double)tv.tv_sec + tv.tv_usec / 1e6;
 }
 
+/* Our resident memory in MiB (/proc/self/statm), 0 when unreadable. */
+static double resident_mib(void)
+{
+	unsigned long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+
+	if (f) {
+		if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
+	return (double)resident * (double)sysconf(_SC_PAGESIZE) / (1024.0 * 1024.0);
+}
+
 /*
  * What was recorded, at a glance: redrawn on a terminal while sampling, and once at the end
  * wherever stderr goes (the final summary). Blocked: wall mode's threads waiting now.
@@ -529,9 +543,10 @@ static void status_line(const struct cli *cli, struct collector *c, double elaps
 	if (cli->collect.wall)
 		snprintf(blocked, sizeof(blocked), " (%u blocked)", st.blocked);
 	fprintf(stderr, "%spyinst-bpf: %.1fs, %llu samples, %u thread%s%s in %u process%s, "
-		"%llu lost%s", tty ? "\r\033[K" : "", elapsed, (unsigned long long)st.samples,
-		st.threads, st.threads == 1 ? "" : "s", blocked, st.processes,
-		st.processes == 1 ? "" : "es", (unsigned long long)st.lost, final ? "\n" : "");
+		"%llu lost, %.0f MiB%s", tty ? "\r\033[K" : "", elapsed,
+		(unsigned long long)st.samples, st.threads, st.threads == 1 ? "" : "s", blocked,
+		st.processes, st.processes == 1 ? "" : "es", (unsigned long long)st.lost,
+		resident_mib(), final ? "\n" : "");
 }
 
 /* What sampling cost the host: kernel time per CPU, and what the budget took away. */
