@@ -414,8 +414,13 @@ struct collector *collector__new(const struct collect_opts *o, char *err, size_t
 	bpf_program__set_autoattach(c->skel->progs.wall_iter, false);
 	if (!o->wall && !o->dump)
 		bpf_program__set_autoload(c->skel->progs.wall_iter, false);
-	if (o->dump)
+	/* dump reads each thread once: no sampling, no process events */
+	if (o->dump) {
 		bpf_program__set_autoload(c->skel->progs.on_cpu_sample, false);
+		bpf_program__set_autoload(c->skel->progs.on_fork, false);
+		bpf_program__set_autoload(c->skel->progs.on_exec, false);
+		bpf_program__set_autoload(c->skel->progs.on_exit, false);
+	}
 	rc = sampler__load(c->skel);
 	if (rc) {
 		snprintf(err, errlen, "the BPF programs failed to load: %s%s", strerror(-rc),
