@@ -64,7 +64,7 @@ class Session:
         if missing:
             raise ValueError("not a session: missing %s" % ", ".join(missing))
         return Session(
-            frame_records=[(list(stack), weight) for stack, weight in json_dict["frame_records"]],
+            frame_records=[[list(stack), weight] for stack, weight in json_dict["frame_records"]],
             start_time=json_dict["start_time"],
             duration=json_dict["duration"],
             min_interval=json_dict.get("min_interval", 0.001),
