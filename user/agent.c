@@ -62,6 +62,7 @@ struct agent {
 	struct handler { pid_t pid; uid_t uid; } handlers[MAX_HANDLERS];
 	int nhandlers;
 	unsigned long long refused_busy;
+	sigset_t unblocked;	/* the mask ppoll() waits with: signals arrive only there */
 };
 
 struct request {
@@ -635,6 +636,7 @@ static int handle(const struct agent *a, int c, const struct ucred *cr)
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &a->unblocked, NULL);	/* the profiler inherits it */
 	outfd = receive_request(c, a->request_timeout_ms, &r);
 	if (outfd < 0)
 		return 1;
@@ -716,6 +718,7 @@ static void agent_loop(struct agent *a)
 
 	while (!agent_stop) {
 		struct pollfd p = { a->lfd, POLLIN, 0 };
+		struct timespec second = { 1, 0 };
 
 		reap(a);
 		if (a->refused_busy != reported && now_ms() - last_report > 10000) {
@@ -723,7 +726,9 @@ static void agent_loop(struct agent *a)
 			reported = a->refused_busy;
 			last_report = now_ms();
 		}
-		if (poll(&p, 1, 1000) <= 0)
+		/* SIGCHLD and SIGTERM are blocked except in here: none is lost between the reap
+		 * above and the wait */
+		if (ppoll(&p, 1, &second, &a->unblocked) <= 0)
 			continue;
 		/* a bounded batch, so reaping keeps up under a flood */
 		for (i = 0; i < 64; i++) {
@@ -739,6 +744,7 @@ int agent_main(int argc, char **argv)
 {
 	struct sigaction stop = { .sa_handler = on_stop }, chld = { .sa_handler = on_child };
 	struct agent *a = calloc(1, sizeof(*a));
+	sigset_t block;
 	ssize_t n;
 	int rc;
 
@@ -760,6 +766,11 @@ int agent_main(int argc, char **argv)
 		return 1;
 	}
 	a->binary[n] = '\0';
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, &a->unblocked);
 	sigaction(SIGINT, &stop, NULL);
 	sigaction(SIGTERM, &stop, NULL);
 	sigaction(SIGCHLD, &chld, NULL);
@@ -769,6 +780,8 @@ int agent_main(int argc, char **argv)
 		free(a);
 		return 1;
 	}
+	/* accept() must not block: signals reach us only inside ppoll() */
+	fcntl(a->lfd, F_SETFL, fcntl(a->lfd, F_GETFL) | O_NONBLOCK);
 	pr_info("agent: listening on %s (at most %d sessions, %d per user)",
 		a->created ? a->socket_path : "the socket from systemd", a->max_sessions,
 		a->max_per_user);
