@@ -754,6 +754,7 @@ int agent_main(int argc, char **argv)
 	a->max_sessions = 32;
 	a->max_per_user = 4;
 	a->request_timeout_ms = 5000;
+	log_set_level(LOG_INFO);	/* a line per session: the journal is the audit trail */
 	rc = agent_parse(a, argc, argv);
 	if (rc) {
 		free(a);

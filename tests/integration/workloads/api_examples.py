@@ -103,6 +103,29 @@ with Profiler(async_mode="enabled"):
     except RuntimeError as e:
         expect("already a profiler running" in str(e), str(e))
 
+# pyinst-bpf: every thread by default, the starting thread only with threads="current"
+import threading  # noqa: E402
+stop = threading.Event()
+
+
+def background():
+    while not stop.is_set():
+        spin(0.005)
+
+
+t = threading.Thread(target=background)
+t.start()
+try:
+    for threads, want in (("all", 2), ("current", 1)):
+        with Profiler(threads=threads) as p:
+            code_you_want_to_profile()
+        roots = {stack[0] for stack, _ in p.last_session.frame_records}
+        expect(len(roots) == want, "threads=%s: %d thread roots, want %d: %s"
+               % (threads, len(roots), want, roots))
+finally:
+    stop.set()
+    t.join()
+
 # 2.2 profile(): decorator (with and without brackets) and context manager, to stderr
 stderr, sys.stderr = sys.stderr, io.StringIO()
 try:
