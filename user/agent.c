@@ -50,6 +50,7 @@
 #define READY_TIMEOUT_MS 30000	/* to attach the sampler (BPF load, symbols) */
 #define STOP_TIMEOUT_MS 60000	/* to write the session after SIGINT */
 #define MAX_HANDLERS 1024
+#define WATCH_MS 250		/* how often a running session checks its target's credentials */
 
 struct agent {
 	const char *socket_path;
@@ -460,6 +461,21 @@ static int authorize(int c, const struct ucred *cr, const struct request *r)
 	return 0;
 }
 
+/* The target may exec a setuid program after it was authorized: that ends the session. A
+ * target that is gone is fine (the profiler ends on its own). */
+static bool still_own(const struct ucred *cr)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d", cr->pid);
+	if (stat(path, &st))
+		return true;
+	if (st.st_uid == cr->uid && uids_are(cr->pid, cr->uid))
+		return true;
+	return stat(path, &st) != 0;	/* not ours, unless it just exited */
+}
+
 /* Moves fd to at least 10 so the dup2s onto 1, 2, 3 cannot overwrite one another. */
 static int high_fd(int fd)
 {
@@ -589,8 +605,15 @@ static int run_session(const struct agent *a, int c, const struct ucred *cr,
 			waitpid(child, NULL, 0);
 			return 1;
 		}
-		if (poll(p, 3, is_ready && !stopping ? -1 : (int)left) < 0 && errno != EINTR)
+		if (poll(p, 3, is_ready && !stopping ? WATCH_MS : (int)left) < 0 && errno != EINTR)
 			break;
+		if (is_ready && !stopping && !still_own(cr)) {
+			kill(child, SIGKILL);
+			waitpid(child, NULL, 0);
+			reply(c, "ERR not-allowed process %d changed credentials (a setuid program?): "
+			      "session dropped", cr->pid);
+			return 1;
+		}
 		if (p[0].revents)
 			err_open = drain_stderr(errp[0], tail, &tail_len);
 		if (p[1].revents) {

@@ -265,6 +265,36 @@ os.execv("/bin/sleep", ["sleep", "30"])
           "%r is not UnsupportedPython" % reply)
 
 
+def test_setuid_exec_ends_session():
+    """A caller that execs a setuid program while profiled: the agent drops the session."""
+    e = env()
+    setuid_sleep = os.path.join(e.root, "setuid-sleep")
+    shutil.copy2("/bin/sleep", setuid_sleep)
+    os.chown(setuid_sleep, 0, 0)
+    os.chmod(setuid_sleep, 0o4755)
+    code = r"""
+import os, socket, sys, tempfile, time
+from pyinst_bpf import _backend
+s = _backend.agent_connect(sys.argv[1])
+out = tempfile.TemporaryFile()
+print(_backend.agent_request(s, "pyinst-bpf/1 start", out.fileno()), flush=True)
+parent = os.getpid()
+if os.fork() == 0:
+    s.settimeout(10)
+    t0 = time.monotonic()
+    print(s.recv(512).decode(), "%.2f" % (time.monotonic() - t0), flush=True)
+    os.kill(parent, 9)
+    os._exit(0)
+os.execv(sys.argv[2], ["sleep", "20"])
+"""
+    status, out, err = e.as_user([user_python(), "-c", code, e.sock, setuid_sleep], timeout=60)
+    lines = out.strip().splitlines()
+    check(len(lines) == 2 and lines[0] == "OK ready", "replies %r (stderr %s)" % (out, err))
+    reply, seconds = lines[1].rsplit(" ", 1)
+    check(reply.startswith("ERR not-allowed") and "changed credentials" in reply
+          and float(seconds) < 2, "after the setuid exec: %r in %ss" % (reply, seconds))
+
+
 def test_no_agent_is_clear():
     e = env()
     a = client("no-agent")
@@ -406,7 +436,8 @@ def version_of(python):
 def all_tests():
     tests = [(f.__name__, f) for f in (
         test_agent_shares, test_agent_second_thread, test_agent_html_opens_clean,
-        test_refuses_other_pids, test_refuses_not_python, test_no_agent_is_clear,
+        test_refuses_other_pids, test_refuses_not_python, test_setuid_exec_ends_session,
+        test_no_agent_is_clear,
         test_flood_does_not_exhaust, test_ipython_magic, test_django_middleware,
         test_fastapi_middleware)]
     for label, python in interpreters():
