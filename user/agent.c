@@ -605,8 +605,10 @@ static int run_session(const struct agent *a, int c, const struct ucred *cr,
 			waitpid(child, NULL, 0);
 			return 1;
 		}
-		if (poll(p, 3, is_ready && !stopping ? WATCH_MS : (int)left) < 0 && errno != EINTR)
+		if (poll(p, 3, is_ready && !stopping ? WATCH_MS : (int)left) < 0 && errno != EINTR) {
+			kill(child, SIGKILL);
 			break;
+		}
 		if (is_ready && !stopping && !still_own(cr)) {
 			kill(child, SIGKILL);
 			waitpid(child, NULL, 0);

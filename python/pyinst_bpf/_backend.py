@@ -152,7 +152,7 @@ def agent_request(sock, text, fd):
     return sock.recv(512).decode("utf-8", "replace")
 
 
-def agent_connect(path=None, timeout=READY_TIMEOUT):
+def agent_connect(path=None, timeout=READY_TIMEOUT + 10):
     path = path or socket_path()
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     sock.settimeout(timeout)
@@ -183,7 +183,8 @@ class _Agent:
                                   % (float(interval), mode), out.fileno())
         except socket.timeout:
             self._sock.close()
-            raise errors.ProfilerError("pyinst-bpf agent: no answer in %d s" % READY_TIMEOUT)
+            raise errors.ProfilerError("pyinst-bpf agent: no answer in %d s"
+                                       % (READY_TIMEOUT + 10))
         if reply != "OK ready":
             self._sock.close()
             raise agent_error(reply or "ERR failed the agent closed the connection")

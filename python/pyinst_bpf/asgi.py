@@ -10,12 +10,16 @@ response goes out as usual). The whole process is sampled (threads="all"), becau
 endpoints run in a thread pool; start and stop block the event loop while the sampler attaches
 (a few hundred milliseconds), so leave it off in production traffic.
 """
+import logging
 import os
 import time
 from urllib.parse import parse_qs
 
+from .errors import ProfilerError
 from .profiler import Profiler
 from .renderers import HTMLRenderer
+
+log = logging.getLogger(__name__)
 
 DEFAULT_FILENAME = "{total_time:.3f}s {path} {timestamp:.0f}.{ext}"
 
@@ -52,7 +56,13 @@ class ProfilerMiddleware:
                                          if scope.get("query_string") else "")
         profiler = Profiler(interval=self.interval, async_mode="disabled",
                             threads=self.threads)
-        profiler.start(target_description="%s %s" % (scope.get("method", "GET"), path))
+        try:
+            profiler.start(target_description="%s %s" % (scope.get("method", "GET"), path))
+        except ProfilerError as e:
+            # no profile (the agent busy with this user's other requests...), but the response
+            log.warning("request not profiled: %s", e)
+            await self.app(scope, receive, send)
+            return
         try:
             await self.app(scope, receive, hold if asked else send)
         finally:

@@ -12,6 +12,7 @@
 - PYINSTRUMENT_INTERVAL: seconds between samples (0.001).
 pyinst-bpf's own: PYINSTRUMENT_THREADS ("current", the request's thread, by default here).
 """
+import logging
 import os
 import time
 
@@ -19,8 +20,11 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.utils.module_loading import import_string
 
+from .errors import ProfilerError
 from .profiler import Profiler
 from .renderers import HTMLRenderer, Renderer
+
+log = logging.getLogger(__name__)
 
 DEFAULT_FILENAME = "{total_time:.3f}s {path} {timestamp:.0f}.{ext}"
 
@@ -56,7 +60,13 @@ class ProfilerMiddleware:
             return self.get_response(request)
         profiler = Profiler(interval=getattr(settings, "PYINSTRUMENT_INTERVAL", 0.001),
                             threads=getattr(settings, "PYINSTRUMENT_THREADS", "current"))
-        profiler.start(target_description="%s %s" % (request.method, request.get_full_path()))
+        try:
+            profiler.start(target_description="%s %s" % (request.method,
+                                                          request.get_full_path()))
+        except ProfilerError as e:
+            # no profile (the agent busy with this user's other requests...), but the page
+            log.warning("request not profiled: %s", e)
+            return self.get_response(request)
         try:
             response = self.get_response(request)
         finally:
