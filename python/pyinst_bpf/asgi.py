@@ -7,9 +7,11 @@
 An HTTP request with `?profile` in its query string gets the HTML report of its handling
 instead of the response; with profile_dir, every request's report is written there (the
 response goes out as usual). The whole process is sampled (threads="all"), because sync
-endpoints run in a thread pool; start and stop block the event loop while the sampler attaches
-(a few hundred milliseconds), so leave it off in production traffic.
+endpoints run in a thread pool. Starting and stopping the sampler (about 0.1 s) happen on a
+helper thread of the middleware, so the event loop keeps serving meanwhile.
 """
+import asyncio
+import concurrent.futures
 import logging
 import os
 import time
@@ -35,6 +37,9 @@ class ProfilerMiddleware:
         self.filename = filename
         self.threads = threads
         self.show_callback = show_callback
+        # start() and stop() of one Profiler must run on one thread: this one
+        self._control = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="pyinst-bpf-asgi")
 
     async def __call__(self, scope, receive, send):
         if scope.get("type") != "http":
@@ -56,8 +61,11 @@ class ProfilerMiddleware:
                                          if scope.get("query_string") else "")
         profiler = Profiler(interval=self.interval, async_mode="disabled",
                             threads=self.threads)
+        loop = asyncio.get_running_loop()
+        description = "%s %s" % (scope.get("method", "GET"), path)
         try:
-            profiler.start(target_description="%s %s" % (scope.get("method", "GET"), path))
+            await loop.run_in_executor(self._control, lambda: profiler.start(
+                caller_frame=None, target_description=description))
         except ProfilerError as e:
             # no profile (the agent busy with this user's other requests...), but the response
             log.warning("request not profiled: %s", e)
@@ -66,13 +74,13 @@ class ProfilerMiddleware:
         try:
             await self.app(scope, receive, hold if asked else send)
         finally:
-            session = profiler.stop()
-        output = self.renderer.render(session)
+            session = await loop.run_in_executor(self._control, profiler.stop)
+        output = await loop.run_in_executor(None, self.renderer.render, session)
         if self.profile_dir:
             self._write(session, path, output)
         if asked:
             if not isinstance(self.renderer, HTMLRenderer):
-                output = HTMLRenderer().render(session)
+                output = await loop.run_in_executor(None, HTMLRenderer().render, session)
             body = output.encode("utf-8")
             await send({"type": "http.response.start", "status": 200,
                         "headers": [(b"content-type", b"text/html; charset=utf-8"),
