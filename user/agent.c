@@ -567,6 +567,28 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+/* The profiler exited: the session is in the client's file, or its last message says why not. */
+static int final_reply(int c, int status, char *tail)
+{
+	const char *msg;
+
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		reply(c, "OK done");
+		return 0;
+	}
+	msg = last_message(tail);
+	reply(c, "ERR %s %s", failure_reason(msg), msg);
+	return 1;
+}
+
+/* Until stopping, wake up every WATCH_MS to look at the target's credentials. */
+static int poll_timeout(bool stopping, long long left)
+{
+	if (stopping)
+		return (int)left;
+	return left < WATCH_MS ? (int)left : WATCH_MS;
+}
+
 /* Runs one session: ready, then until the client says stop or hangs up, or the target ends. */
 static int run_session(const struct agent *a, int c, const struct ucred *cr,
 		       const struct request *r, int outfd)
@@ -598,18 +620,21 @@ static int run_session(const struct agent *a, int c, const struct ucred *cr,
 		};
 		long long left = deadline - now_ms();
 
-		if (left <= 0 && (!is_ready || stopping)) {
+		if (is_ready && !stopping)
+			left = WATCH_MS;	/* a running session has no deadline */
+		if (left <= 0) {
 			kill(child, SIGKILL);
 			reply(c, "ERR timeout the profiler did not %s in time",
 			      is_ready ? "finish" : "start");
 			waitpid(child, NULL, 0);
 			return 1;
 		}
-		if (poll(p, 3, is_ready && !stopping ? WATCH_MS : (int)left) < 0 && errno != EINTR) {
+		if (poll(p, 3, poll_timeout(stopping, left)) < 0 && errno != EINTR) {
 			kill(child, SIGKILL);
 			break;
 		}
-		if (is_ready && !stopping && !still_own(cr)) {
+		/* from the spawn on: the sampler reads the target while it attaches too */
+		if (!stopping && !still_own(cr)) {
 			kill(child, SIGKILL);
 			waitpid(child, NULL, 0);
 			reply(c, "ERR not-allowed process %d changed credentials (a setuid program?): "
@@ -641,16 +666,7 @@ static int run_session(const struct agent *a, int c, const struct ucred *cr,
 		}
 	}
 	waitpid(child, &status, 0);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		reply(c, "OK done");
-		return 0;
-	}
-	{
-		const char *msg = last_message(tail);
-
-		reply(c, "ERR %s %s", failure_reason(msg), msg);
-	}
-	return 1;
+	return final_reply(c, status, tail);
 }
 
 static int handle(const struct agent *a, int c, const struct ucred *cr)

@@ -149,7 +149,17 @@ def agent_request(sock, text, fd):
                      [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))])
     except (BrokenPipeError, ConnectionResetError):
         pass
-    return sock.recv(512).decode("utf-8", "replace")
+    return agent_reply(sock)
+
+
+def agent_reply(sock):
+    """The agent's next message. An agent that refused at once (busy) and closed before
+    reading the request leaves ECONNRESET, which the kernel reports before the reply queued
+    ahead of it: the reply is still there to read."""
+    try:
+        return sock.recv(512).decode("utf-8", "replace")
+    except ConnectionResetError:
+        return sock.recv(512).decode("utf-8", "replace")
 
 
 def agent_connect(path=None, timeout=READY_TIMEOUT + 10):
@@ -196,7 +206,7 @@ class _Agent:
         except OSError:
             pass
         try:
-            reply = self._sock.recv(512).decode("utf-8", "replace")
+            reply = agent_reply(self._sock)
         except socket.timeout:
             reply = "ERR timeout no answer from the agent"
         finally:

@@ -306,6 +306,13 @@ def test_no_agent_is_clear():
           "no clear AgentUnavailable: %s" % err.strip()[-400:])
 
 
+def test_busy_is_agent_busy():
+    """The user's slots all taken: each further request is AgentBusy, never a reset socket
+    (the agent refuses before reading, and the kernel reports ECONNRESET before the reply)."""
+    replies = client("busy", "50")
+    check(replies == {"AgentBusy: ERR busy": 50}, "replies: %s" % replies)
+
+
 def agent_resources(pid):
     fds = len(os.listdir("/proc/%d/fd" % pid))
     with open("/proc/%d/status" % pid) as f:
@@ -477,9 +484,9 @@ def all_tests():
     tests = [(f.__name__, f) for f in (
         test_agent_shares, test_agent_second_thread, test_agent_html_opens_clean,
         test_refuses_other_pids, test_refuses_not_python, test_setuid_exec_ends_session,
-        test_no_agent_is_clear,
-        test_flood_does_not_exhaust, test_ipython_magic, test_django_middleware,
-        test_fastapi_middleware, test_session_as_pyinstrument)]
+        test_no_agent_is_clear, test_busy_is_agent_busy, test_flood_does_not_exhaust,
+        test_ipython_magic, test_django_middleware, test_fastapi_middleware,
+        test_session_as_pyinstrument)]
     for label, python in interpreters():
         if version_of(python) >= (3, 8):
             t = example_test(label, python)

@@ -2,6 +2,7 @@
 # of what the agent answered. argv: socket path, then one of
 #   refuse PID...   requests naming pids that are not the caller's own
 #   flood N         N idle connections, garbage, oversized and fd-less requests, at once
+#   busy N          the user's sessions all taken: N more full requests
 #   no-agent        the exception when nothing listens
 import array
 import json
@@ -46,7 +47,7 @@ def raw(payload, fd=True):
     except OSError:
         pass
     try:
-        return s.recv(512).decode("utf-8", "replace")
+        return _backend.agent_reply(s)
     except OSError as e:
         return "no reply: %s" % e
     finally:
@@ -66,7 +67,7 @@ def flood(n):
     answered = 0
     for s in idle:
         try:
-            r = s.recv(512).decode("utf-8", "replace")
+            r = _backend.agent_reply(s)
         except OSError as e:
             r = "no reply: %s" % e
         key = " ".join(r.split()[:2])
@@ -84,6 +85,29 @@ def flood(n):
     return {"idle": replies, "idle_seconds": idle_seconds, "garbage": garbage}
 
 
+def busy(n, slots=4):
+    held = []
+    for _ in range(slots):  # idle connections hold every slot of this user until the timeout
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        s.connect(SOCK)
+        held.append(s)
+    time.sleep(0.2)
+    replies = {}
+    for _ in range(n):
+        s = _backend.agent_connect(SOCK)
+        try:
+            r = _backend.agent_request(s, "pyinst-bpf/1 start", out.fileno())
+            e = _backend.agent_error(r)
+            key = type(e).__name__ + ": " + " ".join(r.split()[:2])
+        except OSError as e:
+            key = "%s: %s" % (type(e).__name__, e)
+        replies[key] = replies.get(key, 0) + 1
+        s.close()
+    for s in held:
+        s.close()
+    return replies
+
+
 def no_agent():
     try:
         _backend.agent_connect(SOCK)
@@ -97,5 +121,7 @@ if cmd == "refuse":
     print(json.dumps(refuse(sys.argv[3:])))
 elif cmd == "flood":
     print(json.dumps(flood(int(sys.argv[3]))))
+elif cmd == "busy":
+    print(json.dumps(busy(int(sys.argv[3]))))
 elif cmd == "no-agent":
     print(json.dumps(no_agent()))
