@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
 """Profiler: pyinstrument 5.1's Profiler, with the sampling done by pyinst-bpf from outside."""
+import contextvars
 import inspect
 import json
 import os
@@ -21,9 +22,9 @@ MODES = ("wall", "cpu")
 _OWN_FILES = tuple(os.sep + os.path.join("pyinst_bpf", name)
                    for name in ("profiler.py", "_backend.py"))
 
-# pyinstrument allows one async-aware profiler per thread; the same rule, the same message.
-_async_profilers = {}
-_async_lock = threading.Lock()
+# pyinstrument allows one async-aware profiler per thread or async context (a context
+# variable, inherited by the tasks created meanwhile); the same rule, the same message.
+_active_profiler = contextvars.ContextVar("pyinst_bpf_active_profiler", default=None)
 
 
 def _frame_file(info):
@@ -138,21 +139,24 @@ class Profiler:
                                self._interval)
 
     def _claim_async(self):
+        self._async_token = None
         if self._async_mode == "disabled":
             return
-        with _async_lock:
-            owner = _async_profilers.get(threading.get_ident())
-            if owner is not None and owner is not self:
-                raise RuntimeError(
-                    "There is already a profiler running. You cannot run multiple profilers "
-                    "in the same thread or async context, unless you disable async support.")
-            _async_profilers[threading.get_ident()] = self
+        owner = _active_profiler.get()
+        if owner is not None and owner is not self and owner.is_running:
+            raise RuntimeError(
+                "There is already a profiler running. You cannot run multiple profilers "
+                "in the same thread or async context, unless you disable async support.")
+        self._async_token = _active_profiler.set(self)
 
     def _release_async(self):
-        with _async_lock:
-            for ident, owner in list(_async_profilers.items()):
-                if owner is self:
-                    del _async_profilers[ident]
+        token, self._async_token = getattr(self, "_async_token", None), None
+        if token is None:
+            return
+        try:
+            _active_profiler.reset(token)
+        except ValueError:  # stopped from another context: leave that one's value alone
+            pass
 
     def stop(self):
         active = self._active

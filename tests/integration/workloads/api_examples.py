@@ -103,6 +103,25 @@ with Profiler(async_mode="enabled"):
     except RuntimeError as e:
         expect("already a profiler running" in str(e), str(e))
 
+# ... but one per async context: two requests profiled at once on one event loop are fine
+import asyncio  # noqa: E402
+
+
+async def profiled_request():
+    p = Profiler()
+    p.start()
+    await asyncio.sleep(0.05)
+    p.stop()
+    return p.last_session
+
+
+async def two_requests():
+    return await asyncio.gather(profiled_request(), profiled_request())
+
+
+sessions = asyncio.get_event_loop().run_until_complete(two_requests())
+expect(all(s.duration >= 0.05 for s in sessions), "two profiled tasks at once")
+
 # pyinst-bpf: every thread by default, the starting thread only with threads="current"
 import threading  # noqa: E402
 stop = threading.Event()
