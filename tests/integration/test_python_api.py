@@ -402,6 +402,7 @@ def test_django_middleware():
           and "_slow" in r["dir_files"][0], "PYINSTRUMENT_PROFILE_DIR wrote %s" % r["dir_files"])
     check(r["view_time"] >= 0.8 * r["truth"], "slow_view %.3fs in the profile, ran %.3fs"
           % (r["view_time"], r["truth"]))
+    check(r["busy"] == [200, "hello"], "the agent busy: %s" % r["busy"])
 
 
 def test_fastapi_middleware():

@@ -39,6 +39,17 @@ profiled = client.get("/slow?profile")
 with override_settings(PYINSTRUMENT_PROFILE_DIR=PROFILE_DIR,
                        PYINSTRUMENT_PROFILE_DIR_RENDERER="pyinst_bpf.renderers.SessionRenderer"):
     client.get("/slow")
+# the agent busy with every session this user may have: the page is served, unprofiled
+import socket  # noqa: E402
+held = []
+for _ in range(4):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(os.environ["PYINST_BPF_SOCKET"])
+    held.append(s)
+time.sleep(0.2)
+busy = client.get("/slow?profile")
+for s in held:
+    s.close()
 files = sorted(os.listdir(PROFILE_DIR))
 with open(os.path.join(PROFILE_DIR, files[0])) as f:
     session = json.load(f)
@@ -47,5 +58,6 @@ view_time = sum(w for stack, w in session["frame_records"]
 print(json.dumps({
     "plain": [plain.status_code, plain.content.decode()],
     "profile_status": profiled.status_code, "profile_head": profiled.content[:20].decode(),
+    "busy": [busy.status_code, busy.content.decode()],
     "dir_files": files, "view_time": view_time, "truth": spent[-1],
 }))
