@@ -417,6 +417,32 @@ def test_fastapi_middleware():
     check(r["sync_thread"] != "MainThread", "the sync endpoint ran on %s" % r["sync_thread"])
 
 
+# ---- the CLI pieces the package uses ----------------------------------------------------------
+
+def test_ready_fd_and_agent_options():
+    """--ready-fd needs an open descriptor above 2; the agent's options are checked; each
+    mistake is one line naming the option and exit status 2, before anything runs."""
+    cases = [(["--ready-fd", "99", "--pid", "1"], "--ready-fd"),
+             (["--ready-fd", "1", "--pid", "1"], "--ready-fd"),
+             (["--ready-fd", "x", "--pid", "1"], "--ready-fd"),
+             (["agent", "--max-per-user", "0"], "--max-per-user"),
+             (["agent", "--max-sessions", "100000"], "--max-sessions"),
+             (["agent", "--request-timeout", "-1"], "--request-timeout"),
+             (["agent", "extra"], "extra")]
+    for argv, name in cases:
+        r = subprocess.run([binary()] + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=10)
+        err = r.stderr.decode(errors="replace").strip()
+        check(r.returncode == 2 and name in err and len(err.splitlines()) == 1,
+              "%s: exit %d, %r" % (argv, r.returncode, err))
+    sock = os.path.join(tempfile.mkdtemp(prefix="pyi-api-sock-"), "file")
+    open(sock, "w").close()
+    r = subprocess.run([binary(), "agent", "--socket", sock], stderr=subprocess.PIPE, timeout=10)
+    check(r.returncode == 1 and b"not replacing it" in r.stderr and os.path.isfile(sock),
+          "an agent over a regular file: %d %s" % (r.returncode, r.stderr))
+    shutil.rmtree(os.path.dirname(sock))
+
+
 # ---- Session against pyinstrument's own files ---------------------------------------------
 
 def samples_dir():
@@ -487,7 +513,7 @@ def all_tests():
         test_refuses_other_pids, test_refuses_not_python, test_setuid_exec_ends_session,
         test_no_agent_is_clear, test_busy_is_agent_busy, test_flood_does_not_exhaust,
         test_ipython_magic, test_django_middleware, test_fastapi_middleware,
-        test_session_as_pyinstrument)]
+        test_ready_fd_and_agent_options, test_session_as_pyinstrument)]
     for label, python in interpreters():
         if version_of(python) >= (3, 8):
             t = example_test(label, python)
