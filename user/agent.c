@@ -589,84 +589,110 @@ static int poll_timeout(bool stopping, long long left)
 	return left < WATCH_MS ? (int)left : WATCH_MS;
 }
 
+/* One running session, as the handler sees it. */
+struct run {
+	pid_t child;
+	int ready_fd, err_fd;
+	bool is_ready, stopping, err_open;
+	long long deadline;
+	char tail[ERR_TAIL + 1];
+	size_t tail_len;
+};
+
+/* The ready pipe: a byte once sampling runs, or end of file if the profiler gave up. */
+static void on_ready(struct run *r, int c)
+{
+	char b;
+
+	r->is_ready = true;
+	if (read(r->ready_fd, &b, 1) == 1)
+		reply(c, "OK ready");
+	else
+		r->stopping = true;	/* exited before attaching: its stderr says why */
+}
+
+/* "stop", anything else, or a hang-up: the profiler writes the session and exits. */
+static void on_client(struct run *r, int c)
+{
+	char b[16];
+
+	if (recv(c, b, sizeof(b), MSG_DONTWAIT) < 0 && errno == EAGAIN)
+		return;
+	kill(r->child, SIGINT);
+	r->stopping = true;
+	r->deadline = now_ms() + STOP_TIMEOUT_MS;
+}
+
+/* Ends the session early with a reply. */
+static int abort_run(struct run *r)
+{
+	kill(r->child, SIGKILL);
+	waitpid(r->child, NULL, 0);
+	return 1;
+}
+
+/* Waits for the profiler's events until it exits (its stderr closes). 0, or 1 if replied. */
+static int watch(struct run *r, int c, const struct ucred *cr)
+{
+	while (r->err_open) {
+		struct pollfd p[3] = {
+			{ r->err_fd, POLLIN, 0 },
+			{ r->is_ready ? -1 : r->ready_fd, POLLIN, 0 },
+			{ r->stopping ? -1 : c, POLLIN, 0 },
+		};
+		/* a running session has no deadline */
+		long long left = r->is_ready && !r->stopping ? WATCH_MS : r->deadline - now_ms();
+
+		if (left <= 0) {
+			reply(c, "ERR timeout the profiler did not %s in time",
+			      r->is_ready ? "finish" : "start");
+			return abort_run(r);
+		}
+		if (poll(p, 3, poll_timeout(r->stopping, left)) < 0 && errno != EINTR) {
+			kill(r->child, SIGKILL);
+			return 0;
+		}
+		/* from the spawn on: the sampler reads the target while it attaches too */
+		if (!r->stopping && !still_own(cr)) {
+			reply(c, "ERR not-allowed process %d changed credentials (a setuid "
+			      "program?): session dropped", cr->pid);
+			return abort_run(r);
+		}
+		if (p[0].revents)
+			r->err_open = drain_stderr(r->err_fd, r->tail, &r->tail_len);
+		if (p[1].revents)
+			on_ready(r, c);
+		if (p[2].revents)
+			on_client(r, c);
+	}
+	return 0;
+}
+
 /* Runs one session: ready, then until the client says stop or hangs up, or the target ends. */
 static int run_session(const struct agent *a, int c, const struct ucred *cr,
-		       const struct request *r, int outfd)
+		       const struct request *req, int outfd)
 {
+	struct run r = { .err_open = true, .deadline = now_ms() + READY_TIMEOUT_MS };
 	int ready[2], errp[2], status = 0;
-	char tail[ERR_TAIL + 1] = "";
-	size_t tail_len = 0;
-	bool is_ready = false, stopping = false, err_open = true;
-	long long deadline = now_ms() + READY_TIMEOUT_MS;
-	pid_t child;
 
 	if (pipe2(ready, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
 		reply(c, "ERR failed %s", strerror(errno));
 		return 1;
 	}
-	child = spawn_profiler(a, cr, r, outfd, ready[1], errp[1]);
+	r.child = spawn_profiler(a, cr, req, outfd, ready[1], errp[1]);
 	close(ready[1]);
 	close(errp[1]);
 	close(outfd);
-	if (child < 0) {
+	if (r.child < 0) {
 		reply(c, "ERR failed fork: %s", strerror(errno));
 		return 1;
 	}
-	while (err_open) {
-		struct pollfd p[3] = {
-			{ errp[0], POLLIN, 0 },
-			{ is_ready ? -1 : ready[0], POLLIN, 0 },
-			{ stopping ? -1 : c, POLLIN, 0 },
-		};
-		long long left = deadline - now_ms();
-
-		if (is_ready && !stopping)
-			left = WATCH_MS;	/* a running session has no deadline */
-		if (left <= 0) {
-			kill(child, SIGKILL);
-			reply(c, "ERR timeout the profiler did not %s in time",
-			      is_ready ? "finish" : "start");
-			waitpid(child, NULL, 0);
-			return 1;
-		}
-		if (poll(p, 3, poll_timeout(stopping, left)) < 0 && errno != EINTR) {
-			kill(child, SIGKILL);
-			break;
-		}
-		/* from the spawn on: the sampler reads the target while it attaches too */
-		if (!stopping && !still_own(cr)) {
-			kill(child, SIGKILL);
-			waitpid(child, NULL, 0);
-			reply(c, "ERR not-allowed process %d changed credentials (a setuid program?): "
-			      "session dropped", cr->pid);
-			return 1;
-		}
-		if (p[0].revents)
-			err_open = drain_stderr(errp[0], tail, &tail_len);
-		if (p[1].revents) {
-			char b;
-
-			if (read(ready[0], &b, 1) == 1) {
-				reply(c, "OK ready");
-				is_ready = true;
-			} else {
-				is_ready = true;	/* exited before attaching: stderr says why */
-				stopping = true;
-			}
-		}
-		if (p[2].revents) {
-			char b[16];
-
-			/* "stop", anything else, or a hang-up: end the session */
-			if (recv(c, b, sizeof(b), MSG_DONTWAIT) < 0 && errno == EAGAIN)
-				continue;
-			kill(child, SIGINT);
-			stopping = true;
-			deadline = now_ms() + STOP_TIMEOUT_MS;
-		}
-	}
-	waitpid(child, &status, 0);
-	return final_reply(c, status, tail);
+	r.ready_fd = ready[0];
+	r.err_fd = errp[0];
+	if (watch(&r, c, cr))
+		return 1;
+	waitpid(r.child, &status, 0);
+	return final_reply(c, status, r.tail);
 }
 
 static int handle(const struct agent *a, int c, const struct ucred *cr)

@@ -4,7 +4,6 @@ import io
 import json
 import os
 import sys
-import tempfile
 import time
 
 import pyinst_bpf as pyinstrument

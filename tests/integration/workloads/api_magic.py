@@ -1,8 +1,6 @@
 # %load_ext pyinst_bpf, then %%pyinstrument and %pyinstrument in an IPython shell; prints one
 # JSON line: what display() got, the times of the cell's functions and the truth measured.
 import json
-import os
-import sys
 
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
