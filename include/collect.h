@@ -34,7 +34,14 @@ struct collect_opts {
 	uint32_t cgroup_level;
 	bool discover_all;		/* --all: every Python process on the host */
 	bool verbose;			/* libbpf's messages and the verifier log */
+	bool dump;			/* no sampling: collector_dump() only */
 };
+
+struct pyi_sample;
+
+/* collector_dump(): one thread's record and its stack in s (SESSION_NO_STACK if none). */
+typedef void (*collect_dump_fn)(void *ctx, struct session *s, const struct pyi_sample *rec,
+				uint32_t stack);
 
 struct collect_stats {
 	uint64_t samples;		/* samples in the sessions */
@@ -83,6 +90,17 @@ struct session *collector_finish(struct collector *c, double start_time, double 
 /* --per-process: one session per process (at most max), pids[] says whose. Returns the count. */
 size_t collector_finish_each(struct collector *c, double start_time, double duration,
 			     const char *description, struct session **out, int *pids, size_t max);
+
+/*
+ * Dump mode: reads every thread of pid once, whatever it is doing, and hands each to fn
+ * (with its Python stack, thread name in the root frame, and state in rec->reason).
+ * Returns 0 or -errno with a one-line reason in err.
+ */
+int collector_dump(struct collector *c, int pid, collect_dump_fn fn, void *ctx, char *err,
+		   size_t errlen);
+
+/* The CPython version of a profiled process, 0 if unknown. */
+int collector_python_version(struct collector *c, int pid, int *major, int *minor);
 
 /* A line per event worth telling the user (a target exec'd, was not Python...), or NULL. */
 const char *collector_next_notice(struct collector *c);

@@ -20,6 +20,7 @@
 #include "agent.h"
 #include "cgroup.h"
 #include "collect.h"
+#include "dump.h"
 #include "log.h"
 #include "proc.h"
 #include "report.h"
@@ -60,6 +61,7 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fputs("Usage: pyinst-bpf [options] --pid PID [--pid PID ...]\n"
+	      "       pyinst-bpf dump --pid PID [--json]\n"
 	      "       pyinst-bpf [options] --cgroup PATH | --container ID | --all\n"
 	      "       pyinst-bpf [options] -- COMMAND [ARG ...]\n"
 	      "       pyinst-bpf [render options] --load FILE [--load FILE ...]\n"
@@ -880,6 +882,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "agent"))
 		return agent_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "dump"))
+		return dump_main(argc - 1, argv + 1);
 	rc = parse_args(&cli, argc, argv);
 	if (rc)
 		return rc == 1 ? 0 : 2;

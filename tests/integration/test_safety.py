@@ -17,19 +17,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Failure, Session, Skip, binary, check, interpreters,  # noqa: E402
                      run_tests, tmpdir, WORKLOADS)
 
-SAMPLE = os.path.join(os.environ.get("PYI_SHARED", "/work/shared"), "reference",
+SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data",
                       "pyinstrument-samples", "demo.pyisession")
 BUSY = os.path.join(WORKLOADS, "busy.py")
 
 
 def python():
-    """An interpreter on the machine (PYI_ONLY selects tests here, not interpreters)."""
-    only = os.environ.pop("PYI_ONLY", None)
-    try:
-        found = interpreters()
-    finally:
-        if only is not None:
-            os.environ["PYI_ONLY"] = only
+    """An interpreter on the machine."""
+    found = interpreters()
     if not found:
         raise Skip("no CPython found")
     return found[-1][1]
