@@ -97,6 +97,14 @@ class Session:
             sys_prefixes=list(set(session1.sys_prefixes + session2.sys_prefixes)),
         )
 
+    def root_frame(self, trim_stem=True):
+        """The call tree (pyinst_bpf.frame.Frame), before any processor; None if empty."""
+        from .frame import build_frame_tree, trim_stem as trim
+        if not self.frame_records:
+            return None
+        root = build_frame_tree(self.frame_records)
+        return trim(root, self.start_call_stack) if trim_stem else root
+
     def shorten_path(self, path):
         """The shortest path relative to a sys.path entry, as pyinstrument shows files."""
         if os.sep not in path:

@@ -480,6 +480,23 @@ def test_session_as_pyinstrument():
                                                      sorted(want["sys_prefixes"]))
         check(got == want, "combine differs from pyinstrument's: %s" % sorted(
             k for k in want if got.get(k) != want[k]))
+    # root_frame(): trimmed down to the frame that called start(), as pyinstrument's
+    root = demo.root_frame()
+    check(root.function == "main" and root.file_path.endswith("pyinstrument/__main__.py"),
+          "demo's root: %r" % root)
+    nodes, stack = [], [root]
+    while stack:
+        f = stack.pop()
+        nodes.append(f)
+        stack.extend(f.children)
+    own = sum(f.total_self_time for f in nodes if not f.is_synthetic)
+    check(abs(own - root.time) < 1e-9 and abs(root.time - 0.450021) < 1e-6,
+          "own times %.6f, root %.6f" % (own, root.time))
+    module = next(f for f in nodes if f.function == "<module>" and f.file_path.endswith("demo.py"))
+    check(abs(module.time - root.time) < 1e-9, "demo.py's <module> %.6f" % module.time)
+    combined = Session.load(os.path.join(d, "combined.pyisession")).root_frame()
+    check(combined.identifier == "[root]" and len(combined.children) == 2,
+          "combined: %r %s" % (combined, combined.children))
 
 
 # ---- pyinstrument's documented examples, every interpreter -------------------------------
