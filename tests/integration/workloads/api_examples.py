@@ -92,6 +92,14 @@ expect(profiler.last_session is None and not profiler.is_running, "reset")
 with Profiler(interval=0.0005) as p:
     code_you_want_to_profile()
 expect("code_you_want_to_profile" in p.output_text(), "with Profiler()")
+root = p.last_session.root_frame()
+found, todo = [], [root]
+while todo:
+    f = todo.pop()
+    found.append(f.function)
+    todo.extend(f.children)
+expect(root.function == "<module>" and "code_you_want_to_profile" in found,
+       "root_frame(): %r, %s" % (root, sorted(set(found))))
 expect(p.last_session.min_interval == 0.0005, "interval kept")
 
 # async_mode as pyinstrument: one async-aware profiler per thread
