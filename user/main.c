@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "cgroup.h"
 #include "collect.h"
 #include "dump.h"
@@ -44,6 +45,7 @@ struct cli {
 	int subprocesses;	/* -1: default (on when launching) */
 	bool quiet;
 	const char *description;
+	int ready_fd;		/* --ready-fd: a byte is written here once sampling runs */
 	struct collect_opts collect;
 	struct report_opts report;
 	char regex_buf[2][REGEX_MAX + 64];
@@ -76,6 +78,7 @@ static void usage(FILE *f)
 	      "       pyinst-bpf [options] --cgroup PATH | --container ID | --all\n"
 	      "       pyinst-bpf [options] -- COMMAND [ARG ...]\n"
 	      "       pyinst-bpf [render options] --load FILE [--load FILE ...]\n"
+	      "       pyinst-bpf agent [--help]   (the Python API's privileged service)\n"
 	      "\n"
 	      "Profiles running CPython processes (3.6 to 3.14) from outside with eBPF, without\n"
 	      "touching them, and reports like pyinstrument. Needs root (CAP_BPF, CAP_PERFMON,\n"
@@ -126,6 +129,7 @@ static void usage(FILE *f)
 	      "                            time=percent_of_total, short_mode,\n"
 	      "                            processor_options.filter_threshold=0, ...\n"
 	      "  --target-description TEXT the report's title (default: the command line)\n"
+	      "  --ready-fd FD             write one byte to FD once sampling has started\n"
 	      "Other:\n"
 	      "  -q, --quiet               no live status line, no notices\n"
 	      "  -v, --verbose             more diagnostics (libbpf, the verifier log)\n"
@@ -137,7 +141,7 @@ enum {
 	OPT_LOAD = 256, OPT_UNICODE, OPT_NO_UNICODE, OPT_COLOR, OPT_NO_COLOR, OPT_SHOW_ALL,
 	OPT_HIDE, OPT_HIDE_REGEX, OPT_SHOW, OPT_SHOW_REGEX, OPT_MAX_DEPTH, OPT_MODE, OPT_GIL,
 	OPT_SUBPROC, OPT_NO_SUBPROC, OPT_DESCRIPTION, OPT_HIDE_IDLE, OPT_CGROUP, OPT_CONTAINER,
-	OPT_ALL, OPT_PER_PROCESS,
+	OPT_ALL, OPT_PER_PROCESS, OPT_READY_FD,
 };
 
 static const struct option long_options[] = {
@@ -173,6 +177,7 @@ static const struct option long_options[] = {
 	{ "container", required_argument, NULL, OPT_CONTAINER },
 	{ "all", no_argument, NULL, OPT_ALL },
 	{ "per-process", no_argument, NULL, OPT_PER_PROCESS },
+	{ "ready-fd", required_argument, NULL, OPT_READY_FD },
 	{ 0 },
 };
 
@@ -327,6 +332,11 @@ static int parse_option(struct cli *cli, int opt, const char *arg)
 	case OPT_DESCRIPTION:
 		cli->description = arg;
 		break;
+	case OPT_READY_FD:
+		if (parse_double(arg, 3, INT_MAX, &d) || d != (int)d || fcntl((int)d, F_GETFD) < 0)
+			goto bad;
+		cli->ready_fd = (int)d;
+		break;
 	case 'q':
 		cli->quiet = true;
 		break;
@@ -359,6 +369,7 @@ static int parse_args(struct cli *cli, int argc, char **argv)
 
 	memset(cli, 0, sizeof(*cli));
 	cli->subprocesses = -1;
+	cli->ready_fd = -1;
 	cli->collect.interval = 0.001;
 	cli->collect.max_depth = PYI_DEFAULT_MAX_DEPTH;
 	cli->collect.wall = true;	/* pyinstrument's wall-clock time */
@@ -792,6 +803,17 @@ static int write_each(struct cli *cli, struct collector *c, double started, cons
 	return rc ? 1 : 0;
 }
 
+/* --ready-fd: the sampler is attached; whoever started us may go on (the Python API). */
+static void signal_ready(struct cli *cli)
+{
+	if (cli->ready_fd < 0)
+		return;
+	if (write(cli->ready_fd, "R", 1) != 1)
+		pr_warn("--ready-fd %d: %s", cli->ready_fd, strerror(errno));
+	close(cli->ready_fd);
+	cli->ready_fd = -1;
+}
+
 static int profile(struct cli *cli)
 {
 	struct launch l = { .pid = -1, .go_fd = -1, .err_fd = -1, .status = -1 };
@@ -825,6 +847,7 @@ static int profile(struct cli *cli)
 	started = wall_now();
 	if (add_targets(cli, c, &l))
 		goto out;
+	signal_ready(cli);
 	sampled = sample_until_done(cli, c, &l, started);
 	report_problems(c, cli, wall_now() - started);
 	collector_stats(c, &st);
@@ -906,6 +929,8 @@ int main(int argc, char **argv)
 	struct cli cli;
 	int rc;
 
+	if (argc > 1 && !strcmp(argv[1], "agent"))
+		return agent_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "dump"))
 		return dump_main(argc - 1, argv + 1);
 	rc = parse_args(&cli, argc, argv);
