@@ -68,6 +68,17 @@ struct session *collector_finish(struct collector *c, double start_time, double 
 size_t collector_finish_each(struct collector *c, double start_time, double duration,
 			     const char *description, struct session **out, int *pids, size_t max);
 
+/*
+ * Continuous mode: ends the current window without stopping the sampler. Every process's
+ * session for the window [start_time, start_time + duration] goes to out (at most max, pids[]
+ * says whose); the processes still running record on into fresh sessions. Returns the count.
+ */
+size_t collector_take_window(struct collector *c, double start_time, double duration,
+			     const char *description, struct session **out, int *pids, size_t max);
+
+/* The CPython version of a profiled pid (0 and -ESRCH when unknown). */
+int collector_python_version(struct collector *c, int pid, int *major, int *minor);
+
 /* A line per event worth telling the user (a target exec'd, was not Python...), or NULL. */
 const char *collector_next_notice(struct collector *c);
 

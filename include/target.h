@@ -27,6 +27,7 @@ struct target_thread {
 	bool pending;		/* wall: a stack sent at switch-out, waiting for its weight */
 	uint32_t pending_stack;
 	uint64_t pending_ts;	/* ktime of the switch-out */
+	bool carried;		/* pending across a window's end: its wake counts from pending_ts */
 };
 
 struct target {
@@ -89,5 +90,15 @@ size_t target_table_sessions(struct target_table *tt, double start_time, double 
 /* One session for everything recorded: one process as is, several under a root each. */
 struct session *target_table_session(struct target_table *tt, double start_time, double duration,
 				     double interval, const char *description);
+
+/*
+ * Continuous mode: the window ends at ktime now. Every target's sessions for it go to out
+ * (finished, at most max, pids[] says whose); an active target records on into a fresh session
+ * with its threads, and waits still under way are split at now. Targets that are gone and hold
+ * nothing are freed, so that memory stays flat on a busy host. Returns the count.
+ */
+size_t target_table_take_window(struct target_table *tt, uint64_t now, double start_time,
+				double duration, double interval, const char *description,
+				struct session **out, int *pids, size_t max);
 
 #endif

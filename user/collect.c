@@ -150,8 +150,13 @@ static void take_sample(struct collector *c, const struct pyi_sample *s, size_t 
 	if (s->flags & PYI_SF_WAKE) {
 		th = target_thread_find(t, (int)s->tid);
 		if (th && th->pending) {
-			session_add_sample(t->session, th->pending_stack,
-					   (double)s->weight_ns / 1e9);
+			uint64_t w = s->weight_ns;
+
+			/* split at a window's end: the part before it went with that window */
+			if (th->carried)
+				w = s->ts > th->pending_ts ? s->ts - th->pending_ts : 0;
+			th->carried = false;
+			session_add_sample(t->session, th->pending_stack, (double)w / 1e9);
 			th->pending = false;
 			c->samples++;
 		}
@@ -634,4 +639,32 @@ struct session *collector_finish(struct collector *c, double start_time, double 
 	drain(c);
 	return target_table_session(&c->targets, start_time, duration, c->opts.interval,
 				    description);
+}
+
+size_t collector_take_window(struct collector *c, double start_time, double duration,
+			     const char *description, struct session **out, int *pids, size_t max)
+{
+	struct timespec now;
+	size_t n;
+
+	ring_buffer__consume(c->rb);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	n = target_table_take_window(&c->targets, (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec,
+				     start_time, duration, c->opts.interval, description, out,
+				     pids, max);
+	/* the frame cache holds the old sessions' ids */
+	symbolizer_forget_frames(c->sym);
+	return n;
+}
+
+int collector_python_version(struct collector *c, int pid, int *major, int *minor)
+{
+	struct target *t = target_find(&c->targets, pid);
+
+	*major = *minor = 0;
+	if (!t || !t->py.major)
+		return -ESRCH;
+	*major = t->py.major;
+	*minor = t->py.minor;
+	return 0;
 }
