@@ -35,7 +35,8 @@ class State:
     def __init__(self, args):
         self.args = args
         self.lock = threading.Lock()
-        self.count = 0
+        # a restarted receiver goes on numbering after what it stored before
+        self.count = len([f for f in os.listdir(args.out) if f.endswith(".json")])
         self.requests = 0
 
 
