@@ -223,6 +223,26 @@ int fleet_check(struct fleet_opts *o, struct report_opts *report)
 		pr_err("--output-keep and --output-max-size go with --output-dir DIR");
 		return -EINVAL;
 	}
+	if (o->output_dir) {
+		struct outdir *d = outdir__open(o->output_dir, o->keep, o->keep_bytes, err,
+						sizeof(err));
+
+		if (!d) {
+			pr_err("%s", err);
+			return -EINVAL;
+		}
+		outdir__free(d);
+	}
+	if (o->spool_dir) {
+		struct spool *sp = spool__new(o->spool_mem, o->spool_dir, o->spool_max, err,
+					      sizeof(err));
+
+		if (!sp) {
+			pr_err("%s", err);
+			return -EINVAL;
+		}
+		spool__free(sp);
+	}
 	if (!report->renderer)
 		report->renderer = "pprof";
 	probe = *report;
