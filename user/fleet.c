@@ -309,7 +309,7 @@ static const char *labels_for(struct fleet *f, int pid)
 	unsigned long long start = proc_start(pid);
 	struct label_entry *e = NULL, *grown;
 	char buf[LABELS_MAX];
-	int major, minor;
+	int major = 0, minor = 0;
 	size_t i;
 
 	for (i = 0; i < f->nlabels; i++) {
