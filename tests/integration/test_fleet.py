@@ -194,9 +194,12 @@ def test_push_contract():
     got = recv.received()
     windows = window_sessions(outdir)
     check(len(windows) >= 4, "expected 4 or more windows on disk, got %d" % len(windows))
-    check(len(got) == 2 * len(windows),
-          "expected a wall and a cpu profile per window (%d windows), got %d" %
-          (len(windows), len(got)))
+    # a wall profile per window, a cpu one where the window has on-CPU time (a short last
+    # window may have none)
+    with_cpu = sum(1 for s in windows.values()
+                   if any(st and st[-1]["file"] not in ("<wait>", "<idle>") for st, _ in s.records))
+    check(len(got) == len(windows) + with_cpu,
+          "expected %d wall and %d cpu profiles, got %d" % (len(windows), with_cpu, len(got)))
     seen = set()
     auth = "Basic " + base64.b64encode(b"alice:s3cret").decode()
     for meta, path in got:
@@ -233,9 +236,10 @@ def test_push_contract():
         check(abs(totals[1] / 1e9 - want) <= 0.01 * want,
               "%s total %.4f s, the session says %.4f s" % (kind, totals[1] / 1e9, want))
         if kind == "wall" and s is not windows[min(windows)] and s is not windows[max(windows)]:
-            # two threads all the time: waits are split at window ends, not lost or doubled
+            # two threads all the time, in every window: a thread lost or counted twice at a
+            # window's end is 50% off; sampling on a loaded shared machine is a few % off
             expect = 2 * duration / 1e9
-            check(abs(totals[1] / 1e9 - expect) <= 0.03 * expect,
+            check(abs(totals[1] / 1e9 - expect) <= 0.10 * expect,
                   "wall total %.3f s for two threads over %.3f s" % (totals[1] / 1e9,
                                                                      duration / 1e9))
     # windows follow each other without gaps
