@@ -145,6 +145,7 @@ def go_pprof(path):
                        stderr=subprocess.PIPE, timeout=120)
     check(p.returncode == 0, "go tool pprof cannot read %s: %s" % (path, p.stderr.decode()))
     lines = p.stdout.decode().splitlines()
+    go_pprof.functions = set(re.findall(r"^\s+\d+: 0x0 M=\d+ (\S+)", p.stdout.decode(), re.M))
     types = lines[lines.index("Samples:") + 1].split()
     totals = [0] * len(types)
     for line in lines[lines.index("Samples:") + 2:]:
@@ -233,6 +234,12 @@ def test_push_contract():
         else:
             want = sum(w for st, w in s.records
                        if st and st[-1]["file"] not in ("<wait>", "<idle>"))
+        # names come from this window's session, not from a cache of an earlier one
+        check("spin" in go_pprof.functions,
+              "%s profile of window %d lacks the target's functions: %s" %
+              (kind, start, sorted(go_pprof.functions)))
+        if kind == "wall":
+            check("sleeper" in go_pprof.functions, "the sleeping thread is missing")
         check(abs(totals[1] / 1e9 - want) <= 0.01 * want,
               "%s total %.4f s, the session says %.4f s" % (kind, totals[1] / 1e9, want))
         if kind == "wall" and s is not windows[min(windows)] and s is not windows[max(windows)]:
