@@ -13,7 +13,8 @@ output directory before the 200 goes out. Requests that break the contract get a
 recorded in rejected.log, which the tests expect to stay empty.
 
 Behaviours for the failure tests: --status CODE answers every request with CODE; --fail-first N
-answers the first N with 500; --delay S waits S seconds before answering.
+answers the first N with 500; --delay S waits S seconds before answering; --tls CERT KEY serves
+https.
 """
 import argparse
 import email.parser
@@ -134,11 +135,17 @@ def main():
     ap.add_argument("--status", type=int, default=0)
     ap.add_argument("--fail-first", type=int, default=0)
     ap.add_argument("--delay", type=float, default=0)
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve https")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
     server.state = State(args)
+    if args.tls:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*args.tls)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     print(server.server_address[1], flush=True)
     server.serve_forever()
 

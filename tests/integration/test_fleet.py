@@ -255,6 +255,35 @@ def test_push_contract():
         check(b == a or abs(a + da - b) < 2e6, "a gap between windows at %d and %d" % (a, b))
 
 
+def test_https():
+    """https with a private CA (--push-ca-file) and a bearer token; without the CA: refused."""
+    if not shutil.which("openssl"):
+        raise Skip("no openssl to make a certificate")
+    d = tmpdir()
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    recv = Receiver(tmpdir(), "--tls", cert, key)
+    url = recv.url.replace("http://", "https://")
+    target, progress = start_target()
+    try:
+        rc, err = run(["--pid", str(target.pid), "--push", url, "--push-interval", "0.5",
+                       "-i", "0.01", "--mode", "cpu", "-d", "1.6", "--push-ca-file", cert,
+                       "--push-token", "t0ken"])
+        check(rc == 0, "pyinst-bpf exited %d: %s" % (rc, err))
+        got = recv.received()
+        check(len(got) >= 2, "%d profiles over https" % len(got))
+        check(all(m["authorization"] == "Bearer t0ken" for m, _ in got), "bearer token")
+        rc, err = run(["--pid", str(target.pid), "--push", url, "--push-interval", "0.5",
+                       "-i", "0.01", "--mode", "cpu", "-d", "1.2"])
+        check(rc == 1 and "certificate" in err, "an unknown CA: rc %d: %s" % (rc, err))
+    finally:
+        target.kill()
+        recv.kill()
+
+
 def test_outage():
     """The receiver is killed mid-run; after it returns every window arrives, none twice."""
     outage = float(os.environ.get("PYI_OUTAGE_S", "10"))
@@ -445,7 +474,7 @@ def test_output_dir_retention_and_symlinks():
 
 
 if __name__ == "__main__":
-    run_tests([(f.__name__, f) for f in (test_push_contract, test_outage, test_wrong_url,
+    run_tests([(f.__name__, f) for f in (test_push_contract, test_https, test_outage, test_wrong_url,
                                           test_http_401, test_http_500_storm, test_slow_receiver,
                                           test_spool_dir_survives_restart,
                                           test_output_dir_retention_and_symlinks)])
