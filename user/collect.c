@@ -995,3 +995,16 @@ int collector_python_version(struct collector *c, int pid, int *major, int *mino
 	*minor = t->py.minor;
 	return 0;
 }
+
+size_t collector_take_window(struct collector *c, double start_time, double duration,
+			     const char *description, struct session **out, int *pids, size_t max)
+{
+	size_t n;
+
+	ring_buffer__consume(c->rb);
+	n = target_table_take_window(&c->targets, start_time, duration, c->opts.interval,
+				     description, out, pids, max);
+	/* the frame cache holds the old sessions' ids */
+	symbolizer_forget_frames(c->sym);
+	return n;
+}

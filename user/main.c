@@ -20,6 +20,7 @@
 #include "agent.h"
 #include "cgroup.h"
 #include "collect.h"
+#include "fleet.h"
 #include "dump.h"
 #include "log.h"
 #include "proc.h"
@@ -48,6 +49,7 @@ struct cli {
 	int ready_fd;		/* --ready-fd: a byte is written here once sampling runs */
 	struct collect_opts collect;
 	struct report_opts report;
+	struct fleet_opts fleet;	/* continuous mode (--push, --output-dir) */
 	char regex_buf[2][REGEX_MAX + 64];
 };
 
@@ -130,6 +132,21 @@ static void usage(FILE *f)
 	      "                            processor_options.filter_threshold=0, ...\n"
 	      "  --target-description TEXT the report's title (default: the command line)\n"
 	      "  --ready-fd FD             write one byte to FD once sampling has started\n"
+	      "Continuous mode (runs until stopped; docs/fleet.md):\n"
+	      "  --push URL                push each process's profile every interval to a\n"
+	      "                            Pyroscope/Grafana backend (POST URL/ingest, pprof)\n"
+	      "  --push-interval SECONDS   the window (default 15)\n"
+	      "  --tag KEY=VALUE           a label on every profile (repeatable)\n"
+	      "  --push-tenant ID          X-Scope-OrgID (or $PYROSCOPE_TENANT_ID)\n"
+	      "  --push-basic-auth USER:PASSWORD  (or $PYROSCOPE_BASIC_AUTH_USER/_PASSWORD)\n"
+	      "  --push-token TOKEN        bearer token (or $PYROSCOPE_AUTH_TOKEN)\n"
+	      "  --push-ca-file FILE       CA certificates for an https backend\n"
+	      "  --spool-memory SIZE       windows kept in memory while the backend is down\n"
+	      "                            (default 16M)\n"
+	      "  --spool-dir DIR           then in DIR, up to --spool-max-size (default 256M)\n"
+	      "  --output-dir DIR          one file per process per window (-r, default pprof)\n"
+	      "  --output-keep N           keep the newest N files there\n"
+	      "  --output-max-size SIZE    keep at most SIZE bytes of them\n"
 	      "Other:\n"
 	      "  -q, --quiet               no live status line, no notices\n"
 	      "  -v, --verbose             more diagnostics (libbpf, the verifier log)\n"
@@ -351,6 +368,8 @@ static int parse_option(struct cli *cli, int opt, const char *arg)
 		printf("pyinst-bpf %s (CPython 3.6 to 3.14)\n", PYINST_VERSION);
 		return 1;
 	default:
+		if (opt >= FLEET_OPT_BASE)
+			return fleet_parse_option(&cli->fleet, opt, arg) ? 2 : 0;
 		fputs("Try 'pyinst-bpf --help'.\n", stderr);
 		return 2;
 	}
@@ -364,17 +383,23 @@ bad:
 
 static int parse_args(struct cli *cli, int argc, char **argv)
 {
+	static struct option all_options[sizeof(long_options) / sizeof(long_options[0]) + 16];
+	const size_t nbase = sizeof(long_options) / sizeof(long_options[0]) - 1;
 	bool targets;
 	int opt, rc;
 
 	memset(cli, 0, sizeof(*cli));
+	fleet_opts_init(&cli->fleet);
+	memcpy(all_options, long_options, nbase * sizeof(*long_options));
+	memcpy(all_options + nbase, fleet_long_options,
+	       fleet_nlong_options * sizeof(*fleet_long_options));
 	cli->subprocesses = -1;
 	cli->ready_fd = -1;
 	cli->collect.interval = 0.001;
 	cli->collect.max_depth = PYI_DEFAULT_MAX_DEPTH;
 	cli->collect.wall = true;	/* pyinstrument's wall-clock time */
 	cli->report.mode = "wall";
-	while ((opt = getopt_long(argc, argv, "+p:d:i:o:r:P:tqvhV", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+p:d:i:o:r:P:tqvhV", all_options, NULL)) != -1) {
 		rc = parse_option(cli, opt, optarg);
 		if (rc)
 			return rc;
@@ -398,6 +423,15 @@ static int parse_args(struct cli *cli, int argc, char **argv)
 	}
 	if (cli->subprocesses < 0)
 		cli->subprocesses = cli->command != NULL;
+	if (fleet_check(&cli->fleet, &cli->report) || (fleet_enabled(&cli->fleet) &&
+	    (cli->nloads || cli->per_process))) {
+		if (cli->nloads || cli->per_process)
+			pr_err("--push and --output-dir profile live processes, one file per "
+			       "process already: not with --load or --per-process");
+		return 2;
+	}
+	if (fleet_enabled(&cli->fleet))
+		return 0;
 	return report_check(&cli->report) ? 2 : 0;
 }
 
@@ -848,6 +882,13 @@ static int profile(struct cli *cli)
 	if (add_targets(cli, c, &l))
 		goto out;
 	signal_ready(cli);
+
+	if (fleet_enabled(&cli->fleet)) {
+		err_code = fleet_run(&cli->fleet, c, &cli->report, &stop_requested, cli->duration,
+				     cli->quiet);
+		report_problems(c, cli, wall_now() - started);
+		goto out;
+	}
 	sampled = sample_until_done(cli, c, &l, started);
 	report_problems(c, cli, wall_now() - started);
 	collector_stats(c, &st);
