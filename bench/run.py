@@ -67,6 +67,13 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def shown_path(path):
+    """The binary as the results show it: relative to the tree, else its name only (a path of
+    the machine that ran the benchmark means nothing to a reader)."""
+    rel = os.path.relpath(os.path.abspath(path), ROOT)
+    return os.path.basename(path) + " (outside the tree)" if rel.startswith("..") else rel
+
+
 def wall_mode_supported(binary):
     """A profiler that does not know --mode wall exits 2 on it."""
     result = subprocess.run([binary, "--mode", "wall", "--help"], stdout=subprocess.DEVNULL,
@@ -207,7 +214,7 @@ def cpu_model():
 def metadata(args, austin, found, elapsed):
     return {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "kernel": platform.release(),
             "machine": cpu_model(), "cpus": os.cpu_count(), "commit": git_commit(),
-            "profiler": os.path.relpath(args.profiler, ROOT), "austin": austin_version(austin),
+            "profiler": shown_path(args.profiler), "austin": austin_version(austin),
             "profiler_built": time.strftime("%Y-%m-%d %H:%M",
                                             time.localtime(os.path.getmtime(args.profiler))),
             "repeats": 1 if args.smoke else args.repeats, "mode": args.mode,
@@ -236,6 +243,16 @@ def write_outputs(args, results):
             f.write(report.markdown_document(results, sections))
     print(report.text_table(results["rows"]))
     print("\nwritten: %s%s" % (json_path, ", " + md_path if md_path else ""))
+
+
+def wall_cost_smoke(profiler):
+    """bench/wall_cost.py once, briefly: the threaded server and ping-pong workloads."""
+    import wall_cost
+    try:
+        wall_cost.main(["--smoke", "--profiler", profiler])
+    except (OSError, RuntimeError, ValueError, subprocess.SubprocessError) as e:
+        return ["wall_cost: %s: %s" % (type(e).__name__, e)]
+    return []
 
 
 def make_profilers(args, primary):
@@ -270,6 +287,8 @@ def main(argv):
     results = {"meta": metadata(args, austin, found, time.monotonic() - started), "rows": rows}
     write_outputs(args, results)
     failures = harness_failures(cells)
+    if args.smoke:
+        failures += wall_cost_smoke(args.profiler)
     for failure in failures:
         print("bench: FAILED %s" % failure, file=sys.stderr)
     return 1 if failures else 0

@@ -41,6 +41,8 @@ uint64_t session_sample_count(const struct session *s);
 /* .pyisession: pyinstrument's JSON, byte-compatible with Session.save(). */
 int session_save(const struct session *s, FILE *out);
 /* Loads ours or pyinstrument's; on failure returns -errno-like and a one-line reason in err. */
+/* --load takes regular files of at most this size: a FIFO, a device or /dev/zero is refused. */
+#define SESSION_LOAD_MAX (1ULL << 30)
 int session_load(const char *path, struct session **out, char *err, size_t errlen);
 /* Session.combine(dst, src) semantics; dst is updated in place. */
 int session_combine(struct session *dst, const struct session *src);
@@ -64,8 +66,29 @@ enum session_fixed_ident {
 
 struct session_sample {
 	uint32_t stack;		/* SESSION_NO_STACK: an empty stack, a record [[], t] */
+	uint32_t bucket;	/* the session's own: its timeline bucket once coarsened */
 	double weight;		/* seconds */
 };
+
+/*
+ * The bound on records (docs/long-sessions.md). A session keeps every record as it comes
+ * (consecutive samples of one stack merged) up to SESSION_MAX_RECORDS; past that its timeline
+ * is coarsened: each thread's time is cut into buckets (1 ms times a power of two, doubled
+ * whenever the bound is reached again) and the records of one stack in one bucket become one
+ * record, in the place of the first, with the summed weight. Totals stay exact; only order
+ * inside a bucket is lost. Memory is then the distinct stacks plus at most SESSION_MAX_RECORDS
+ * records (or twice the distinct (thread, stack) pairs, when there are more of those).
+ * Reports are written from at most SESSION_REPORT_RECORDS records (session_limit_records).
+ */
+#define SESSION_MAX_RECORDS (1u << 19)
+#define SESSION_REPORT_RECORDS (1u << 18)
+#define SESSION_MIN_BUCKET 0.001	/* seconds */
+#define SESSION_REPORT_STEP 1.189207115002721	/* 2^(1/4): report bucket widths */
+
+/* Coarsens the timeline (as above, in finer steps) until at most max records remain. */
+int session_limit_records(struct session *s, size_t max);
+/* The timeline's bucket width in seconds; 0 while every record is kept as it came. */
+double session_resolution(const struct session *s);
 
 struct session_header {
 	double start_time;
@@ -80,7 +103,8 @@ struct session_header {
 
 /* 0, or the first -errno a producer call hit (allocation failure): checked once at the end. */
 int session_error(const struct session *s);
-/* Appends one record as is, never merging: load and combine keep records exactly. */
+/* Appends one record as is, never merging (load and combine keep records exactly), until the
+ * bound above makes the session coarsen its timeline. */
 int session_add_record(struct session *s, uint32_t stack, double weight);
 void session_set_sample_count(struct session *s, uint64_t count);
 /* The stack that started profiling, root first; used to trim the tree's stem. */
@@ -123,5 +147,32 @@ size_t session_format_float(double v, char *buf, size_t len);
 void session_json_write_string(FILE *out, const char *str, size_t len);
 /* One UTF-8 code point at p: its length, or 0 when the bytes are not valid UTF-8. */
 size_t session_utf8_decode(const unsigned char *p, size_t len, uint32_t *cp);
+
+/*
+ * What pyinst-bpf knows of a recording and pyinstrument's format has no field for. Saved in a
+ * .pyisession as one extra key, "pyinst_bpf": {"mode": "cpu", "pid": 4242, "lost_samples": 0}
+ * (pyinstrument's loader ignores it), only when something is known: pyinstrument's own sessions
+ * load and save unchanged.
+ */
+enum session_mode {
+	SESSION_MODE_UNKNOWN = 0,	/* not recorded here: pyinstrument's sessions are wall clock */
+	SESSION_MODE_WALL,
+	SESSION_MODE_CPU,
+	SESSION_MODE_MIXED,		/* sessions of both modes combined */
+};
+
+struct session_origin {
+	enum session_mode mode;
+	int pid;			/* the profiled process; 0: unknown, or several (then each
+					   has its own process root frame) */
+	int64_t lost_samples;		/* records the kernel could not send; -1: unknown */
+};
+
+const struct session_origin *session_get_origin(const struct session *s);
+void session_set_origin(struct session *s, const struct session_origin *o);
+/* "wall", "cpu", "mixed", or NULL for SESSION_MODE_UNKNOWN (and what is not a mode). */
+const char *session_mode_name(enum session_mode mode);
+/* The mode named name, SESSION_MODE_UNKNOWN for any other text. */
+enum session_mode session_mode_of(const char *name, size_t len);
 
 #endif /* PYINST_SESSION_H */

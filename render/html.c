@@ -19,6 +19,7 @@
 
 #define HTML_JSON_LIMIT (16 * 1024)	/* payloads under this stay greppable JSON */
 #define HTML_CHUNK (64 * 1024)		/* JSON text handed to deflate at a time */
+#define HTML_FAST_DEFLATE 100000	/* records past which deflate trades size for speed */
 /* pyinstrument merges identical consecutive samples past a few million; so do we, per thread */
 #define HTML_MERGE_THRESHOLD 2000000
 #define NONE UINT32_MAX
@@ -40,6 +41,7 @@ struct sink {
 	size_t len;
 	bool deflating;
 	bool zinit;
+	int level;		/* deflate level */
 	z_stream z;
 	unsigned char rest[3];	/* deflate output waiting for a full base64 group */
 	size_t nrest;
@@ -114,7 +116,7 @@ static void sink_open_element(struct sink *k, const char *encoding)
 
 static void sink_start_deflate(struct sink *k)
 {
-	if (deflateInit(&k->z, 6) != Z_OK) {
+	if (deflateInit(&k->z, k->level) != Z_OK) {
 		k->err = -ENOMEM;
 		return;
 	}
@@ -710,7 +712,7 @@ static uint32_t default_process(struct payload *pl)
 		return pl->default_proc;
 	if (!cmd[0])
 		cmd = "python";
-	f.line = pl->o->npids ? pl->o->pids[0] : 0;
+	f.line = session_get_origin(pl->s)->pid ?: (pl->o->npids ? pl->o->pids[0] : 0);
 	f.function = short_process_name(pl, cmd);
 	f.file = intern_str(pl, "<process>", 9);
 	pl->default_proc = push(pl, NONE, intern_frame(pl, &f), cmd);
@@ -942,11 +944,18 @@ static int precision(double interval)
 	return (int)fmax(0, ceil(-log10(v)));
 }
 
+/* The session's own pid (kept in .pyisession), else the ones profiled, else process roots'. */
 static void write_pids(struct sink *k, const struct payload *pl)
 {
+	int pid = session_get_origin(pl->s)->pid;
 	bool first = true;
 
 	put(k, "[");
+	if (pid) {
+		put_int(k, pid);
+		put(k, "]");
+		return;
+	}
 	for (size_t i = 0; i < pl->o->npids; i++) {
 		put(k, i ? "," : "");
 		put_int(k, pl->o->pids[i]);
@@ -959,6 +968,28 @@ static void write_pids(struct sink *k, const struct payload *pl)
 		first = false;
 	}
 	put(k, "]");
+}
+
+/*
+ * Mode and lost samples: the session's (kept in .pyisession), else the options' while profiling.
+ * A session from elsewhere is pyinstrument's, wall clock, with no count of lost samples: null.
+ */
+static void write_origin(struct sink *k, const struct payload *pl)
+{
+	const struct session_origin *o = session_get_origin(pl->s);
+	const char *mode = session_mode_name(o->mode);
+
+	if (!mode)
+		mode = pl->o->mode && !strcmp(pl->o->mode, "cpu") ? "cpu" : "wall";
+	put_key(k, "mode");
+	put_cstr(k, mode);
+	put_key(k, "lost_samples");
+	if (o->lost_samples >= 0)
+		put_int(k, (long long)o->lost_samples);
+	else if (pl->o->lost_samples)
+		put_int(k, (long long)pl->o->lost_samples);
+	else
+		put(k, "null");
 }
 
 static void write_meta(struct sink *k, const struct payload *pl)
@@ -985,10 +1016,7 @@ static void write_meta(struct sink *k, const struct payload *pl)
 	put_float(k, h->cpu_time);
 	put_key(k, "interval");
 	put_float(k, h->max_interval);
-	put_key(k, "mode");
-	put_cstr(k, pl->o->mode && !strcmp(pl->o->mode, "wall") ? "wall" : "cpu");
-	put_key(k, "lost_samples");
-	put_int(k, (long long)pl->o->lost_samples);
+	write_origin(k, pl);
 	list = session_sys_path(pl->s, &n);
 	put_key(k, "sys_path");
 	put_str_list(k, list, n);
@@ -997,6 +1025,8 @@ static void write_meta(struct sink *k, const struct payload *pl)
 	put_str_list(k, list, n);
 	put_key(k, "precision");
 	put_int(k, precision(h->max_interval));
+	put_key(k, "resolution");
+	put_float(k, session_resolution(pl->s));
 	put(k, "}");
 }
 
@@ -1097,11 +1127,16 @@ int render_html(struct session *s, const struct render_opts *o, FILE *out)
 {
 	static const struct render_opts no_opts;
 	struct payload pl = { .s = s, .o = o ? o : &no_opts };
-	struct sink k = { .out = out };
+	struct sink k = { .out = out, .level = 6 };
 	const char *head, *tail;
-	size_t hlen, tlen;
+	size_t hlen, tlen, nrec;
 	int err;
 
+	/* level 6 takes ~6x level 3's time on a big payload for ~10 % less: a long session's
+	 * report is written within seconds of sampling stopping (docs/long-sessions.md) */
+	session_samples(s, &nrec);
+	if (nrec > HTML_FAST_DEFLATE)
+		k.level = 3;
 	head = html_assets_report_head(&hlen);
 	tail = html_assets_report_tail(&tlen);
 	err = payload_build(&pl);

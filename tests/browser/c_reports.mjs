@@ -1,17 +1,16 @@
 // SPDX-License-Identifier: MIT
 // Reports written by the real C renderer: `pyinst-bpf --load X.pyisession -o X.html` on
 // pyinstrument's own sessions and on a hostile session this file writes.
-// env: PYI_BIN (default <repo>/build/pyinst-bpf), PYI_SHARED (default <repo>/../shared).
+// env: PYI_BIN (default <repo>/build/pyinst-bpf), PYI_SAMPLES (default <repo>/tests/data/pyinstrument-samples).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
 export const PYI_BIN = process.env.PYI_BIN || join(ROOT, 'build', 'pyinst-bpf');
-const SAMPLES = join(process.env.PYI_SHARED || join(ROOT, '..', 'shared'),
-	'reference', 'pyinstrument-samples');
+const SAMPLES = process.env.PYI_SAMPLES || join(ROOT, 'tests', 'data', 'pyinstrument-samples');
 
 export const HOSTILE_TARGET = 'Program: </script><img src=x onerror=alert(1)>';
 
@@ -48,6 +47,47 @@ function surrogateSession() {
 		'[[["T\\u0000<thread>\\u00001", "f \\udc41 \\ud800\\u0000/a.py\\u00001"], 0.001]]}';
 }
 
+// A long session (docs/long-sessions.md): 8 threads x 80 000 records of 5 ms, 400 s each,
+// more records than a session keeps, so `--load` coarsens its timeline into buckets.
+export const LONG = { threads: 8, records: 80000, weight: 0.005 };
+function writeLongSession(path) {
+	const fd = openSync(path, 'w');
+	let seed = 7;
+	const rnd = (n) => { seed = (seed * 1103515245 + 12345) >>> 0; return (seed >>> 8) % n; };
+	const pools = [];
+	for (let t = 0; t < LONG.threads; t++) {
+		const thread = JSON.stringify((t ? 'Worker-' + t : 'MainThread') + '\u0000<thread>\u0000' + (140000 + t));
+		const pool = [];
+		for (let i = 0; i < 60; i++) {
+			const frames = [thread];
+			for (let d = 0, n = 3 + rnd(6); d < n; d++) {
+				const f = (i * 3 + d * 7 + rnd(4)) % 50;
+				frames.push(JSON.stringify(`handler_${f}\u0000/srv/app/mod${f % 9}.py\u0000${10 + f}`));
+			}
+			pool.push('[[' + frames.join(', ') + '], ' + LONG.weight + ']');
+		}
+		pools.push(pool);
+	}
+	const n = LONG.threads * LONG.records;
+	writeSync(fd, '{"start_time": 1795559549.5, "duration": ' + LONG.records * LONG.weight +
+		', "min_interval": ' + LONG.weight + ', "max_interval": ' + LONG.weight + ', "sample_count": ' + n +
+		', "start_call_stack": [], "target_description": "Program: long_server.py", "cpu_time": 100.0, ' +
+		'"sys_path": ["/srv/app"], "sys_prefixes": ["/usr"], "frame_records": [');
+	const cur = new Array(LONG.threads).fill(0);
+	let chunk = [];
+	for (let i = 0; i < n; i++) {
+		const t = i % LONG.threads;
+		if (rnd(10) === 0) cur[t] = rnd(60);
+		chunk.push(pools[t][cur[t]]);
+		if (chunk.length === 10000 || i === n - 1) {
+			writeSync(fd, (i >= chunk.length ? ', ' : '') + chunk.join(', '));
+			chunk = [];
+		}
+	}
+	writeSync(fd, ']}');
+	closeSync(fd);
+}
+
 function render(src, out) {
 	const r = spawnSync(PYI_BIN, ['--load', src, '-o', out], { encoding: 'utf8' });
 	return { status: r.status, stderr: (r.stderr || '') + (r.error ? String(r.error) : ''), out };
@@ -63,6 +103,7 @@ export function renderCReports(outDir) {
 	mkdirSync(outDir, { recursive: true });
 	writeFileSync(join(outDir, 'c-hostile.pyisession'), hostileSession());
 	writeFileSync(join(outDir, 'c-surrogate.pyisession'), surrogateSession());
+	writeLongSession(join(outDir, 'c-long.pyisession'));
 	return {
 		demo: render(join(SAMPLES, 'demo.pyisession'), join(outDir, 'c-demo.html')),
 		combined: render(join(SAMPLES, 'combined.pyisession'), join(outDir, 'c-combined.html')),
@@ -70,5 +111,37 @@ export function renderCReports(outDir) {
 		empty: render(join(SAMPLES, 'empty.pyisession'), join(outDir, 'c-empty.html')),
 		hostile: render(join(outDir, 'c-hostile.pyisession'), join(outDir, 'c-hostile.html')),
 		surrogate: render(join(outDir, 'c-surrogate.pyisession'), join(outDir, 'c-surrogate.html')),
+		long: render(join(outDir, 'c-long.pyisession'), join(outDir, 'c-long.html')),
 	};
+}
+
+// The quick start's path (scripts/quickstart.sh): a launched program profiled in cpu mode into a
+// .pyisession, then `--load` into HTML. The program writes its own pid, which the header, the
+// process row and every timeline lane must show. Needs root (BPF); null without it.
+const LAUNCHED = `
+import os, sys, threading, time
+def spin(seconds):
+    end = time.time() + seconds
+    while time.time() < end:
+        sum(range(500))
+worker = threading.Thread(target=spin, args=(0.3,), name="spinner")
+worker.start()
+spin(0.3)
+worker.join()
+open(sys.argv[1], "w").write(str(os.getpid()))
+`;
+
+export function renderLaunchReport(outDir) {
+	if (!existsSync(PYI_BIN) || typeof process.getuid !== 'function' || process.getuid() !== 0)
+		return null;
+	mkdirSync(outDir, { recursive: true });
+	const session = join(outDir, 'c-launch.pyisession'), pidFile = join(outDir, 'c-launch.pid');
+	const out = join(outDir, 'c-launch.html');
+	const r = spawnSync(PYI_BIN, ['-q', '--mode', 'cpu', '-o', session, '--', 'python3', '-c',
+		LAUNCHED, pidFile], { encoding: 'utf8' });
+	if (r.status !== 0)
+		return { status: r.status, stderr: 'profiling: ' + r.stderr, out };
+	const loaded = render(session, out);
+	loaded.pid = Number(readFileSync(pidFile, 'utf8'));
+	return loaded;
 }

@@ -19,6 +19,7 @@
 #include <zlib.h>
 
 #include "html_assets.h"
+#include "render_util.h"
 #include "render.h"
 #include "session.h"
 
@@ -31,22 +32,6 @@ struct report {
 	char encoding[32];
 	cJSON *payload;
 };
-
-static struct session *load_sample(const char *name)
-{
-	const char *shared = getenv("PYI_SHARED");
-	char path[4096], err[512] = "";
-	struct session *s = NULL;
-	int ret;
-
-	snprintf(path, sizeof(path), "%s/reference/pyinstrument-samples/%s",
-		 shared ? shared : "/work/shared", name);
-	ret = session_load(path, &s, err, sizeof(err));
-	if (ret)
-		fprintf(stderr, "%s\n", err);
-	assert_int_equal(ret, 0);
-	return s;
-}
 
 /* "name\0file\0line" plus attributes such as "\x01cWorker". */
 static uint32_t frame(struct session *s, const char *name, const char *file, const char *line,
@@ -377,19 +362,47 @@ static void test_render_html_demo_payload(void **state)
 	session__free(s);
 }
 
-static void test_render_html_cpu_mode_is_default(void **state)
+static void test_render_html_pyinstrument_session_is_wall_clock(void **state)
 {
+	/* pyinstrument records wall-clock time and counts no lost samples: "wall", null */
 	struct session *s = load_sample("combined.pyisession");
 	struct report r = { 0 };
 	size_t count;
 	double want = session_weight(s, &count);
 
 	render_report(s, NULL, &r);
-	assert_string_equal(get(get(r.payload, "meta"), "mode")->valuestring, "cpu");
+	assert_string_equal(get(get(r.payload, "meta"), "mode")->valuestring, "wall");
+	assert_true(cJSON_IsNull(get(get(r.payload, "meta"), "lost_samples")));
 	assert_int_equal(cJSON_GetArraySize(get(get(r.payload, "meta"), "pids")), 0);
 	assert_true(fabs(check_payload(r.payload) - want) < 1e-5);
 	/* two recordings, two thread roots (different idents) */
 	assert_int_equal(cJSON_GetArraySize(get(r.payload, "threads")), 2);
+	report_free(&r);
+	session__free(s);
+}
+
+static void test_render_html_session_origin_wins(void **state)
+{
+	/* a session recorded here and loaded again: its own mode, pid and lost count, whatever
+	 * the options of the --load run say */
+	struct session_origin origin = { SESSION_MODE_CPU, 555, 3 };
+	struct session *s = load_sample("demo.pyisession");
+	struct render_opts o;
+	struct report r = { 0 };
+	const cJSON *meta, *thread;
+
+	session_set_origin(s, &origin);
+	render_opts_init(&o);
+	o.mode = "wall";
+	render_report(s, &o, &r);
+	meta = get(r.payload, "meta");
+	assert_string_equal(get(meta, "mode")->valuestring, "cpu");
+	assert_int_equal(get(meta, "lost_samples")->valueint, 3);
+	assert_int_equal(cJSON_GetArraySize(get(meta, "pids")), 1);
+	assert_int_equal(item_int(get(meta, "pids"), 0), 555);
+	thread = cJSON_GetArrayItem(get(r.payload, "threads"), 0);
+	assert_int_equal(get(thread, "pid")->valueint, 555);
+	assert_int_equal(get(cJSON_GetArrayItem(get(r.payload, "processes"), 0), "pid")->valueint, 555);
 	report_free(&r);
 	session__free(s);
 }
@@ -591,10 +604,16 @@ static void check_walk(size_t n, unsigned nthreads, bool merged)
 		assert_true(r.len < 10 * 1000 * 1000);
 	assert_true(fabs(check_payload(p) - (double)n * 0.001) < 1e-6 * (double)n);
 	got = cJSON_GetArraySize(get(get(p, "samples"), "stack"));
-	if (merged)
+	if (merged) {
+		/* past the session's bound the timeline is coarsened (docs/long-sessions.md) */
 		assert_true(got < (int)n);
-	else
+		assert_true(got <= (int)SESSION_MAX_RECORDS ||
+			    got <= 2 * (int)session_stack_count(s));
+		assert_true(get(get(p, "meta"), "resolution")->valuedouble > 0);
+	} else {
 		assert_int_equal(got, (int)n);
+		assert_true(get(get(p, "meta"), "resolution")->valuedouble == 0);
+	}
 	assert_int_equal(cJSON_GetArraySize(get(p, "threads")), (int)nthreads);
 	assert_int_equal(get(get(p, "meta"), "sample_count")->valueint, (int)n);
 	report_free(&r);
@@ -605,7 +624,7 @@ static void test_render_html_big_session(void **state)
 {
 	size_t n = getenv("PYI_HTML_TEST_SMALL") ? 100000 : 1000000;
 
-	check_walk(n, 8, false);
+	check_walk(n, 8, n > SESSION_MAX_RECORDS);
 }
 
 static void test_render_html_merges_huge_sessions(void **state)
@@ -619,7 +638,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_render_html_demo_payload),
-		cmocka_unit_test(test_render_html_cpu_mode_is_default),
+		cmocka_unit_test(test_render_html_pyinstrument_session_is_wall_clock),
+		cmocka_unit_test(test_render_html_session_origin_wins),
 		cmocka_unit_test(test_render_html_empty_session),
 		cmocka_unit_test(test_render_html_frame_flags),
 		cmocka_unit_test(test_render_html_escapes_hostile_names),
