@@ -21,8 +21,9 @@ def binary():
     return os.environ.get("PYI_BIN") or os.path.join(HERE, "..", "..", "build", "pyinst-bpf")
 
 
-def interpreters():
-    """Every CPython on the machine: pyenv's versions and Debian's python3.11, with labels."""
+def interpreters(unstable=False):
+    """Every CPython on the machine: pyenv's versions and Debian's python3.11, with labels;
+    with unstable, also Debian unstable's 3.14 and 3.15 builds (see unstable_interpreters)."""
     found = []
     root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
     for path in sorted(glob.glob(os.path.join(root, "versions", "3.*", "bin", "python3.*"))):
@@ -32,7 +33,8 @@ def interpreters():
             found.append(("pyenv " + version, path))
     if os.path.exists("/usr/bin/python3.11"):
         found.append(("debian 3.11 (static, non-PIE)", "/usr/bin/python3.11"))
-    found += unstable_interpreters()
+    if unstable:
+        found += unstable_interpreters()
     only = os.environ.get("PYI_PYTHONS")	# a substring of the labels: these interpreters only
     if only:
         found = [f for f in found if only in f[0]]

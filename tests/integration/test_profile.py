@@ -249,7 +249,7 @@ def per_interpreter_tests():
     # another build of a version covered in full (PIE, shared, debug, JIT): what differs
     variant = (test_shares_launch, test_shares_pid, test_deep_recursion_whole,
                test_methods_class, test_gil_waits_launch)
-    for label, python in interpreters():
+    for label, python in interpreters(unstable=True):
         for fn in (variant if label in VARIANTS else full):
             tests.append(("%s [%s]" % (fn.__name__, label), lambda fn=fn, p=python: fn(p)))
         tests.append(("test_waits_wall [%s]" % label, lambda p=python: wait_test(p, "wall")))
@@ -453,6 +453,6 @@ def general_tests():
 
 
 if __name__ == "__main__":
-    found = interpreters()
+    found = interpreters(unstable=True)
     print("interpreters covered: " + ", ".join(label for label, _ in found))
     run_tests(general_tests() + per_interpreter_tests())
