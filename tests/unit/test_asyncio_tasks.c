@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,6 +45,8 @@ static int start(struct child *c, const char *python)
 		return -1;
 	c->pid = fork();
 	if (c->pid == 0) {
+		/* a failed assertion jumps past stop(): the spinning child must not outlive us */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(fds[1], 1);
 		close(fds[0]);
 		execl(python, python, script, (char *)NULL);
