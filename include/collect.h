@@ -25,6 +25,7 @@ struct collect_opts {
 	uint32_t cgroup_level;
 	bool discover_all;		/* --all: every Python process on the host */
 	bool verbose;			/* libbpf's messages and the verifier log */
+	bool async_tasks;		/* --async: asyncio tasks as roots (asyncio_view.h) */
 };
 
 struct collect_stats {

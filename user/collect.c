@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "asyncio_view.h"
 #include "collect.h"
 #include "log.h"
 #include "proc.h"
@@ -47,6 +48,13 @@ struct collector {
 	unsigned int notice_head, notice_tail;
 	uint64_t samples;
 	int cb_err;
+	struct async_slot *async;	/* --async: one task view per target */
+	size_t nasync;
+};
+
+struct async_slot {
+	struct target *t;
+	struct asyncio_view *view;	/* NULL: the target's version has no task reader */
 };
 
 static bool libbpf_verbose;
@@ -414,6 +422,9 @@ void collector__free(struct collector *c)
 	ring_buffer__free(c->rb);
 	sampler__destroy(c->skel);
 	symbolizer__free(c->sym);
+	for (size_t i = 0; i < c->nasync; i++)
+		asyncio_view__free(c->async[i].view);
+	free(c->async);
 	target_table_free(&c->targets);
 	while (c->notice_head != c->notice_tail)
 		free(c->notices[c->notice_head++ % MAX_NOTICES]);
@@ -524,6 +535,35 @@ static bool any_pending(const struct collector *c)
 	return false;
 }
 
+/* --async: each active target's tasks, read when its view's period is due. */
+static void async_tick(struct collector *c, double now)
+{
+	for (size_t i = 0; i < c->targets.len; i++) {
+		struct target *t = c->targets.items[i];
+		struct async_slot *slot = NULL, *p;
+		size_t j;
+
+		if (t->state != TARGET_ACTIVE)
+			continue;
+		for (j = 0; j < c->nasync && !slot; j++)
+			slot = c->async[j].t == t ? &c->async[j] : NULL;
+		if (!slot) {
+			p = realloc(c->async, (c->nasync + 1) * sizeof(*p));
+			if (!p)
+				return;
+			c->async = p;
+			slot = &c->async[c->nasync++];
+			slot->t = t;
+			slot->view = asyncio_view__new(t);
+			if (!slot->view)
+				notice(c, "process %d: CPython %d.%d: --async reads tasks of 3.11 to 3.13 "
+				       "only", t->pid, t->py.major, t->py.minor);
+		}
+		if (slot->view)
+			asyncio_view_tick(slot->view, c->sym, now);
+	}
+}
+
 int collector_poll(struct collector *c, int timeout_ms)
 {
 	static double last_cpu_update;
@@ -534,6 +574,9 @@ int collector_poll(struct collector *c, int timeout_ms)
 	 * they are seen from their first switch */
 	if (timeout_ms > PENDING_POLL_MS && any_pending(c))
 		timeout_ms = PENDING_POLL_MS;
+	/* --async scans tasks from here: wake up at their pace (asyncio_view.c) */
+	if (c->opts.async_tasks && timeout_ms > ASYNCIO_VIEW_POLL_MS)
+		timeout_ms = ASYNCIO_VIEW_POLL_MS;
 	/* samples come without wakeups (they would cost the target): sleep, then drain */
 	rc = ring_buffer__poll(c->rb, timeout_ms);
 	if (rc < 0 && rc != -EINTR)
@@ -543,6 +586,8 @@ int collector_poll(struct collector *c, int timeout_ms)
 		return rc;
 	retry_pending(c);
 	now = monotonic_now();
+	if (c->opts.async_tasks)
+		async_tick(c, now);
 	if (c->sys_exit_link && now - c->last_activation > SYS_EXIT_WINDOW_S) {
 		bpf_link__destroy(c->sys_exit_link);
 		c->sys_exit_link = NULL;
@@ -611,6 +656,8 @@ static void drain(struct collector *c)
 
 	/* what the kernel sent before the caller stopped still counts */
 	ring_buffer__consume(c->rb);
+	for (i = 0; i < c->nasync; i++)
+		asyncio_view_flush(c->async[i].view);
 	/* threads still waiting: their wait lasted until now */
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	for (i = 0; i < c->targets.len; i++) {

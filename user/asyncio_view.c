@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: MIT
+/* --async: asyncio tasks as roots under their thread (see asyncio_view.h). */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "asyncio_tasks.h"
+#include "asyncio_view.h"
+#include "proc.h"
+#include "session.h"
+#include "symbolize.h"
+#include "target.h"
+
+#define BASE_PERIOD_S 0.002	/* scans per second at most: 500 */
+#define COST_FACTOR 50.0	/* period >= 50 x a scan's CPU: scanning stays under 2% */
+#define MAX_PERIOD_S 0.5
+#define MAX_LOOPS 64
+
+struct view_task {
+	uint64_t addr;
+	uint64_t indicator;
+	int state;
+	uint32_t stack;		/* its current state's stack in the session */
+	double acc;		/* seconds on that stack not yet written */
+};
+
+struct loop_thread {
+	uint64_t loop;
+	int tid;
+};
+
+struct asyncio_view {
+	struct target *t;
+	struct session *session;	/* the image the reader was made for */
+	struct asyncio_reader *r;
+	struct view_task *tasks, *next;	/* sorted by addr */
+	size_t ntasks, cap, next_cap;
+	struct loop_thread loops[MAX_LOOPS];
+	unsigned int nloops;
+	double last_scan, next_due, period;
+	uint64_t rng;
+	struct asyncio_view_stats st;
+};
+
+static double thread_cpu(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static struct asyncio_reader *reader_for(struct target *t)
+{
+	uint64_t interp = 0;
+
+	if (t->layout.runtime_interpreters_head < 0 ||
+	    proc_read(t->pid, t->py.runtime + t->layout.runtime_interpreters_head, &interp,
+		      sizeof(interp)) || !interp) {
+		errno = ENOENT;
+		return NULL;
+	}
+	return asyncio_reader__new(t->pid, &t->layout, interp);
+}
+
+struct asyncio_view *asyncio_view__new(struct target *t)
+{
+	struct asyncio_view *v;
+
+	if (!asyncio_layout_find(t->layout.off.version_hex))
+		return NULL;
+	v = calloc(1, sizeof(*v));
+	if (!v) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	v->t = t;
+	v->period = BASE_PERIOD_S;
+	v->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t)t->pid;
+	return v;
+}
+
+void asyncio_view__free(struct asyncio_view *v)
+{
+	if (!v)
+		return;
+	if (getenv("PYI_ASYNC_DEBUG"))
+		fprintf(stderr, "asyncio: %llu scans, %.3fs cpu, %llu tasks, period %.4f\n",
+			(unsigned long long)v->st.scans, v->st.scan_cpu,
+			(unsigned long long)v->st.tasks_seen, v->period);
+	asyncio_reader__free(v->r);
+	free(v->tasks);
+	free(v->next);
+	free(v);
+}
+
+/* ---- stacks ------------------------------------------------------------------------------ */
+
+/* The cookie of a code object, computed as the sampler does (pyinst_abi.h). */
+static uint32_t code_cookie(const struct target *t, uint64_t code)
+{
+	const struct pyi_offsets *o = &t->off;
+	uint8_t block[PYI_CODE_BLOCK];
+	__u64 window[PYI_NAME_WINDOW / 8] = { 0 };
+	uint64_t name = 0, file = 0, table = 0;
+	int32_t first = 0, flags = 0;
+
+	if (proc_read(t->pid, code, block, sizeof(block)))
+		return 0;
+	memcpy(&name, block + o->code_name, 8);
+	memcpy(&file, block + o->code_filename, 8);
+	memcpy(&table, block + o->code_linetable, 8);
+	memcpy(&first, block + o->code_firstlineno, 4);
+	memcpy(&flags, block + o->code_flags, 4);
+	if (name)
+		proc_read(t->pid, name + o->unicode_length, window, sizeof(window));
+	return pyi_cookie(name, file, table, first, flags, window);
+}
+
+static uint32_t push_frames(struct asyncio_view *v, struct symbolizer *sy, uint32_t stack,
+			    const struct asyncio_task *task)
+{
+	struct target *t = v->t;
+
+	for (uint32_t i = 0; i < task->nframes; i++) {
+		struct pyi_frame f = {
+			.code = task->frames[i].code,
+			.cookie = code_cookie(t, task->frames[i].code),
+			.lasti = task->frames[i].lasti,
+		};
+		uint32_t id = symbolizer_frame(sy, t->session, &t->sym, 0, &f);
+
+		if (id != SESSION_NO_FRAME)
+			stack = session_stack_push(t->session, stack, id);
+	}
+	return stack;
+}
+
+/* "name\0<task>\00": a task's frame, as pyinstrument writes a thread's. */
+static uint32_t task_frame(struct session *s, const char *prefix, const char *name)
+{
+	char info[ASYNCIO_NAME_MAX + 64];
+	int n = snprintf(info, sizeof(info), "%s%s%c%s%c0", prefix, name, 0, ASYNCIO_TASK_FILE,
+			 0);
+
+	if (n >= (int)sizeof(info))
+		n = sizeof(info) - 1;
+	return session_intern_frame(s, info, (size_t)n);
+}
+
+static const char *name_of(const struct asyncio_task *all, int n, uint64_t addr)
+{
+	for (int i = 0; i < n; i++) {
+		if (all[i].addr == addr)
+			return all[i].name;
+	}
+	return NULL;
+}
+
+/* The thread a task belongs to: where it runs, else where its loop was last seen running. */
+static struct target_thread *thread_of(struct asyncio_view *v, const struct asyncio_task *task)
+{
+	unsigned int i;
+	int tid = 0;
+
+	for (i = 0; i < v->nloops; i++) {
+		if (v->loops[i].loop == task->loop)
+			tid = v->loops[i].tid;
+	}
+	if (task->state == ASYNCIO_RUNNING && task->tid > 0 && tid != task->tid) {
+		for (i = 0; i < v->nloops && v->loops[i].loop != task->loop; i++)
+			;
+		if (i < MAX_LOOPS) {
+			v->loops[i] = (struct loop_thread){ .loop = task->loop, .tid = task->tid };
+			if (i == v->nloops)
+				v->nloops++;
+		}
+		tid = task->tid;
+	}
+	if (!tid)
+		tid = v->t->pid;	/* not seen running yet: asyncio.run's main thread */
+	return target_thread_find(v->t, tid);
+}
+
+static uint32_t task_stack(struct asyncio_view *v, struct symbolizer *sy,
+			   const struct asyncio_task *task, const struct asyncio_task *all, int n)
+{
+	struct session *s = v->t->session;
+	struct target_thread *th = thread_of(v, task);
+	const char *other;
+	uint32_t stack;
+
+	if (!th)
+		return SESSION_NO_STACK;	/* its thread has no sample yet */
+	stack = session_stack_push(s, th->stack, task_frame(s, "", task->name));
+	stack = push_frames(v, sy, stack, task);
+	if (task->state == ASYNCIO_RUNNING)
+		return stack;
+	if (task->awaited_task) {
+		other = name_of(all, n, task->awaited_task);
+		stack = session_stack_push(s, stack, task_frame(s, "await ", other ? other : "Task"));
+	}
+	return session_stack_push(s, stack, session_intern_frame(s, "[await]", 7));
+}
+
+/* ---- accounting -------------------------------------------------------------------------- */
+
+static void emit(struct asyncio_view *v, struct view_task *vt)
+{
+	if (vt->acc > 0 && vt->stack != SESSION_NO_STACK)
+		session_add_sample(v->t->session, vt->stack, vt->acc);
+	vt->acc = 0;
+}
+
+static struct view_task *old_find(struct asyncio_view *v, uint64_t addr, size_t *hint)
+{
+	while (*hint < v->ntasks && v->tasks[*hint].addr < addr)
+		emit(v, &v->tasks[(*hint)++]);	/* gone since the last scan: its time is written */
+	if (*hint < v->ntasks && v->tasks[*hint].addr == addr)
+		return &v->tasks[(*hint)++];
+	return NULL;
+}
+
+/* Gives each task dt seconds on its current stack; tasks are sorted by address. */
+static int account(struct asyncio_view *v, struct symbolizer *sy, const struct asyncio_task *all,
+		   int n, double dt)
+{
+	size_t hint = 0;
+
+	if ((size_t)n > v->next_cap) {
+		struct view_task *p = realloc(v->next, n * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		v->next = p;
+		v->next_cap = n;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct asyncio_task *task = &all[i];
+		struct view_task *old = old_find(v, task->addr, &hint), *vt = &v->next[i];
+
+		if (old && task->chain_reused && old->indicator == task->indicator &&
+		    old->state == (int)task->state && old->stack != SESSION_NO_STACK) {
+			*vt = *old;
+		} else {
+			if (old)
+				emit(v, old);
+			else
+				v->st.tasks_seen++;
+			*vt = (struct view_task){ .addr = task->addr, .indicator = task->indicator,
+						  .state = task->state };
+			vt->stack = task_stack(v, sy, task, all, n);
+		}
+		vt->acc += dt;
+	}
+	while (hint < v->ntasks)
+		emit(v, &v->tasks[hint++]);
+	/* the new table becomes the current one */
+	struct view_task *swap = v->tasks;
+	size_t swap_cap = v->cap;
+
+	v->tasks = v->next;
+	v->cap = v->next_cap;
+	v->ntasks = (size_t)n;
+	v->next = swap;
+	v->next_cap = swap_cap;
+	return 0;
+}
+
+/*
+ * 0.5 to 1.5: scans at a fixed period would alias with a task that runs at a fixed period too,
+ * and give it a share that depends on the phase (xorshift64).
+ */
+static double jitter(struct asyncio_view *v)
+{
+	v->rng ^= v->rng << 13;
+	v->rng ^= v->rng >> 7;
+	v->rng ^= v->rng << 17;
+	return 0.5 + (double)(v->rng >> 11) / (double)(1ULL << 53);
+}
+
+int asyncio_view_tick(struct asyncio_view *v, struct symbolizer *sy, double now)
+{
+	const struct asyncio_task *tasks;
+	double cpu0, cost;
+	int n, err;
+
+	if (now < v->next_due)
+		return 0;
+	if (v->session != v->t->session || !v->r) {
+		/* first scan, or the process exec'd: what the old reader knew is void */
+		asyncio_view_flush(v);
+		v->ntasks = 0;
+		v->nloops = 0;
+		asyncio_reader__free(v->r);
+		v->r = reader_for(v->t);
+		v->session = v->t->session;
+		v->last_scan = 0;
+		if (!v->r) {
+			v->next_due = now + MAX_PERIOD_S;
+			return 0;
+		}
+	}
+	cpu0 = thread_cpu();
+	n = asyncio_reader_scan(v->r, &tasks);
+	if (n < 0)
+		return n;
+	err = account(v, sy, tasks, n, v->last_scan ? now - v->last_scan : 0);
+	cost = thread_cpu() - cpu0;
+	v->st.scans++;
+	v->st.scan_cpu += cost;
+	v->period = cost * COST_FACTOR;
+	if (v->period < BASE_PERIOD_S)
+		v->period = BASE_PERIOD_S;
+	if (v->period > MAX_PERIOD_S)
+		v->period = MAX_PERIOD_S;
+	v->last_scan = now;
+	v->next_due = now + v->period * jitter(v);
+	return err;
+}
+
+void asyncio_view_flush(struct asyncio_view *v)
+{
+	if (!v || v->session != v->t->session)
+		return;
+	for (size_t i = 0; i < v->ntasks; i++)
+		emit(v, &v->tasks[i]);
+}
+
+void asyncio_view_stats(const struct asyncio_view *v, struct asyncio_view_stats *st)
+{
+	*st = v->st;
+	st->period = v->period;
+}
