@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "asyncio_tasks.h"
 #include "proc.h"
@@ -16,7 +17,8 @@
 #define TYPE_CACHE 64
 #define FIND_RETRY_S 0.5		/* how often to look again for a not yet imported asyncio */
 #define FRAME_HEAD 96			/* bytes of a _PyInterpreterFrame up to its locals */
-#define STR_READ 160			/* bytes of a str object read for a name */
+#define STR_READ 160
+#define CHAIN_READ 320			/* bytes of a coroutine read per level of a chain */			/* bytes of a str object read for a name */
 
 enum obj_kind {
 	KIND_OTHER,
@@ -36,6 +38,8 @@ struct type_entry {
 /* What was known of a task at the last scan; the cache that keeps unchanged tasks cheap. */
 struct cached_task {
 	struct asyncio_task t;
+	uint64_t coro;		/* the task's coroutine */
+	uint64_t name_obj;	/* its name object */
 	uint64_t inner;		/* innermost coroutine of the chain, 0 when none */
 	uint64_t inner_instr;
 };
@@ -345,23 +349,8 @@ struct coro_head {
 	int32_t stacktop;
 };
 
-static int read_coro(struct asyncio_reader *r, uint64_t coro, struct coro_head *h)
-{
-	const struct pyi_asyncio_layout *a = r->a;
-	const struct pyi_offsets *o = &r->lay->off;
-	uint8_t buf[256];
-	size_t len = (size_t)a->gen_iframe + FRAME_HEAD;
-
-	if (len > sizeof(buf) || rd(r, coro, buf, len))
-		return -EFAULT;
-	h->state = (int8_t)buf[a->gen_frame_state];
-	h->frame = coro + a->gen_iframe;
-	h->code = get_u64(buf, len, a->gen_iframe + o->frame_code) &
-		  ~(uint64_t)r->lay->frame_code_tag_mask;
-	h->instr = get_u64(buf, len, a->gen_iframe + o->frame_instr);
-	h->stacktop = get_s32(buf, len, a->gen_iframe + a->frame_stacktop);
-	return 0;
-}
+static void coro_from_buf(struct asyncio_reader *r, uint64_t coro, const uint8_t *buf,
+			  struct coro_head *h);
 
 static struct asyncio_frame frame_of(struct asyncio_reader *r, uint64_t code, uint64_t instr)
 {
@@ -385,33 +374,47 @@ static bool suspended_in_await(const struct pyi_asyncio_layout *a, int8_t state)
 static void walk_chain(struct asyncio_reader *r, struct cached_task *c, uint64_t coro)
 {
 	const struct pyi_asyncio_layout *a = r->a;
+	const struct pyi_offsets *o = &r->lay->off;
+	size_t head = (size_t)a->gen_iframe + FRAME_HEAD, len;
 	struct asyncio_task *t = &c->t;
+	uint8_t buf[CHAIN_READ];
 	struct coro_head h;
-	uint64_t obj = coro, yf;
+	uint64_t obj = coro, top;
 
 	r->st.chains_read++;
 	t->nframes = 0;
 	t->awaited_task = 0;
 	c->inner = 0;
 	while (obj && t->nframes < ASYNCIO_MAX_CHAIN) {
-		enum obj_kind kind = obj == coro ? KIND_CORO : classify(r, obj);
+		enum obj_kind kind;
 
+		/* one read per level: the object, its frame and the start of its value stack
+		 * (a small object near the end of a mapping: just what is needed) */
+		len = sizeof(buf);
+		if (rd(r, obj, buf, len)) {
+			len = 24;
+			if (rd(r, obj, buf, len))
+				break;
+		}
+		kind = classify_type(r, get_u64(buf, len, o->object_type));
 		if (kind == KIND_FUTUREITER) {
-			obj = rd_ptr(r, obj + a->futureiter_future);
+			obj = get_u64(buf, len, a->futureiter_future);
 			kind = classify(r, obj);
 		}
 		if (kind == KIND_TASK)
 			t->awaited_task = obj;
-		if (kind != KIND_CORO || read_coro(r, obj, &h))
+		if (kind != KIND_CORO)
 			break;
+		if (len < head && rd(r, obj, buf, (len = head)))
+			break;
+		coro_from_buf(r, obj, buf, &h);
 		t->frames[t->nframes++] = frame_of(r, h.code, h.instr);
 		c->inner = obj;
 		c->inner_instr = h.instr;
 		if (!suspended_in_await(a, h.state) || h.stacktop <= 0 || h.stacktop > 1 << 20)
 			break;
-		yf = rd_ptr(r, h.frame + r->lay->off.frame_localsplus +
-				  (uint64_t)(h.stacktop - 1) * 8);
-		obj = yf;
+		top = (uint64_t)a->gen_iframe + o->frame_localsplus + (uint64_t)(h.stacktop - 1) * 8;
+		obj = top + 8 <= len ? get_u64(buf, len, (int32_t)top) : rd_ptr(r, obj + top);
 	}
 }
 
@@ -534,59 +537,119 @@ static uint64_t mix(uint64_t h, uint64_t v)
 	return h;
 }
 
-/* Reads one task into c. false: not a live task (done, freed, not a Task). */
-static bool read_task(struct asyncio_reader *r, uint64_t addr, struct cached_task *c)
+/* Decodes a coroutine head read in a batch (gen_iframe + FRAME_HEAD bytes from coro). */
+static void coro_from_buf(struct asyncio_reader *r, uint64_t coro, const uint8_t *buf,
+			  struct coro_head *h)
 {
 	const struct pyi_asyncio_layout *a = r->a;
+	const struct pyi_offsets *o = &r->lay->off;
+	size_t len = (size_t)a->gen_iframe + FRAME_HEAD;
+
+	h->state = (int8_t)buf[a->gen_frame_state];
+	h->frame = coro + a->gen_iframe;
+	h->code = get_u64(buf, len, a->gen_iframe + o->frame_code) &
+		  ~(uint64_t)r->lay->frame_code_tag_mask;
+	h->instr = get_u64(buf, len, a->gen_iframe + o->frame_instr);
+	h->stacktop = get_s32(buf, len, a->gen_iframe + a->frame_stacktop);
+}
+
+/*
+ * One task, from its object and its coroutine's head as read in this scan's batches.
+ * false: not a live task (done, freed, not a Task). *check_inner: the cached chain is reused if
+ * its innermost coroutine has not moved either (the caller reads that in a batch).
+ */
+static bool task_from_bufs(struct asyncio_reader *r, uint64_t addr, const uint8_t *tb,
+			   const uint8_t *cb, bool coro_ok, struct cached_task *c,
+			   struct cached_task **reuse)
+{
+	const struct pyi_asyncio_layout *a = r->a;
+	size_t tlen = (size_t)a->task_size, clen = (size_t)a->gen_iframe + FRAME_HEAD;
 	struct asyncio_task *t = &c->t;
-	uint8_t buf[512];
 	uint64_t coro, waiter;
 	struct cached_task *old;
-	struct coro_head h, ih;
+	struct coro_head h;
 
-	if ((size_t)a->task_size > sizeof(buf) || rd(r, addr, buf, a->task_size))
-		return false;
-	if (classify_type(r, get_u64(buf, sizeof(buf), r->lay->off.object_type)) != KIND_TASK) {
+	*reuse = NULL;
+	if (classify_type(r, get_u64(tb, tlen, r->lay->off.object_type)) != KIND_TASK) {
 		r->st.bad_objects++;
 		return false;
 	}
-	if (get_s32(buf, sizeof(buf), a->task_state) != 0)	/* STATE_PENDING */
+	if (get_s32(tb, tlen, a->task_state) != 0)	/* STATE_PENDING */
 		return false;
-	coro = get_u64(buf, sizeof(buf), a->task_coro);
-	waiter = get_u64(buf, sizeof(buf), a->task_fut_waiter);
-	if (classify(r, coro) != KIND_CORO || read_coro(r, coro, &h))
+	coro = get_u64(tb, tlen, a->task_coro);
+	waiter = get_u64(tb, tlen, a->task_fut_waiter);
+	if (!coro_ok || classify_type(r, get_u64(cb, clen, r->lay->off.object_type)) != KIND_CORO)
 		return false;
+	coro_from_buf(r, coro, cb, &h);
 	memset(c, 0, sizeof(*c));
+	c->coro = coro;
+	c->name_obj = get_u64(tb, tlen, a->task_name);
 	t->addr = addr;
-	t->loop = get_u64(buf, sizeof(buf), a->task_loop);
+	t->loop = get_u64(tb, tlen, a->task_loop);
 	t->indicator = mix(mix(mix(coro, h.instr), (uint64_t)(uint8_t)h.state), waiter);
 	if (h.state == a->frame_executing) {
 		t->state = ASYNCIO_RUNNING;
-		task_name(r, get_u64(buf, sizeof(buf), a->task_name), t->name, sizeof(t->name));
+		task_name(r, get_u64(tb, tlen, a->task_name), t->name, sizeof(t->name));
 		find_running(r, t, h.frame);
 		return true;
 	}
 	t->state = suspended_in_await(a, h.state) ? ASYNCIO_SUSPENDED : ASYNCIO_READY;
 	old = prev_find(r, addr);
-	/* unchanged since the last scan: same outer and inner position, same future awaited */
-	if (old && old->t.state != ASYNCIO_RUNNING && old->t.indicator == t->indicator &&
-	    (!old->inner || (!read_coro(r, old->inner, &ih) && ih.instr == old->inner_instr &&
-			     suspended_in_await(a, ih.state)))) {
-		*c = *old;
-		c->t.chain_reused = true;
-		r->st.chains_reused++;
+	/* unchanged since the last scan: same outer position, same future awaited */
+	if (old && old->t.state != ASYNCIO_RUNNING && old->t.indicator == t->indicator) {
+		*reuse = old;
 		return true;
 	}
-	task_name(r, get_u64(buf, sizeof(buf), a->task_name), t->name, sizeof(t->name));
+	if (old && old->name_obj == c->name_obj)
+		memcpy(t->name, old->t.name, sizeof(t->name));	/* names are rarely set again */
+	else
+		task_name(r, c->name_obj, t->name, sizeof(t->name));
 	walk_chain(r, c, coro);
 	return true;
 }
 
-static int cmp_cached(const void *x, const void *y)
-{
-	const struct cached_task *a = x, *b = y;
+/* ---- batched reads: one process_vm_readv for up to IOV_BATCH objects -------------------- */
 
-	return a->t.addr < b->t.addr ? -1 : a->t.addr > b->t.addr;
+#define IOV_BATCH 1024	/* UIO_MAXIOV */
+
+/* Reads n objects of len bytes each at addrs[i] into dst + i * len; ok[i] says which. */
+static void rd_batch(struct asyncio_reader *r, const uint64_t *addrs, size_t n, size_t len,
+		     uint8_t *dst, bool *ok)
+{
+	struct iovec local[IOV_BATCH], remote[IOV_BATCH];
+	size_t i = 0;
+
+	while (i < n) {
+		size_t k = 0, j;
+		ssize_t got;
+
+		for (j = i; j < n && k < IOV_BATCH; j++) {
+			ok[j] = false;
+			if (!addrs[j])
+				continue;	/* a NULL is never read: it would end the batch */
+			local[k] = (struct iovec){ .iov_base = dst + j * len, .iov_len = len };
+			remote[k] = (struct iovec){ .iov_base = (void *)addrs[j], .iov_len = len };
+			k++;
+		}
+		r->st.reads++;
+		got = k ? process_vm_readv(r->pid, local, k, remote, k, 0) : 0;
+		/* the kernel stops at the first remote iovec it cannot read: the ones before it
+		 * are complete, that one is lost, and the batch resumes after it */
+		size_t whole = got > 0 ? (size_t)got / len : 0, seen = 0;
+
+		for (; i < j; i++) {
+			if (!addrs[i])
+				continue;
+			if (seen < whole) {
+				ok[i] = true;
+			} else if (seen > whole) {
+				break;
+			}
+			seen++;
+		}
+		if (k && whole == k)
+			i = j;
+	}
 }
 
 static int reserve_cur(struct asyncio_reader *r, size_t n)
@@ -603,31 +666,124 @@ static int reserve_cur(struct asyncio_reader *r, size_t n)
 	return 0;
 }
 
-/* The tasks in r->objs (weak references first, then nweak.. plain members) into r->cur. */
+static int cmp_cached(const void *x, const void *y)
+{
+	const struct cached_task *a = x, *b = y;
+
+	return a->t.addr < b->t.addr ? -1 : a->t.addr > b->t.addr;
+}
+
+struct batch {
+	uint64_t *addr;		/* per object: task, then coroutine, then inner coroutine */
+	uint8_t *tbuf, *cbuf, *ibuf;
+	bool *tok, *cok, *iok;
+	struct cached_task **reuse;
+};
+
+static void batch_free(struct batch *b)
+{
+	free(b->addr);
+	free(b->tbuf);
+	free(b->cbuf);
+	free(b->ibuf);
+	free(b->tok);
+	free(b->cok);
+	free(b->iok);
+	free(b->reuse);
+}
+
+static int batch_alloc(struct batch *b, size_t n, size_t tlen, size_t clen)
+{
+	n = n ? n : 1;
+	b->addr = calloc(n, sizeof(*b->addr));
+	b->tbuf = malloc(n * tlen);
+	b->cbuf = malloc(n * clen);
+	b->ibuf = malloc(n * clen);
+	b->tok = calloc(n, sizeof(bool));
+	b->cok = calloc(n, sizeof(bool));
+	b->iok = calloc(n, sizeof(bool));
+	b->reuse = calloc(n, sizeof(*b->reuse));
+	if (!b->addr || !b->tbuf || !b->cbuf || !b->ibuf || !b->tok || !b->cok || !b->iok ||
+	    !b->reuse)
+		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * The tasks in r->objs (weak references first, then nweak.. plain members) into r->cur, in
+ * four batched reads whatever their number: the references, the tasks, their coroutines, and
+ * the innermost coroutine of each cached chain. Only tasks that ran since the last scan cost
+ * more (their chain is walked again).
+ */
 static int read_tasks(struct asyncio_reader *r, size_t nweak, size_t nobjs)
 {
-	int err = reserve_cur(r, nobjs);
+	const struct pyi_asyncio_layout *a = r->a;
+	size_t tlen = (size_t)a->task_size, clen = (size_t)a->gen_iframe + FRAME_HEAD, i, w;
+	struct batch b = { 0 };
+	int err;
 
 	r->ncur = 0;
-	for (size_t i = 0; !err && i < nobjs; i++) {
-		uint64_t obj = r->objs[i];
-
-		if (i < nweak)
-			obj = rd_ptr(r, obj + r->a->weakref_object);
-		if (obj && read_task(r, obj, &r->cur[r->ncur]))
-			r->ncur++;
-	}
+	err = batch_alloc(&b, nobjs, tlen > 8 ? tlen : 8, clen);
+	if (!err)
+		err = reserve_cur(r, nobjs ? nobjs : 1);
 	if (err)
-		return err;
+		goto out;
+	/* weak references -> tasks */
+	for (i = 0; i < nweak; i++)
+		b.addr[i] = r->objs[i] + a->weakref_object;
+	rd_batch(r, b.addr, nweak, 8, b.tbuf, b.tok);
+	for (i = 0; i < nobjs; i++)
+		b.addr[i] = i < nweak ? (b.tok[i] ? get_u64(b.tbuf + i * 8, 8, 0) : 0) : r->objs[i];
+	memcpy(r->objs, b.addr, nobjs * sizeof(*r->objs));	/* the tasks themselves */
+	rd_batch(r, r->objs, nobjs, tlen, b.tbuf, b.tok);
+	for (i = 0; i < nobjs; i++)
+		b.addr[i] = b.tok[i] ? get_u64(b.tbuf + i * tlen, tlen, a->task_coro) : 0;
+	rd_batch(r, b.addr, nobjs, clen, b.cbuf, b.cok);
+	for (i = 0; i < nobjs; i++) {
+		struct cached_task *c = &r->cur[r->ncur];
+
+		b.addr[i] = 0;
+		if (!b.tok[i] || !task_from_bufs(r, r->objs[i], b.tbuf + i * tlen,
+						 b.cbuf + i * clen, b.cok[i], c, &b.reuse[r->ncur]))
+			continue;
+		if (b.reuse[r->ncur])
+			b.addr[r->ncur] = b.reuse[r->ncur]->inner;
+		r->ncur++;
+	}
+	/* a reused chain must also end where it did: its innermost coroutine has not moved */
+	rd_batch(r, b.addr, r->ncur, clen, b.ibuf, b.iok);
+	for (i = 0; i < r->ncur; i++) {
+		struct cached_task *c = &r->cur[i], *old = b.reuse[i];
+		struct coro_head ih;
+
+		if (!old)
+			continue;
+		if (old->inner) {
+			coro_from_buf(r, old->inner, b.ibuf + i * clen, &ih);
+			if (!b.iok[i] || ih.instr != old->inner_instr ||
+			    !suspended_in_await(a, ih.state)) {
+				task_name(r, c->name_obj, c->t.name, sizeof(c->t.name));
+				walk_chain(r, c, c->coro);
+				continue;
+			}
+		}
+		c->t = old->t;
+		c->t.indicator = old->t.indicator;
+		c->inner = old->inner;
+		c->inner_instr = old->inner_instr;
+		c->t.chain_reused = true;
+		r->st.chains_reused++;
+	}
 	qsort(r->cur, r->ncur, sizeof(*r->cur), cmp_cached);
 	/* a task in both sets (being moved from one to the other) is counted once */
-	size_t w = 0;
-	for (size_t i = 0; i < r->ncur; i++) {
+	for (i = 0, w = 0; i < r->ncur; i++) {
 		if (!w || r->cur[w - 1].t.addr != r->cur[i].t.addr)
 			r->cur[w++] = r->cur[i];
 	}
 	r->ncur = w;
-	return 0;
+out:
+	batch_free(&b);
+	return err;
 }
 
 int asyncio_reader_scan(struct asyncio_reader *r, const struct asyncio_task **tasks)

@@ -18,6 +18,8 @@
 #define COST_FACTOR 50.0	/* period >= 50 x a scan's CPU: scanning stays under 2% */
 #define MAX_PERIOD_S 0.5
 #define MAX_LOOPS 64
+#define COOKIE_CACHE 4096	/* code objects whose cookie was read recently */
+#define COOKIE_TTL_S 1.0	/* a freed code object's address is trusted this long at most */
 
 struct view_task {
 	uint64_t addr;
@@ -32,7 +34,14 @@ struct loop_thread {
 	int tid;
 };
 
+struct cookie_entry {
+	uint64_t code;
+	uint32_t cookie;
+	double at;
+};
+
 struct asyncio_view {
+	struct cookie_entry cookies[COOKIE_CACHE];
 	struct target *t;
 	struct session *session;	/* the image the reader was made for */
 	struct asyncio_reader *r;
@@ -87,10 +96,17 @@ void asyncio_view__free(struct asyncio_view *v)
 {
 	if (!v)
 		return;
-	if (getenv("PYI_ASYNC_DEBUG"))
-		fprintf(stderr, "asyncio: %llu scans, %.3fs cpu, %llu tasks, period %.4f\n",
+	if (getenv("PYI_ASYNC_DEBUG") && v->r) {
+		struct asyncio_reader_stats rs;
+
+		asyncio_reader_stats(v->r, &rs);
+		fprintf(stderr, "asyncio: %llu scans, %.3fs cpu, %llu tasks, period %.4f, "
+			"%llu reads, %llu chains read, %llu reused\n",
 			(unsigned long long)v->st.scans, v->st.scan_cpu,
-			(unsigned long long)v->st.tasks_seen, v->period);
+			(unsigned long long)v->st.tasks_seen, v->period,
+			(unsigned long long)rs.reads, (unsigned long long)rs.chains_read,
+			(unsigned long long)rs.chains_reused);
+	}
 	asyncio_reader__free(v->r);
 	free(v->tasks);
 	free(v->next);
@@ -120,6 +136,19 @@ static uint32_t code_cookie(const struct target *t, uint64_t code)
 	return pyi_cookie(name, file, table, first, flags, window);
 }
 
+/* Chains and running stacks name the same few code objects scan after scan. */
+static uint32_t cached_cookie(struct asyncio_view *v, uint64_t code)
+{
+	struct cookie_entry *e = &v->cookies[(code >> 4 ^ code >> 16) & (COOKIE_CACHE - 1)];
+
+	if (e->code != code || v->last_scan - e->at > COOKIE_TTL_S || v->last_scan < e->at) {
+		e->code = code;
+		e->cookie = code_cookie(v->t, code);
+		e->at = v->last_scan;
+	}
+	return e->cookie;
+}
+
 static uint32_t push_frames(struct asyncio_view *v, struct symbolizer *sy, uint32_t stack,
 			    const struct asyncio_task *task)
 {
@@ -128,7 +157,7 @@ static uint32_t push_frames(struct asyncio_view *v, struct symbolizer *sy, uint3
 	for (uint32_t i = 0; i < task->nframes; i++) {
 		struct pyi_frame f = {
 			.code = task->frames[i].code,
-			.cookie = code_cookie(t, task->frames[i].code),
+			.cookie = cached_cookie(v, task->frames[i].code),
 			.lasti = task->frames[i].lasti,
 		};
 		uint32_t id = symbolizer_frame(sy, t->session, &t->sym, 0, &f);
@@ -285,7 +314,7 @@ static double jitter(struct asyncio_view *v)
 int asyncio_view_tick(struct asyncio_view *v, struct symbolizer *sy, double now)
 {
 	const struct asyncio_task *tasks;
-	double cpu0, cost;
+	double cpu0, cost, dt;
 	int n, err;
 
 	if (now < v->next_due)
@@ -308,7 +337,9 @@ int asyncio_view_tick(struct asyncio_view *v, struct symbolizer *sy, double now)
 	n = asyncio_reader_scan(v->r, &tasks);
 	if (n < 0)
 		return n;
-	err = account(v, sy, tasks, n, v->last_scan ? now - v->last_scan : 0);
+	dt = v->last_scan ? now - v->last_scan : 0;
+	v->last_scan = now;
+	err = account(v, sy, tasks, n, dt);
 	cost = thread_cpu() - cpu0;
 	v->st.scans++;
 	v->st.scan_cpu += cost;
@@ -317,7 +348,6 @@ int asyncio_view_tick(struct asyncio_view *v, struct symbolizer *sy, double now)
 		v->period = BASE_PERIOD_S;
 	if (v->period > MAX_PERIOD_S)
 		v->period = MAX_PERIOD_S;
-	v->last_scan = now;
 	v->next_due = now + v->period * jitter(v);
 	return err;
 }

@@ -7,7 +7,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Skip, check, interpreters, profile_launch, run_tests  # noqa: E402
 
-DURATION = float(os.environ.get("PYI_TEST_DURATION", "4.0"))
+DURATION = float(os.environ.get("PYI_TEST_DURATION", "8.0"))
 TOLERANCE = 5.0  # percentage points
 
 
