@@ -26,6 +26,10 @@ const volatile __u32 max_thread_walk = 4096;		/* thread states visited at most *
 const volatile __u32 symbols_per_sample = 64;		/* code objects described per sample */
 const volatile __u64 rewalk_ns = 20000000;		/* retry a thread with no state after */
 const volatile __u64 period_ns = 1000000;		/* sampling period */
+/* the host's budget per CPU and PYI_BUDGET_WINDOW_NS: the perf_event program's kernel time
+ * and samples; beyond them samples are skipped until the window ends */
+const volatile __u64 budget_ns = 5000000;
+const volatile __u64 budget_events = 2000;
 const volatile bool wall_mode = false;
 const volatile bool gil_only = false;
 /* --cgroup / --container: processes under this cgroup v2 (id, level); --all: every process */
@@ -37,6 +41,9 @@ const volatile __u64 rediscover_ns = 1000000000;	/* ask about a pid at most once
 /* Processes of interest (targets and followed ones): one bit per host tgid. Shared with user
  * space through the mmapped .bss, so the hot path tests it without a helper call. */
 __u64 pid_bitmap[PYI_PID_BITMAP / 64];
+
+/* The weight of an on-CPU sample: the perf event's period, raised by user space over budget. */
+__u64 sample_period_ns = 1000000;
 
 #define CTX_PERF 0	/* the perf_event program */
 #define CTX_TRACE 1	/* tracepoints; may be interrupted by CTX_PERF on the same CPU */
@@ -148,6 +155,13 @@ struct {
 	__type(value, __u64);
 } errors SEC(".maps");
 
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pyi_budget);
+} budget SEC(".maps");
 
 /* Wall mode: a target thread off CPU. */
 struct wall_thread {
@@ -665,11 +679,42 @@ static __always_inline void maybe_discover(__u32 tgid)
 	send_proc_event(PYI_PROC_DISCOVER, tgid, 0);
 }
 
+/* This CPU's budget, its window rolled over when it ended; NULL when the budget is spent. */
+static __always_inline struct pyi_budget *budget_open(__u64 now)
+{
+	__u32 zero = 0;
+	struct pyi_budget *b = bpf_map_lookup_elem(&budget, &zero);
+
+	if (!b)
+		return NULL;
+	if (now - b->window_start >= PYI_BUDGET_WINDOW_NS) {
+		b->window_start = now;
+		b->spent_ns = 0;
+		b->events = 0;
+	}
+	if (b->spent_ns >= budget_ns || b->events >= budget_events) {
+		b->skipped++;
+		return NULL;
+	}
+	return b;
+}
+
+static __always_inline void budget_close(struct pyi_budget *b, __u64 start, __u32 sent)
+{
+	__u64 spent = bpf_ktime_get_ns() - start;
+
+	b->spent_ns += spent;
+	b->total_ns += spent;
+	b->events += sent;
+	b->total_events += sent;
+}
+
 SEC("perf_event")
 int on_cpu_sample(struct bpf_perf_event_data *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, tid = (__u32)id;
+	__u64 id = bpf_get_current_pid_tgid(), start;
+	__u32 tgid = id >> 32, tid = (__u32)id, sent = 1;
+	struct pyi_budget *b;
 
 	if (!tgid)
 		return 0;
@@ -678,6 +723,10 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 			maybe_discover(tgid);
 		return 0;
 	}
+	start = bpf_ktime_get_ns();
+	b = budget_open(start);
+	if (!b)
+		return 0;
 	if (wall_mode) {
 		/* off time with no stack yet: the stack it runs with now is the closest we have */
 		struct wall_thread *wt = bpf_map_lookup_elem(&wall_threads, &tid);
@@ -686,9 +735,11 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 			sample_current(tgid, tid, wt->carry_ns, wt->carry_reason, PYI_SF_OFFCPU,
 				       CTX_PERF);
 			wt->carry_ns = 0;
+			sent++;
 		}
 	}
-	sample_current(tgid, tid, 0, 0, 0, CTX_PERF);
+	sample_current(tgid, tid, sample_period_ns, 0, 0, CTX_PERF);
+	budget_close(b, start, sent);
 	return 0;
 }
 
@@ -913,6 +964,12 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
 	bpf_map_delete_elem(&wall_threads, &key.tid);
 	if (group_dead) {
 		bpf_map_delete_elem(&procs, &tgid);
+		/* the pid may be reused by anyone: not followed, not interesting, asked anew;
+		 * forgotten here, in order with a fork that reuses it */
+		bpf_map_delete_elem(&follow, &tgid);
+		bpf_map_delete_elem(&asked, &tgid);
+		__sync_fetch_and_and(&pid_bitmap[(tgid >> 6) & (PYI_PID_BITMAP / 64 - 1)],
+				     ~(1ULL << (tgid & 63)));
 		send_proc_event(PYI_PROC_EXIT, tgid, 0);
 	}
 	return 0;

@@ -20,6 +20,13 @@ int cgroup_v2_mount(char *buf, size_t len);
 int cgroup_resolve(const char *path, struct cgroup_target *out, char *err, size_t errlen);
 
 /*
+ * Whether a cgroup path names container id: some component carries a container id (see
+ * cgroup.c) that id is the whole of or a prefix of. *end: the length of the path up to and
+ * including that component. 1 or 0.
+ */
+int cgroup_path_names_container(const char *path, const char *id, size_t *end);
+
+/*
  * The cgroup of a container: the cgroup v2 path that names id (a full id or a unique prefix)
  * in /proc/PID/cgroup of the processes it holds. 0 or -errno with err set.
  */

@@ -15,6 +15,15 @@
 struct session;
 struct collector;
 
+/*
+ * The shortest interval accepted: below it the timer interrupts alone cost a CPU more than the
+ * budget (measured in docs/safety.md). The budget: the sampler's kernel time per CPU per second
+ * and its records per CPU per second; above either the rate is lowered, with a notice.
+ */
+#define COLLECT_MIN_INTERVAL	0.0001
+#define COLLECT_BUDGET_NS_PER_S	50000000ULL	/* 5% of each CPU */
+#define COLLECT_BUDGET_EVENTS_PER_S	20000ULL
+
 struct collect_opts {
 	double interval;		/* seconds between samples on each CPU */
 	unsigned int max_depth;		/* frames kept per stack (root end) */
@@ -36,6 +45,9 @@ struct collect_stats {
 	unsigned int threads;
 	unsigned int processes;		/* Python processes seen */
 	unsigned int running;		/* targets (Python or not yet) still alive */
+	uint64_t kernel_ns;		/* the sampler's kernel time, every CPU */
+	uint64_t budget_skipped;	/* samples skipped to hold the budget */
+	double interval;		/* the interval now (raised over budget) */
 };
 
 /* Loads and attaches the BPF side. NULL on failure, with a one-line reason in err. */
@@ -52,6 +64,9 @@ int collector_add_pid(struct collector *c, int pid, bool follow, bool must_be_py
 
 /* Takes what the kernel sent, waiting up to timeout_ms. Returns 0 or -errno. */
 int collector_poll(struct collector *c, int timeout_ms);
+
+/* Ends sampling at once (the perf events are detached); what was sent is still taken. */
+void collector_stop(struct collector *c);
 
 /* True once every target has exited. */
 bool collector_done(const struct collector *c);

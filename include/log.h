@@ -3,6 +3,10 @@
 #ifndef PYINST_LOG_H
 #define PYINST_LOG_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 enum log_level {
 	LOG_ERROR = 0,
 	LOG_WARN = 1,
@@ -12,6 +16,10 @@ enum log_level {
 
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
+/* A code point that must not reach a terminal raw: controls, and bidi overrides/isolates. */
+bool log_unsafe_codepoint(uint32_t cp);
+/* Copies len bytes of src into dst, unsafe code points and invalid UTF-8 as \xNN. */
+size_t log_escape(char *dst, size_t dstlen, const char *src, size_t len);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define pr_err(...) log_msg(LOG_ERROR, __VA_ARGS__)

@@ -56,6 +56,8 @@ const char *processor_name(enum processor p);
 /* Runs one processor / a list; NULL options mean the defaults. 0, -ENOMEM, or -EINVAL for a
  * regex that does not compile (logged). An empty tree (root NULL) is left alone. */
 int processor_run(struct frame_tree *t, enum processor p, const struct processor_options *o);
+/* 0, or -EINVAL (logged, naming the option) when a regex does not compile. */
+int processor_options_check(const struct processor_options *o);
 int processors_run(struct frame_tree *t, const struct processor_list *l,
 		   const struct processor_options *o);
 

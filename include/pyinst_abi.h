@@ -192,6 +192,23 @@ struct pyi_thread {
 	__u64 last_walk;	/* ktime of the last list walk that missed */
 };
 
+/*
+ * The sampler's own cost on one CPU (the budget map, per CPU): kernel time and records of the
+ * perf_event program in the current window. Over budget, a sample is skipped and counted; user
+ * space reads the totals and lowers the rate.
+ */
+struct pyi_budget {
+	__u64 window_start;	/* ktime the current window began */
+	__u64 spent_ns;		/* kernel time spent sampling targets in this window */
+	__u64 events;		/* samples sent in this window */
+	__u64 skipped;		/* samples not taken over budget, since the start */
+	__u64 total_ns;		/* kernel time, since the start */
+	__u64 total_events;	/* samples sent, since the start */
+};
+_Static_assert(sizeof(struct pyi_budget) == 48, "pyi_budget layout");
+
+#define PYI_BUDGET_WINDOW_NS	100000000ULL	/* 100 ms: a lapse costs at most this long */
+
 /* errors map: per-CPU counters, indexes */
 enum pyi_err {
 	PYI_ERR_RINGBUF = 0,	/* ring buffer full: a record was dropped */

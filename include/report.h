@@ -30,12 +30,21 @@ int report_glob_to_regex(const char *glob, char *out, size_t outlen);
 /* The renderer name for a file name, or NULL when the extension says nothing. */
 const char *report_guess_renderer(const char *outfile);
 
-/* Checks the renderer name and options before any profiling. 0 or -EINVAL (reported). */
+/*
+ * Checks the renderer name, its options (regexes compile) and the output before any profiling:
+ * a new file's directory takes files, an existing output is a regular file, a character device
+ * or a FIFO, never a symbolic link. 0 or -errno (reported).
+ */
 int report_check(const struct report_opts *o);
+
+/* The output part of report_check, for each file --per-process will write. */
+int report_check_output(const char *path);
 
 /*
  * Renders s. A file is written to a temporary name beside it and renamed when complete, so a
- * report is whole or absent. Returns 0 or -errno (reported with a one-line message).
+ * report is whole or absent; "-", /dev/stdout, /dev/stderr, character devices and FIFOs are
+ * written as streams, never replaced; symbolic links are not followed. Returns 0 or -errno
+ * (reported with a one-line message).
  */
 int report_write(struct session *s, const struct report_opts *o);
 

@@ -41,6 +41,8 @@ uint64_t session_sample_count(const struct session *s);
 /* .pyisession: pyinstrument's JSON, byte-compatible with Session.save(). */
 int session_save(const struct session *s, FILE *out);
 /* Loads ours or pyinstrument's; on failure returns -errno-like and a one-line reason in err. */
+/* --load takes regular files of at most this size: a FIFO, a device or /dev/zero is refused. */
+#define SESSION_LOAD_MAX (1ULL << 30)
 int session_load(const char *path, struct session **out, char *err, size_t errlen);
 /* Session.combine(dst, src) semantics; dst is updated in place. */
 int session_combine(struct session *dst, const struct session *src);

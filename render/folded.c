@@ -93,14 +93,24 @@ static size_t put_frame(struct folded *f, size_t at, const struct frame_node *n)
 	return append(f, at, num, false);
 }
 
+/* Longer than any profile (a thousand years): a loaded session's weight beyond it is left out. */
+#define WEIGHT_MAX_S 3e10
+
 static void put_line(struct folded *f, size_t len, double seconds)
 {
 	long long total, count;
+	double us;
 
+	/* a loaded session may hold any weight, negative or huge: the counts may not overflow */
+	if (!isfinite(seconds) || fabs(seconds) > WEIGHT_MAX_S)
+		return;
 	f->running += seconds;
-	total = llround(f->running * 1e6);
+	us = f->running * 1e6;
+	if (!(us >= (double)f->written + 0.5) || us > 9e18 || !len)
+		return;
+	total = llround(us);
 	count = total - f->written;
-	if (count <= 0 || !len)
+	if (count <= 0)
 		return;
 	f->written = total;
 	fwrite(f->prefix, 1, len, f->out);

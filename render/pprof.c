@@ -311,6 +311,21 @@ static void frame_extras(const struct session *s, uint32_t frame, uint32_t *cls,
 	}
 }
 
+/*
+ * pprof's viewers shorten names as C++ ones and drop "<...>" as template arguments: CPython's
+ * "<module>", "<listcomp>", "<lambda>" became "<unknown>". The display name takes the look-alike
+ * single guillemets; system_name keeps the code object's own name.
+ */
+static int display_name(char **out, const char *cls, size_t clen, const char *fn, size_t fnlen)
+{
+	bool bracketed = fnlen >= 2 && fn[0] == '<' && fn[fnlen - 1] == '>';
+
+	if (bracketed)
+		return asprintf(out, "%.*s%s\u2039%.*s\u203a", (int)clen, cls, clen ? "." : "",
+				(int)fnlen - 2, fn + 1);
+	return asprintf(out, "%.*s%s%.*s", (int)clen, cls, clen ? "." : "", (int)fnlen, fn);
+}
+
 static void put_function(struct pprof *p, uint32_t id, const struct ident_parts *ip,
 			 uint32_t cls)
 {
@@ -321,8 +336,7 @@ static void put_function(struct pprof *p, uint32_t id, const struct ident_parts 
 
 	if (cls != UINT32_MAX)
 		c = session_attr(p->s, cls, &clen) + 1, clen--;
-	if (asprintf(&name, "%.*s%s%.*s", (int)clen, c, clen ? "." : "", (int)ip->function_len,
-		     ip->function) < 0) {
+	if (display_name(&name, c, clen, ip->function, ip->function_len) < 0) {
 		p->err = -ENOMEM;
 		return;
 	}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Chooses the renderer, applies the user's options and writes the report whole or not at all. */
 #include <errno.h>
+#include <fcntl.h>
 #include <langinfo.h>
 #include <libgen.h>
 #include <limits.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "processors.h"
 #include "render.h"
 #include "report.h"
 
@@ -135,8 +137,15 @@ static bool locale_is_utf8(void)
 	return cs && (strcasestr(cs, "utf-8") || strcasestr(cs, "utf8"));
 }
 
+/* "-o -" and "-o /dev/stdout" are stdout: a terminal's encoding and colors apply. */
+static bool to_stdout(const struct report_opts *o)
+{
+	return !o->outfile || !strcmp(o->outfile, "-") || !strcmp(o->outfile, "/dev/stdout");
+}
+
 static int make_opts(const struct report_opts *o, struct render_opts *ro)
 {
+	bool file = !to_stdout(o);
 	size_t i;
 
 	render_opts_init(ro);
@@ -146,15 +155,19 @@ static int make_opts(const struct report_opts *o, struct render_opts *ro)
 	ro->pids = o->pids;
 	ro->npids = o->npids;
 	/* pyinstrument: a file is opened as UTF-8; a terminal gets color */
-	ro->unicode = o->unicode_set ? o->unicode : (o->outfile ? true : locale_is_utf8());
-	ro->color = o->color_set ? o->color : (!o->outfile && isatty(STDOUT_FILENO));
+	ro->unicode = o->unicode_set ? o->unicode : (file ? true : locale_is_utf8());
+	ro->color = o->color_set ? o->color : (!file && isatty(STDOUT_FILENO));
 	for (i = 0; i < o->noptions; i++) {
-		if (render_opts_set(ro, o->options[i])) {
-			render_opts_release(ro);
-			return -EINVAL;
-		}
+		if (render_opts_set(ro, o->options[i]))
+			goto bad;
 	}
+	/* a regex that does not compile is an error before any output, whatever the renderer */
+	if (processor_options_check(&ro->processor_options))
+		goto bad;
 	return 0;
+bad:
+	render_opts_release(ro);
+	return -EINVAL;
 }
 
 int report_check(const struct report_opts *o)
@@ -168,63 +181,229 @@ int report_check(const struct report_opts *o)
 		       report_guess_renderer(o->outfile));
 		return -EINVAL;
 	}
-	if (r->binary && !o->outfile && isatty(STDOUT_FILENO)) {
+	if (r->binary && to_stdout(o) && isatty(STDOUT_FILENO)) {
 		pr_err("the %s renderer writes binary data: give -o FILE", r->name);
 		return -EINVAL;
 	}
 	if (make_opts(o, &ro))
 		return -EINVAL;
 	render_opts_release(&ro);
-	return 0;
+	return o->outfile ? report_check_output(o->outfile) : 0;
 }
 
-/* mkstemp makes 0600 files; a report gets the permissions any new file would. */
-static int fchmod_default(const char *path)
-{
-	mode_t mask = umask(0);
+/*
+ * Where -o sends the report. A new or regular file is written beside and renamed into place;
+ * "-", /dev/stdout and /dev/stderr are the process's own streams; an existing character device
+ * or FIFO (/dev/null, a pipe) is written as a stream and never replaced. Anything else, a
+ * symbolic link above all, is refused: the tool runs as root and the path may be someone
+ * else's.
+ */
+enum output_kind { OUT_FD, OUT_STREAM, OUT_FILE };
 
-	umask(mask);
-	return chmod(path, 0666 & ~mask);
+static int classify_output(const char *path, enum output_kind *kind, int *fd)
+{
+	struct stat st;
+
+	*fd = -1;
+	if (!strcmp(path, "-") || !strcmp(path, "/dev/stdout")) {
+		*kind = OUT_FD;
+		*fd = STDOUT_FILENO;
+		return 0;
+	}
+	if (!strcmp(path, "/dev/stderr")) {
+		*kind = OUT_FD;
+		*fd = STDERR_FILENO;
+		return 0;
+	}
+	*kind = OUT_FILE;
+	if (lstat(path, &st))
+		return errno == ENOENT ? 0 : -errno;
+	if (S_ISREG(st.st_mode))
+		return 0;
+	if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) {
+		*kind = OUT_STREAM;
+		return 0;
+	}
+	return S_ISLNK(st.st_mode) ? -ELOOP : S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+}
+
+static void output_error(const char *path, int rc)
+{
+	if (rc == -ELOOP)
+		pr_err("cannot write %s: it is a symbolic link, not followed (give the file it "
+		       "points to)", path);
+	else if (rc == -EINVAL)
+		pr_err("cannot write %s: not a regular file, a character device or a FIFO", path);
+	else if (rc == -EXDEV)
+		pr_err("cannot write %s: it was replaced while the report was written", path);
+	else
+		pr_err("cannot write %s: %s", path, strerror(-rc));
+}
+
+/* The directory of path, held open so every later step happens in the same one. */
+static int open_parent(const char *path, char *base, size_t baselen)
+{
+	char dir[PATH_MAX], b[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	snprintf(b, sizeof(b), "%s", path);
+	snprintf(base, baselen, "%s", basename(b));
+	return open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* A new, empty, private file beside base in dirfd: its name in tmp. */
+static int create_temp(int dirfd, const char *base, char *tmp, size_t tmplen)
+{
+	static unsigned int seq;
+	int fd, tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		snprintf(tmp, tmplen, ".%.200s.%d.%u", base, (int)getpid(), seq++);
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd < 0 ? -errno : fd;
+	}
+	return -EEXIST;
+}
+
+int report_check_output(const char *path)
+{
+	char base[PATH_MAX], tmp[PATH_MAX];
+	enum output_kind kind;
+	int rc, dirfd, fd;
+
+	rc = classify_output(path, &kind, &fd);
+	if (rc || kind != OUT_FILE)
+		goto out;
+	/* the directory must take a new file now, not after an hour of sampling */
+	dirfd = open_parent(path, base, sizeof(base));
+	if (dirfd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	fd = create_temp(dirfd, base, tmp, sizeof(tmp));
+	rc = fd < 0 ? fd : 0;
+	if (fd >= 0) {
+		close(fd);
+		unlinkat(dirfd, tmp, 0);
+	}
+	close(dirfd);
+out:
+	if (rc)
+		output_error(path, rc);
+	return rc;
+}
+
+/* Writes the report to f. 0 or -errno (not yet reported). */
+static int render_to(const struct renderer *r, struct session *s, const struct render_opts *ro,
+		     FILE *f)
+{
+	int rc = r->fn(s, ro, f);
+
+	if (fflush(f) || ferror(f))
+		rc = rc ? rc : -(errno ? errno : EIO);
+	return rc;
+}
+
+/* A device or FIFO that exists: opened without following a link, written, never replaced. */
+static int write_stream(const struct renderer *r, struct session *s,
+			const struct render_opts *ro, const char *path)
+{
+	struct stat st;
+	FILE *f;
+	int fd, rc;
+
+	/* O_NONBLOCK: a FIFO without a reader is an error, not a hang */
+	fd = open(path, O_WRONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENXIO ? -EPIPE : -errno;
+	if (fstat(fd, &st) || !(S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)) {
+		close(fd);
+		return -EXDEV;	/* it changed since it was looked at */
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	rc = render_to(r, s, ro, f);
+	if (fclose(f) && !rc)
+		rc = -errno;
+	return rc;
+}
+
+/* The process's own stdout or stderr. */
+static int write_fd(const struct renderer *r, struct session *s, const struct render_opts *ro,
+		    int fd)
+{
+	return render_to(r, s, ro, fd == STDERR_FILENO ? stderr : stdout);
+}
+
+/*
+ * Moves the finished temporary file over base: only a regular file is replaced, nothing when
+ * base did not exist (it may have appeared since), and the name must then be our file.
+ */
+static int publish(int dirfd, int fd, const char *tmp, const char *base)
+{
+	struct stat st, ours;
+	bool existed;
+
+	if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!S_ISREG(st.st_mode))
+			return S_ISLNK(st.st_mode) ? -ELOOP : -EINVAL;
+		existed = true;
+	} else if (errno == ENOENT) {
+		existed = false;
+	} else {
+		return -errno;
+	}
+	if (existed ? renameat(dirfd, tmp, dirfd, base) :
+		      renameat2(dirfd, tmp, dirfd, base, RENAME_NOREPLACE))
+		return errno == EEXIST ? -EXDEV : -errno;
+	if (fstat(fd, &ours) || fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) ||
+	    st.st_ino != ours.st_ino || st.st_dev != ours.st_dev)
+		return -EXDEV;	/* the temporary name was swapped for something else */
+	return 0;
 }
 
 /* Renders into a temporary file beside the target, then renames it into place. */
 static int write_file(const struct renderer *r, struct session *s, const struct render_opts *ro,
 		      const char *path)
 {
-	char dir[PATH_MAX], base[PATH_MAX], tmp[2 * PATH_MAX + 16];
+	char base[PATH_MAX], tmp[PATH_MAX];
+	int dirfd, fd = -1, rc;
+	mode_t mask;
 	FILE *f;
-	int fd, rc;
 
-	snprintf(dir, sizeof(dir), "%s", path);
-	snprintf(base, sizeof(base), "%s", path);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dirname(dir), basename(base));
-	fd = mkstemp(tmp);
+	dirfd = open_parent(path, base, sizeof(base));
+	if (dirfd < 0)
+		return -errno;
+	fd = create_temp(dirfd, base, tmp, sizeof(tmp));
 	if (fd < 0) {
-		rc = -errno;
-		pr_err("cannot write %s: %s", path, strerror(errno));
-		return rc;
+		close(dirfd);
+		return fd;
 	}
-	f = fdopen(fd, "w");
-	if (!f) {
+	f = fdopen(dup(fd), "w");
+	rc = f ? render_to(r, s, ro, f) : -errno;
+	if (f && fclose(f) && !rc)
 		rc = -errno;
-		close(fd);
-		goto fail;
-	}
-	rc = r->fn(s, ro, f);
-	if (fflush(f) || ferror(f) || fsync(fd))
-		rc = rc ? rc : -errno;
-	if (fclose(f) && !rc)
+	if (!rc && fsync(fd))
 		rc = -errno;
-	if (!rc && fchmod_default(tmp))
-		rc = -errno;
-	if (!rc && rename(tmp, path))
+	/* a report gets the permissions any new file would; set on the descriptor, never by
+	 * name: the name is in a directory others may write */
+	mask = umask(0);
+	umask(mask);
+	if (!rc && fchmod(fd, 0666 & ~mask))
 		rc = -errno;
 	if (!rc)
-		return 0;
-fail:
-	pr_err("cannot write %s: %s", path, strerror(rc < 0 ? -rc : EIO));
-	unlink(tmp);
-	return rc ? rc : -EIO;
+		rc = publish(dirfd, fd, tmp, base);
+	if (rc)
+		unlinkat(dirfd, tmp, 0);	/* ours, or a name someone put there: not followed */
+	close(fd);
+	close(dirfd);
+	return rc;
 }
 
 int report_write(struct session *s, const struct report_opts *o)
@@ -236,11 +415,18 @@ int report_write(struct session *s, const struct report_opts *o)
 	if (!r || make_opts(o, &ro))
 		return -EINVAL;
 	if (o->outfile) {
-		rc = write_file(r, s, &ro, o->outfile);
+		enum output_kind kind;
+		int fd;
+
+		rc = classify_output(o->outfile, &kind, &fd);
+		if (!rc)
+			rc = kind == OUT_FD ? write_fd(r, s, &ro, fd) :
+			     kind == OUT_STREAM ? write_stream(r, s, &ro, o->outfile) :
+			     write_file(r, s, &ro, o->outfile);
+		if (rc)
+			output_error(o->outfile, rc);
 	} else {
-		rc = r->fn(s, &ro, stdout);
-		if (fflush(stdout) && !rc)
-			rc = -errno;
+		rc = write_fd(r, s, &ro, STDOUT_FILENO);
 		if (rc)
 			pr_err("cannot write the report: %s", strerror(rc < 0 ? -rc : EIO));
 	}

@@ -2,8 +2,9 @@
 /*
  * pyinstrument's ConsoleRenderer (renderers/console.py), byte for byte, with one deliberate
  * difference: pyinstrument prints names raw, so a function or file name holding ESC could drive
- * the terminal. We write C0 controls, DEL, C1 controls and bytes that are not UTF-8 as \xNN
- * (each byte of the sequence); everything else, including non-ASCII text, is printed as is.
+ * the terminal. We write C0 controls, DEL, C1 controls, bidi overrides and isolates (U+202E
+ * would show a name reversed) and bytes that are not UTF-8 as \xNN (each byte of the
+ * sequence); everything else, including non-ASCII text, is printed as is.
  */
 #include <errno.h>
 #include <math.h>
@@ -67,7 +68,7 @@ static void put_safe(FILE *out, const char *s, size_t len)
 
 	for (; p < end; p += n) {
 		n = session_utf8_decode(p, (size_t)(end - p), &cp);
-		if (n && cp >= 0x20 && cp != 0x7f && (cp < 0x80 || cp >= 0xa0)) {
+		if (n && !log_unsafe_codepoint(cp)) {
 			fwrite(p, 1, n, out);
 			continue;
 		}

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "cgroup.h"
@@ -62,7 +63,54 @@ int cgroup_resolve(const char *path, struct cgroup_target *out, char *err, size_
 	return 0;
 }
 
-/* The "0::/path" line of /proc/PID/cgroup when it names id. */
+#define CONTAINER_ID_MIN 12	/* a runtime's short id; full ids are 64 hex digits */
+
+/* The container id a cgroup path component carries ("docker-ID.scope", "cri-containerd-ID.scope",
+ * "crio-ID.scope", "libpod-ID.scope", or a bare "ID"), or NULL. */
+static const char *component_id(const char *comp, size_t len, size_t *idlen)
+{
+	const char *id = comp, *dash;
+	size_t i;
+
+	if (len > 6 && !strncmp(comp + len - 6, ".scope", 6))
+		len -= 6;
+	if (memmem(comp, len, "conmon", 6))
+		return NULL;	/* podman's monitor beside the container */
+	dash = memrchr(comp, '-', len);
+	if (dash)
+		id = dash + 1;
+	*idlen = len - (size_t)(id - comp);
+	if (*idlen < CONTAINER_ID_MIN)
+		return NULL;
+	for (i = 0; i < *idlen; i++) {
+		if (!isxdigit((unsigned char)id[i]))
+			return NULL;
+	}
+	return id;
+}
+
+int cgroup_path_names_container(const char *path, const char *id, size_t *end)
+{
+	size_t n = strlen(id), len, idlen;
+	const char *comp = path, *next, *cid;
+
+	while (*comp) {
+		while (*comp == '/')
+			comp++;
+		next = strchrnul(comp, '/');
+		len = (size_t)(next - comp);
+		cid = len ? component_id(comp, len, &idlen) : NULL;
+		/* the whole id or a prefix of it, never a piece of a parent slice's name */
+		if (cid && n <= idlen && !strncasecmp(cid, id, n)) {
+			*end = (size_t)(next - path);
+			return 1;
+		}
+		comp = next;
+	}
+	return 0;
+}
+
+/* The "0::/path" line of /proc/PID/cgroup when it names id, cut after the component naming it. */
 static int match_pid(const char *pid, const char *id, char *path, size_t len)
 {
 	char fname[300], line[PATH_MAX + 16];
@@ -74,10 +122,12 @@ static int match_pid(const char *pid, const char *id, char *path, size_t len)
 	if (!f)
 		return 0;
 	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "0::", 3) || !strstr(line + 3, id))
-			continue;
+		size_t end;
+
 		line[strcspn(line, "\n")] = '\0';
-		snprintf(path, len, "%.*s", PATH_MAX - 1, line + 3);
+		if (strncmp(line, "0::", 3) || !cgroup_path_names_container(line + 3, id, &end))
+			continue;
+		snprintf(path, len, "%.*s", (int)end, line + 3);
 		found = 1;
 		break;
 	}
@@ -92,8 +142,9 @@ int cgroup_find_container(const char *id, struct cgroup_target *out, char *err, 
 	int paths = 0;
 	DIR *d;
 
-	if (strlen(id) < 4) {
-		snprintf(err, errlen, "container id '%s' is too short (4 characters at least)", id);
+	if (strlen(id) < 4 || strspn(id, "0123456789abcdefABCDEF") != strlen(id)) {
+		snprintf(err, errlen, "--container: '%s' is not a container id or a prefix of one "
+			 "(4 hexadecimal digits at least)", id);
 		return -EINVAL;
 	}
 	d = opendir("/proc");
@@ -103,11 +154,6 @@ int cgroup_find_container(const char *id, struct cgroup_target *out, char *err, 
 		if (!isdigit((unsigned char)de->d_name[0]) ||
 		    !match_pid(de->d_name, id, path, sizeof(path)))
 			continue;
-		/* the container's own cgroup: cut below the component that names it */
-		char *hit = strstr(path, id), *end = strchr(hit, '/');
-
-		if (end)
-			*end = '\0';
 		if (!first[0])
 			snprintf(first, sizeof(first), "%s", path);
 		else if (strcmp(first, path))

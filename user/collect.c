@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <linux/perf_event.h>
+#include <sys/ioctl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,10 @@
 
 #define SYS_EXIT_WINDOW_S 3.0	/* on_sys_exit stays attached this long after an activation */
 #define PENDING_POLL_MS 2	/* how often to look at a process that may become Python */
+#define POLL_SLICE_S 0.03	/* records taken per poll at most this long: the caller's clock
+				 * and signals come back every 50 ms whatever the event rate */
+#define BUDGET_CHECK_S 0.5	/* how often the sampler's cost is read */
+#define MAX_PERIOD_NS 100000000ULL	/* the rate is lowered down to 10 Hz at most */
 
 struct collector {
 	struct collect_opts opts;
@@ -47,7 +52,12 @@ struct collector {
 	char *notices[MAX_NOTICES];
 	unsigned int notice_head, notice_tail;
 	uint64_t samples;
-	int cb_err;
+	double slice_end;	/* on_record stops the ring buffer's loop from then on */
+	bool backlog;		/* records were left in the ring buffer by the last poll */
+	uint64_t period_ns;	/* the perf events' period now */
+	double last_budget_check;
+	uint64_t *budget_ns, *budget_skipped;	/* per CPU, at the last check */
+	struct pyi_budget budget_sum;	/* over CPUs, at the last check */
 	struct async_slot *async;	/* --async: one task view per target */
 	size_t nasync;
 };
@@ -186,6 +196,7 @@ static void take_sample(struct collector *c, const struct pyi_sample *s, size_t 
 }
 
 static void mark_interesting(struct collector *c, int pid);
+static void unmark_interesting(struct collector *c, int pid);
 static int activate(struct collector *c, struct target *t, char *err, size_t errlen);
 
 /* --cgroup / --all: the kernel saw a process we have not looked at. */
@@ -197,8 +208,9 @@ static void discover(struct collector *c, int pid)
 
 	if (t && t->state != TARGET_EXITED)
 		return;
-	if (!t)
-		t = target_add(&c->targets, pid, false, NULL);
+	/* a pid seen before belonged to a process that has exited: this one is another, with a
+	 * session of its own */
+	t = target_add(&c->targets, pid, false, NULL);
 	if (!t)
 		return;
 	/* watched from now on: an exec may turn it into Python */
@@ -208,6 +220,11 @@ static void discover(struct collector *c, int pid)
 		notice(c, "%s", err);
 	if (rc)
 		t->state = TARGET_FAILED;
+	/* gone already: the kernel saw no exit of an interesting process, so forget it here */
+	if (rc && !proc_exists(pid)) {
+		t->state = TARGET_EXITED;
+		unmark_interesting(c, pid);
+	}
 }
 
 static void take_proc_event(struct collector *c, const struct pyi_proc_event *ev)
@@ -221,7 +238,7 @@ static void take_proc_event(struct collector *c, const struct pyi_proc_event *ev
 		break;
 	case PYI_PROC_FORK:
 		parent = target_find(&c->targets, (int)ev->ppid);
-		if (!t)
+		if (!t || t->state == TARGET_EXITED)	/* a reused pid is a new process */
 			t = target_add(&c->targets, (int)ev->pid, true, parent);
 		break;
 	case PYI_PROC_EXEC:
@@ -234,6 +251,8 @@ static void take_proc_event(struct collector *c, const struct pyi_proc_event *ev
 		}
 		target_flush_pending(t, ev->ts);
 		target_retire_session(t);
+		/* it runs something else now: its root is named after what it runs */
+		proc_cmdline(t->pid, t->cmdline, sizeof(t->cmdline));
 		t->state = TARGET_PENDING;
 		t->pending_since = monotonic_now();
 		break;
@@ -255,9 +274,14 @@ static int on_record(void *ctx, void *data, size_t size)
 {
 	struct collector *c = ctx;
 	__u32 type;
+	int rc = 0;
 
+	/* libbpf loops while the producer keeps up: a negative return ends the loop after this
+	 * record (taken), so a poll returns when its slice is over whatever the event rate */
+	if (c->slice_end && monotonic_now() > c->slice_end)
+		rc = -EAGAIN;
 	if (size < sizeof(type))
-		return 0;
+		return rc;
 	type = *(const __u32 *)data;
 	switch (type) {
 	case PYI_REC_SAMPLE:
@@ -275,7 +299,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	default:
 		break;
 	}
-	return 0;
+	return rc;
 }
 
 /* ---- setup -------------------------------------------------------------------------------- */
@@ -303,6 +327,11 @@ static int configure(struct collector *c)
 	skel->rodata->target_cgroup = c->opts.cgroup_id;
 	skel->rodata->target_cgroup_level = c->opts.cgroup_level;
 	skel->rodata->discover_all = c->opts.discover_all;
+	skel->rodata->budget_ns = COLLECT_BUDGET_NS_PER_S * PYI_BUDGET_WINDOW_NS / 1000000000ULL;
+	skel->rodata->budget_events = COLLECT_BUDGET_EVENTS_PER_S * PYI_BUDGET_WINDOW_NS /
+				      1000000000ULL;
+	c->period_ns = (__u64)(c->opts.interval * 1e9);
+	skel->data->sample_period_ns = c->period_ns;
 	if (bpf_map__set_max_entries(skel->maps.scratch_map, rows) ||
 	    bpf_map__set_max_entries(skel->maps.code_caches, rows) ||
 	    bpf_map__set_max_entries(skel->maps.events, ringbuf_size(&c->opts, c->ncpus)))
@@ -322,7 +351,9 @@ static int open_perf_events(struct collector *c, char *err, size_t errlen)
 
 	c->perf_fds = calloc(c->ncpus, sizeof(int));
 	c->links = calloc(c->ncpus, sizeof(*c->links));
-	if (!c->perf_fds || !c->links)
+	c->budget_ns = calloc(c->ncpus, sizeof(*c->budget_ns));
+	c->budget_skipped = calloc(c->ncpus, sizeof(*c->budget_skipped));
+	if (!c->perf_fds || !c->links || !c->budget_ns || !c->budget_skipped)
 		return -ENOMEM;
 	for (cpu = 0; cpu < c->ncpus; cpu++) {
 		c->perf_fds[cpu] = -1;
@@ -419,6 +450,8 @@ void collector__free(struct collector *c)
 	}
 	free(c->links);
 	free(c->perf_fds);
+	free(c->budget_ns);
+	free(c->budget_skipped);
 	ring_buffer__free(c->rb);
 	sampler__destroy(c->skel);
 	symbolizer__free(c->sym);
@@ -437,6 +470,12 @@ static void mark_interesting(struct collector *c, int pid)
 {
 	__atomic_fetch_or(&c->skel->bss->pid_bitmap[(pid >> 6) & (PYI_PID_BITMAP / 64 - 1)],
 			  1ULL << (pid & 63), __ATOMIC_SEQ_CST);
+}
+
+static void unmark_interesting(struct collector *c, int pid)
+{
+	__atomic_fetch_and(&c->skel->bss->pid_bitmap[(pid >> 6) & (PYI_PID_BITMAP / 64 - 1)],
+			   ~(1ULL << (pid & 63)), __ATOMIC_SEQ_CST);
 }
 
 /* Turns a pending target into a profiled one, if it is a supported Python. */
@@ -564,6 +603,93 @@ static void async_tick(struct collector *c, double now)
 	}
 }
 
+/* The per-CPU budget counters summed, and each CPU's kernel time and skips into ns[], sk[]. */
+static int read_budget(struct collector *c, struct pyi_budget *sum, uint64_t *ns, uint64_t *sk)
+{
+	struct pyi_budget *v = calloc(c->ncpus, sizeof(*v));
+	__u32 zero = 0;
+	int i, rc;
+
+	memset(sum, 0, sizeof(*sum));
+	if (!v)
+		return -ENOMEM;
+	rc = bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.budget), &zero, v) ? -errno : 0;
+	for (i = 0; !rc && i < c->ncpus; i++) {
+		sum->total_ns += v[i].total_ns;
+		sum->total_events += v[i].total_events;
+		sum->skipped += v[i].skipped;
+		if (ns)
+			ns[i] = v[i].total_ns;
+		if (sk)
+			sk[i] = v[i].skipped;
+	}
+	free(v);
+	return rc;
+}
+
+/* Every perf event to a new period, and on-CPU samples weighed by it. */
+static int set_period(struct collector *c, uint64_t period_ns)
+{
+	__u64 p = period_ns;
+	int cpu;
+
+	for (cpu = 0; cpu < c->ncpus; cpu++) {
+		if (c->perf_fds[cpu] >= 0 && ioctl(c->perf_fds[cpu], PERF_EVENT_IOC_PERIOD, &p))
+			return -errno;
+	}
+	c->skel->data->sample_period_ns = p;
+	c->period_ns = p;
+	c->opts.interval = (double)p / 1e9;
+	return 0;
+}
+
+/*
+ * The host's budget: when sampling on some CPU took more kernel time than the budget, or the
+ * kernel had to skip samples to hold it, the rate is lowered to what fits, with a notice.
+ */
+static void check_budget(struct collector *c, double now)
+{
+	double elapsed = now - c->last_budget_check, worst = 0, share;
+	uint64_t *ns = calloc(c->ncpus, sizeof(*ns)), *sk = calloc(c->ncpus, sizeof(*sk));
+	uint64_t skipped = 0, sent, period;
+	struct pyi_budget sum;
+	int cpu, worst_cpu = 0;
+
+	if (!ns || !sk || read_budget(c, &sum, ns, sk))
+		goto out;
+	for (cpu = 0; cpu < c->ncpus; cpu++) {
+		share = (double)(ns[cpu] - c->budget_ns[cpu]) / (elapsed * 1e9);
+		if (share > worst) {
+			worst = share;
+			worst_cpu = cpu;
+		}
+		skipped += sk[cpu] - c->budget_skipped[cpu];
+	}
+	sent = sum.total_events - c->budget_sum.total_events;
+	memcpy(c->budget_ns, ns, c->ncpus * sizeof(*ns));
+	memcpy(c->budget_skipped, sk, c->ncpus * sizeof(*sk));
+	c->budget_sum = sum;
+	c->last_budget_check = now;
+	/* a burst (many code objects described at once) may skip a few: the rate is lowered
+	 * when the cost is over budget on average, or the skips are more than a few */
+	if (skipped * 50 <= sent && worst * 1e9 <= COLLECT_BUDGET_NS_PER_S)
+		goto out;
+	if (c->period_ns >= MAX_PERIOD_NS)
+		goto out;
+	/* at least halve the rate; more when the cost says so (skips hide part of it) */
+	share = worst * 1e9 / COLLECT_BUDGET_NS_PER_S;
+	period = c->period_ns * (share > 2 ? (uint64_t)(share + 1) : 2);
+	period = period > MAX_PERIOD_NS ? MAX_PERIOD_NS : period;
+	if (set_period(c, period))
+		goto out;
+	notice(c, "sampling cost %.1f%% of CPU %d (budget %.0f%%)%s: interval raised to %.3g ms",
+	       worst * 100, worst_cpu, COLLECT_BUDGET_NS_PER_S / 1e7,
+	       skipped ? ", samples skipped" : "", (double)period / 1e6);
+out:
+	free(ns);
+	free(sk);
+}
+
 int collector_poll(struct collector *c, int timeout_ms)
 {
 	static double last_cpu_update;
@@ -571,23 +697,34 @@ int collector_poll(struct collector *c, int timeout_ms)
 	int rc;
 
 	/* a process that may become Python is looked at often: found before its threads start,
-	 * they are seen from their first switch */
+	 * they are seen from their first switch; records left over are taken at once */
 	if (timeout_ms > PENDING_POLL_MS && any_pending(c))
 		timeout_ms = PENDING_POLL_MS;
 	/* --async scans tasks from here: wake up at their pace (asyncio_view.c) */
 	if (c->opts.async_tasks && timeout_ms > ASYNCIO_VIEW_POLL_MS)
 		timeout_ms = ASYNCIO_VIEW_POLL_MS;
-	/* samples come without wakeups (they would cost the target): sleep, then drain */
+	if (c->backlog)
+		timeout_ms = 0;
+	/* samples come without wakeups (they would cost the target): sleep, then drain, for
+	 * one slice at most */
+	c->slice_end = 0;
 	rc = ring_buffer__poll(c->rb, timeout_ms);
-	if (rc < 0 && rc != -EINTR)
+	if (rc < 0 && rc != -EINTR && rc != -EAGAIN)
 		return rc;
+	c->slice_end = monotonic_now() + POLL_SLICE_S;
 	rc = ring_buffer__consume(c->rb);
-	if (rc < 0 && rc != -EINTR)
+	c->backlog = rc == -EAGAIN;
+	c->slice_end = 0;
+	if (rc < 0 && rc != -EINTR && rc != -EAGAIN)
 		return rc;
 	retry_pending(c);
 	now = monotonic_now();
 	if (c->opts.async_tasks)
 		async_tick(c, now);
+	if (!c->last_budget_check)
+		c->last_budget_check = now;
+	else if (now - c->last_budget_check >= BUDGET_CHECK_S)
+		check_budget(c, now);
 	if (c->sys_exit_link && now - c->last_activation > SYS_EXIT_WINDOW_S) {
 		bpf_link__destroy(c->sys_exit_link);
 		c->sys_exit_link = NULL;
@@ -637,6 +774,7 @@ static void sum_percpu(int fd, __u32 key, int ncpus, uint64_t *out)
 void collector_stats(struct collector *c, struct collect_stats *st)
 {
 	struct symbolizer_stats sst;
+	struct pyi_budget sum;
 	__u32 i;
 
 	memset(st, 0, sizeof(*st));
@@ -644,18 +782,39 @@ void collector_stats(struct collector *c, struct collect_stats *st)
 	for (i = 0; i < PYI_ERR_MAX; i++)
 		sum_percpu(bpf_map__fd(c->skel->maps.errors), i, c->ncpus, &st->errors[i]);
 	st->lost = st->errors[PYI_ERR_RINGBUF];
+	if (!read_budget(c, &sum, NULL, NULL)) {
+		st->kernel_ns = sum.total_ns;
+		st->budget_skipped = sum.skipped;
+	}
+	st->interval = c->opts.interval;
 	symbolizer_stats(c->sym, &sst);
 	st->unresolved = sst.unresolved;
 	target_table_counts(&c->targets, &st->processes, &st->threads, &st->running);
 }
 
+void collector_stop(struct collector *c)
+{
+	for (int cpu = 0; c->links && cpu < c->ncpus; cpu++) {
+		bpf_link__destroy(c->links[cpu]);
+		c->links[cpu] = NULL;
+	}
+}
+
 static void drain(struct collector *c)
 {
+	double deadline = monotonic_now() + 1.0;
 	struct timespec now;
 	size_t i;
+	int rc;
 
-	/* what the kernel sent before the caller stopped still counts */
-	ring_buffer__consume(c->rb);
+	/* sampling ends now, not when the backlog is taken */
+	collector_stop(c);
+	/* what the kernel sent before the caller stopped still counts, if it comes in time */
+	do {
+		c->slice_end = monotonic_now() + POLL_SLICE_S;
+		rc = ring_buffer__consume(c->rb);
+	} while (rc == -EAGAIN && monotonic_now() < deadline);
+	c->slice_end = 0;
 	for (i = 0; i < c->nasync; i++)
 		asyncio_view_flush(c->async[i].view);
 	/* threads still waiting: their wait lasted until now */

@@ -199,9 +199,22 @@ static int add_regex_option(struct cli *cli, int which, const char *key, const c
 	return add_render_option(cli, cli->regex_buf[which]);
 }
 
+/* The option's name as the user can type it, for error messages. */
+static void option_name(int opt, char *buf, size_t len)
+{
+	for (const struct option *o = long_options; o->name; o++) {
+		if (o->val == opt) {
+			snprintf(buf, len, "--%s", o->name);
+			return;
+		}
+	}
+	snprintf(buf, len, "-%c", opt);
+}
+
 /* One option. Returns 0, 1 when done (help, version), 2 on a usage error (reported). */
 static int parse_option(struct cli *cli, int opt, const char *arg)
 {
+	char name[32];
 	double d;
 	int rc = 0;
 
@@ -212,10 +225,18 @@ static int parse_option(struct cli *cli, int opt, const char *arg)
 		cli->pids[cli->npids++] = (int)d;
 		break;
 	case 'd':
-		rc = parse_double(arg, 0.001, 1e9, &cli->duration);
+		if (parse_double(arg, 0.001, 1e9, &cli->duration)) {
+			pr_err("--duration: '%s' is not a number of seconds from 0.001 to 1e9", arg);
+			return 2;
+		}
 		break;
 	case 'i':
-		rc = parse_double(arg, 0.00001, 10, &cli->collect.interval);
+		if (parse_double(arg, COLLECT_MIN_INTERVAL, 10, &cli->collect.interval)) {
+			pr_err("--interval: '%s' is not a number of seconds from %g to 10 (below %g "
+			       "the sampler would cost the host more than it can afford)", arg,
+			       COLLECT_MIN_INTERVAL, COLLECT_MIN_INTERVAL);
+			return 2;
+		}
 		break;
 	case OPT_MAX_DEPTH:
 		if (parse_double(arg, 1, PYI_FRAMES_CAP, &d) || d != (unsigned int)d)
@@ -278,6 +299,8 @@ static int parse_option(struct cli *cli, int opt, const char *arg)
 		cli->collect.async_tasks = true;
 		break;
 	case OPT_CGROUP:
+		if (!arg[0])
+			goto bad;	/* "" would mean the whole host: --all says so */
 		cli->cgroup = arg;
 		break;
 	case OPT_CONTAINER:
@@ -316,7 +339,8 @@ static int parse_option(struct cli *cli, int opt, const char *arg)
 	if (!rc)
 		return 0;
 bad:
-	pr_err("invalid value '%s' for an option (see --help)", arg);
+	option_name(opt, name, sizeof(name));
+	pr_err("%s: invalid value '%s' (see --help)", name, arg);
 	return 2;
 }
 
@@ -339,10 +363,11 @@ static int parse_args(struct cli *cli, int argc, char **argv)
 	if (optind < argc)
 		cli->command = argv + optind;
 	targets = cli->npids || cli->cgroup || cli->container || cli->all;
-	if (!!cli->nloads + targets + !!cli->command != 1 || (cli->cgroup && cli->container)) {
+	if (!!cli->nloads + targets + !!cli->command != 1 ||
+	    !!cli->npids + !!cli->cgroup + !!cli->container + cli->all > 1) {
 		pr_err(cli->nloads || targets || cli->command ?
-		       "give one of --load, a command after --, or targets (--pid, --cgroup, "
-		       "--container, --all)" :
+		       "give one of --load, a command after --, or one kind of target (--pid, "
+		       "--cgroup, --container, --all)" :
 		       "nothing to profile: give --pid PID, -- COMMAND, --cgroup PATH, "
 		       "--container ID, --all or --load FILE");
 		fputs("Try 'pyinst-bpf --help'.\n", stderr);
@@ -393,8 +418,9 @@ static int check_privileges(void)
 
 struct launch {
 	pid_t pid;
-	int go_fd;	/* write a byte: the child may exec */
+	int go_fd;	/* write a byte: the child may exec; -1 once closed */
 	int err_fd;	/* the child writes errno here if exec fails; closes on success */
+	int status;	/* its wait status once reaped, else -1 */
 };
 
 static int launch_prepare(char **argv, struct launch *l)
@@ -415,6 +441,8 @@ static int launch_prepare(char **argv, struct launch *l)
 			_exit(127);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
 		execvp(argv[0], argv);
 		e = errno;
 		if (write(err[1], &e, sizeof(e)) < 0)
@@ -428,6 +456,25 @@ static int launch_prepare(char **argv, struct launch *l)
 	return 0;
 }
 
+/* Reaps the launched command once, keeping its status. flags: 0 to wait, or WNOHANG. */
+static void launch_reap(struct launch *l, int flags)
+{
+	int status;
+
+	if (l->pid > 0 && l->status < 0 && waitpid(l->pid, &status, flags) == l->pid)
+		l->status = status;
+}
+
+/* The launched command's exit status as a shell reports it (128 + N when killed by N). */
+static int launch_exit_code(const struct launch *l)
+{
+	if (l->status < 0)
+		return 0;
+	if (WIFSIGNALED(l->status))
+		return 128 + WTERMSIG(l->status);
+	return WEXITSTATUS(l->status);
+}
+
 static int launch_start(struct launch *l, const char *cmd)
 {
 	int e = 0;
@@ -436,10 +483,12 @@ static int launch_start(struct launch *l, const char *cmd)
 	if (write(l->go_fd, "x", 1) != 1)
 		return -errno;
 	close(l->go_fd);
+	l->go_fd = -1;	/* closed: the number may be reused by the collector */
 	n = read(l->err_fd, &e, sizeof(e));
 	close(l->err_fd);
+	l->err_fd = -1;
 	if (n == sizeof(e)) {
-		waitpid(l->pid, NULL, 0);
+		launch_reap(l, 0);
 		pr_err("cannot run '%s': %s", cmd, strerror(e));
 		return -e;
 	}
@@ -469,7 +518,18 @@ static void status_line(const struct cli *cli, struct collector *c, double elaps
 		final ? "\n" : "");
 }
 
-static void report_problems(struct collector *c, const struct cli *cli)
+/* What sampling cost the host: kernel time per CPU, and what the budget took away. */
+static void report_cost(const struct collect_stats *st, double elapsed, int ncpus)
+{
+	if (st->budget_skipped)
+		pr_warn("%llu samples skipped to keep the sampler within its CPU budget",
+			(unsigned long long)st->budget_skipped);
+	pr_info("sampler cost: %.2f ms of kernel time per CPU-second (budget %.0f), interval "
+		"%.3g ms", elapsed > 0 ? (double)st->kernel_ns / 1e6 / elapsed / ncpus : 0,
+		COLLECT_BUDGET_NS_PER_S / 1e6, st->interval * 1e3);
+}
+
+static void report_problems(struct collector *c, const struct cli *cli, double elapsed)
 {
 	static const char *const what[PYI_ERR_MAX] = {
 		[PYI_ERR_RINGBUF] = "records dropped (ring buffer full)",
@@ -503,6 +563,7 @@ static void report_problems(struct collector *c, const struct cli *cli)
 		pr_warn("%llu frames could not be named", (unsigned long long)st.unresolved);
 	if (!st.samples && !cli->quiet)
 		pr_warn("no samples were recorded");
+	report_cost(&st, elapsed, (int)sysconf(_SC_NPROCESSORS_ONLN));
 }
 
 static void describe(const struct cli *cli, char *buf, size_t len)
@@ -542,20 +603,28 @@ static void describe(const struct cli *cli, char *buf, size_t len)
 	}
 }
 
-static void sample_until_done(const struct cli *cli, struct collector *c, pid_t child,
-			      double started)
+/* Samples until --duration, a signal or the targets' end. 0, or -errno if collection failed. */
+static int sample_until_done(const struct cli *cli, struct collector *c, struct launch *l,
+			     double started)
 {
-	double last_status = 0, elapsed;
+	double last_status = 0, elapsed, left;
 	const char *msg;
+	int rc = 0, timeout;
 
+	pr_info("sampling started");
 	while (!stop_requested) {
-		if (collector_poll(c, 50) < 0)
+		/* never sleep past the end of --duration */
+		left = cli->duration ? cli->duration - (wall_now() - started) : 1;
+		timeout = left <= 0 ? 0 : left < 0.05 ? (int)(left * 1000) + 1 : 50;
+		rc = collector_poll(c, timeout);
+		if (rc < 0) {
+			pr_err("sampling stopped: the collector failed: %s", strerror(-rc));
 			break;
+		}
 		while ((msg = collector_next_notice(c)))
 			if (!cli->quiet)
 				pr_warn("%s", msg);
-		if (child > 0)
-			waitpid(child, NULL, WNOHANG);
+		launch_reap(l, WNOHANG);
 		elapsed = wall_now() - started;
 		if (cli->duration && elapsed >= cli->duration)
 			break;
@@ -566,7 +635,10 @@ static void sample_until_done(const struct cli *cli, struct collector *c, pid_t 
 			last_status = elapsed;
 		}
 	}
+	collector_stop(c);
+	pr_info("sampling ended after %.3f s", wall_now() - started);
 	status_line(cli, c, wall_now() - started, true);
+	return rc < 0 ? rc : 0;
 }
 
 static int add_targets(const struct cli *cli, struct collector *c, struct launch *l)
@@ -613,15 +685,20 @@ static int resolve_cgroup(struct cli *cli)
 	return 0;
 }
 
-/* FILE.EXT -> FILE-PID.EXT (the longest known extension, e.g. .speedscope.json, stays whole) */
-static void per_process_name(const char *outfile, int pid, char *buf, size_t len)
+/*
+ * FILE.EXT -> FILE-PID.EXT (the longest known extension, e.g. .speedscope.json, stays whole);
+ * FILE-PID-N.EXT for the Nth session of a pid (it called exec, or the pid was reused).
+ */
+static void per_process_name(const char *outfile, int pid, int nth, char *buf, size_t len)
 {
 	const char *slash = strrchr(outfile, '/'), *dot = strchr(slash ? slash : outfile, '.');
+	char id[32];
 
+	snprintf(id, sizeof(id), nth > 1 ? "%d-%d" : "%d", pid, nth);
 	if (!dot || dot == (slash ? slash + 1 : outfile))
-		snprintf(buf, len, "%s-%d", outfile, pid);
+		snprintf(buf, len, "%s-%s", outfile, id);
 	else
-		snprintf(buf, len, "%.*s-%d%s", (int)(dot - outfile), outfile, pid, dot);
+		snprintf(buf, len, "%.*s-%s%s", (int)(dot - outfile), outfile, id, dot);
 }
 
 static int write_each(struct cli *cli, struct collector *c, double started, const char *desc)
@@ -630,14 +707,17 @@ static int write_each(struct cli *cli, struct collector *c, double started, cons
 	int pids[MAX_PIDS * 16], rc = 0;
 	const char *outfile = cli->report.outfile;
 	char name[PATH_MAX];
-	size_t i, n;
+	size_t i, j, n;
+	int nth;
 
 	n = collector_finish_each(c, started, wall_now() - started, desc, sessions, pids,
 				  MAX_PIDS * 16);
 	if (!n)
 		pr_warn("no Python process was profiled: nothing written");
 	for (i = 0; i < n; i++) {
-		per_process_name(outfile, pids[i], name, sizeof(name));
+		for (j = 0, nth = 1; j < i; j++)
+			nth += pids[j] == pids[i];
+		per_process_name(outfile, pids[i], nth, name, sizeof(name));
 		cli->report.outfile = name;
 		cli->report.pids = &pids[i];
 		cli->report.npids = 1;
@@ -650,13 +730,13 @@ static int write_each(struct cli *cli, struct collector *c, double started, cons
 
 static int profile(struct cli *cli)
 {
-	struct launch l = { .pid = -1, .go_fd = -1, .err_fd = -1 };
+	struct launch l = { .pid = -1, .go_fd = -1, .err_fd = -1, .status = -1 };
 	struct collector *c = NULL;
 	struct session *s = NULL;
 	char err[512], desc[1024];
 	struct collect_stats st;
 	double started;
-	int i, err_code = 1;
+	int i, err_code = 1, sampled;
 
 	for (i = 0; i < cli->npids; i++) {
 		if (!proc_exists(cli->pids[i])) {
@@ -681,8 +761,8 @@ static int profile(struct cli *cli)
 	started = wall_now();
 	if (add_targets(cli, c, &l))
 		goto out;
-	sample_until_done(cli, c, l.pid, started);
-	report_problems(c, cli);
+	sampled = sample_until_done(cli, c, &l, started);
+	report_problems(c, cli, wall_now() - started);
 	collector_stats(c, &st);
 	cli->report.lost_samples = st.lost;
 	if (cli->command) {
@@ -694,24 +774,33 @@ static int profile(struct cli *cli)
 	}
 	if (cli->per_process) {
 		err_code = write_each(cli, c, started, desc);
-		goto out;
+	} else {
+		s = collector_finish(c, started, wall_now() - started, desc);
+		if (!s)
+			pr_err("out of memory");
+		else
+			err_code = report_write(s, &cli->report) ? 1 : 0;
 	}
-	s = collector_finish(c, started, wall_now() - started, desc);
-	if (!s) {
-		pr_err("out of memory");
-		goto out;
+	/* what was collected is written, but a failed collection is not a success */
+	if (sampled < 0)
+		err_code = 1;
+	/* a launched command's own exit status is passed on, as `time` does; when its end
+	 * ended the session it is exiting: give it a moment to become reapable */
+	for (i = 0; l.pid > 0 && i < 100 && l.status < 0 && collector_done(c); i++) {
+		launch_reap(&l, WNOHANG);
+		if (l.status < 0)
+			usleep(10000);
 	}
-	err_code = report_write(s, &cli->report) ? 1 : 0;
+	if (!err_code && cli->command)
+		err_code = launch_exit_code(&l);
 out:
 	if (l.pid > 0 && l.go_fd >= 0) {
 		/* the command never started: release and reap it */
 		close(l.go_fd);
-		waitpid(l.pid, NULL, 0);
+		launch_reap(&l, 0);
 	}
 	session__free(s);
 	collector__free(c);
-	if (l.pid > 0)
-		waitpid(l.pid, NULL, WNOHANG);
 	return err_code;
 }
 
@@ -723,7 +812,7 @@ static int load_and_render(struct cli *cli)
 
 	for (i = 0; i < cli->nloads; i++) {
 		if (session_load(cli->loads[i], &s, err, sizeof(err))) {
-			pr_err("%s: %s", cli->loads[i], err);
+			pr_err("%s", err);
 			goto out;
 		}
 		if (!all) {
@@ -732,6 +821,10 @@ static int load_and_render(struct cli *cli)
 		}
 		session_combine(all, s);
 		session__free(s);
+	}
+	if (cli->description && session_set_target_description(all, cli->description)) {
+		pr_err("out of memory");
+		goto out;
 	}
 	rc = report_write(all, &cli->report) ? 1 : 0;
 out:
@@ -752,6 +845,7 @@ int main(int argc, char **argv)
 		return load_and_render(&cli);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);	/* a closed terminal or ssh session: write what we have */
 	signal(SIGPIPE, SIG_IGN);
 	return profile(&cli);
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@ struct mapping {
 	char path[PATH_MAX];
 	uint64_t start, end;	/* of the mapping with the lowest file offset */
 	uint64_t offset;
+	uint64_t inode;	/* of the mapped file, as the kernel reports it */
 };
 
 bool proc_exists(int pid)
@@ -73,7 +75,7 @@ static bool python_like(const char *path)
 static int read_maps(int pid, struct mapping *m, int max)
 {
 	char line[PATH_MAX + 128], path[PATH_MAX], fname[64];
-	unsigned long long start, end, offset;
+	unsigned long long start, end, offset, inode;
 	int n = 0, i;
 	FILE *f;
 
@@ -83,8 +85,8 @@ static int read_maps(int pid, struct mapping *m, int max)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
 		path[0] = '\0';
-		if (sscanf(line, "%llx-%llx %*s %llx %*s %*s %4095[^\n]", &start, &end, &offset,
-			   path) < 3 || path[0] != '/' || !python_like(path))
+		if (sscanf(line, "%llx-%llx %*s %llx %*s %llu %4095[^\n]", &start, &end, &offset,
+			   &inode, path) < 4 || path[0] != '/' || !python_like(path))
 			continue;
 		for (i = 0; i < n && strcmp(m[i].path, path); i++)
 			;
@@ -102,6 +104,7 @@ static int read_maps(int pid, struct mapping *m, int max)
 		m[n].start = start;
 		m[n].end = end;
 		m[n].offset = offset;
+		m[n].inode = inode;
 		n++;
 	}
 	fclose(f);
@@ -123,6 +126,37 @@ static bool version_from_name(const char *path, int *major, int *minor, bool *ft
 	return true;
 }
 
+static void strip_root(int pid, char *path);
+
+/*
+ * The mapped file itself. map_files links are the mapping's inode, so neither another mount
+ * namespace nor a file swapped for a symlink can send us elsewhere; but opening them takes
+ * CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN. With CAP_SYS_PTRACE alone the path is opened below
+ * the target's root (symlinks resolved in its root, never ours) and must be the mapped inode.
+ */
+static int open_mapped(int pid, const struct mapping *m)
+{
+	char link[96], path[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	snprintf(link, sizeof(link), "/proc/%d/map_files/%llx-%llx", pid,
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	fd = open(link, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 || (errno != EPERM && errno != EACCES))
+		return fd < 0 ? -errno : fd;
+	snprintf(path, sizeof(path), "%.*s", PATH_MAX - 1, m->path);
+	strip_root(pid, path);
+	fd = proc_open_in_root(pid, path);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_ino != m->inode) {
+		close(fd);
+		return -ESTALE;	/* not the file that is mapped (replaced since, or another) */
+	}
+	return fd;
+}
+
 enum { Q_RUNTIME, Q_VERSION, Q_CODE, Q_TYPE, Q_INTERP_HEAD, Q_MAX };
 
 static int inspect_elf(int pid, const struct mapping *m, struct proc_python *out)
@@ -135,18 +169,11 @@ static int inspect_elf(int pid, const struct mapping *m, struct proc_python *out
 		[Q_INTERP_HEAD] = { .name = "interp_head" },
 	};
 	uint64_t first = 0, version = 0;
-	char link[96];
 	int fd, err;
 
-	/*
-	 * The mapped file itself, not a path to it: map_files links are the mapping's inode, so
-	 * neither another mount namespace nor a file swapped for a symlink can send us elsewhere.
-	 */
-	snprintf(link, sizeof(link), "/proc/%d/map_files/%llx-%llx", pid,
-		 (unsigned long long)m->start, (unsigned long long)m->end);
-	fd = open(link, O_RDONLY | O_CLOEXEC);
+	fd = open_mapped(pid, m);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	err = elf_lookup(fd, q, Q_MAX);
 	if (!err && !q[Q_CODE].addr)
 		err = -ENOENT;

@@ -5,6 +5,7 @@
  * one by one (list.remove, quadratic on wide nodes) we compact the array once.
  */
 #include <errno.h>
+#include <math.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,12 +222,57 @@ static void remove_unnecessary_self_time_nodes(struct frame_tree *t, struct fram
 }
 
 /* Deletes (replace_with nothing) children under threshold of the root's time, top-down. */
-static void remove_irrelevant_nodes(struct frame_node *n, double total, double threshold)
+/*
+ * pyinstrument profiles one thread: its threshold is a share of that thread's time. Here a
+ * session may hold many threads (and processes), each under its own root. Taken against the
+ * sum, 400 equal threads were each 0.25% and the report was empty. So when the sum would hide
+ * a whole thread, a frame is judged against its own thread's time and a thread against the
+ * busiest one; otherwise (one thread, or a few as in pyinstrument's combined sessions) the
+ * threshold is pyinstrument's.
+ */
+static bool is_thread_root(const struct frame_tree *t, const struct frame_node *n)
+{
+	const char *path = frame_file_path(t, n);
+
+	return path && !strcmp(path, "<thread>");
+}
+
+static bool is_process_root(const struct frame_tree *t, const struct frame_node *n)
+{
+	const char *path = frame_file_path(t, n);
+
+	return path && !strcmp(path, "<process>");
+}
+
+/* The busiest thread's time, and the least busy one's in *least. */
+static double busiest_thread(const struct frame_tree *t, const struct frame_node *n,
+			     double *least)
+{
+	double most = 0, m;
+
+	if (is_thread_root(t, n)) {
+		*least = n->time < *least ? n->time : *least;
+		return n->time;
+	}
+	if (n->ident != SESSION_IDENT_ROOT && !is_process_root(t, n))
+		return 0;	/* thread roots sit under [root] and process roots only */
+	for (uint32_t i = 0; i < n->nchildren; i++) {
+		m = busiest_thread(t, n->children[i], least);
+		most = m > most ? m : most;
+	}
+	return most;
+}
+
+static void remove_irrelevant_nodes(const struct frame_tree *t, struct frame_node *n,
+				    double total, double busiest, double threshold)
 {
 	for (uint32_t i = 0; i < n->nchildren; i++) {
 		struct frame_node *c = n->children[i];
+		double base = is_thread_root(t, c) && busiest > 0 ? busiest : total;
 
-		if (c->time / total < threshold) {
+		if (is_process_root(t, c) && busiest > 0)
+			continue;	/* its threads are judged one by one */
+		if (c->time / base < threshold) {
 			n->absorbed_time += c->time;
 			n->absorbed_time += c->absorbed_time;
 			c->parent = NULL;
@@ -234,8 +280,13 @@ static void remove_irrelevant_nodes(struct frame_node *n, double total, double t
 		}
 	}
 	compact_children(n);
-	for (uint32_t i = 0; i < n->nchildren; i++)
-		remove_irrelevant_nodes(n->children[i], total, threshold);
+	for (uint32_t i = 0; i < n->nchildren; i++) {
+		struct frame_node *c = n->children[i];
+
+		bool own = busiest > 0 && is_thread_root(t, c) && c->time > 0;
+
+		remove_irrelevant_nodes(t, c, own ? c->time : total, busiest, threshold);
+	}
 }
 
 /* re.match(r".*<a>[/\\]<b>", path) where <b> holds one '.' meaning any character. */
@@ -362,6 +413,22 @@ static bool pyregex_match(const struct pyregex *r, const char *s)
 	return r->set && !regexec(&r->re, s, 1, &m, 0) && m.rm_so == 0;
 }
 
+int processor_options_check(const struct processor_options *o)
+{
+	struct pyregex r = { 0 };
+	int err;
+
+	err = pyregex_compile(&r, o->hide_regex, "--hide-regex / hide_regex");
+	if (r.set)
+		regfree(&r.re);
+	r.set = false;
+	if (!err)
+		err = pyregex_compile(&r, o->show_regex, "--show-regex / show_regex");
+	if (r.set)
+		regfree(&r.re);
+	return err;
+}
+
 struct grouper {
 	struct frame_tree *t;
 	struct pyregex hide, show;
@@ -452,7 +519,7 @@ static int run_grouping(struct frame_tree *t, const struct processor_options *o)
 int processor_run(struct frame_tree *t, enum processor p, const struct processor_options *o)
 {
 	static const struct processor_options defaults = PROCESSOR_OPTIONS_INIT;
-	double total;
+	double total, busiest, least;
 
 	o = o ? o : &defaults;
 	if (!t->root)
@@ -468,7 +535,11 @@ int processor_run(struct frame_tree *t, enum processor p, const struct processor
 		return aggregate_repeated_calls(t, t->root);
 	case PROC_REMOVE_IRRELEVANT_NODES:
 		total = t->root->time > 0 ? t->root->time : 1e-44;	/* no division by zero */
-		remove_irrelevant_nodes(t->root, total, o->filter_threshold);
+		least = INFINITY;
+		busiest = is_thread_root(t, t->root) ? 0 : busiest_thread(t, t->root, &least);
+		if (!(least / total < o->filter_threshold))
+			busiest = 0;	/* no thread would vanish: pyinstrument's threshold */
+		remove_irrelevant_nodes(t, t->root, total, busiest, o->filter_threshold);
 		return 0;
 	case PROC_REMOVE_UNNECESSARY_SELF_TIME_NODES:
 		remove_unnecessary_self_time_nodes(t, t->root);

@@ -1036,7 +1036,7 @@ static int parse_text(struct loader *l)
 	return finish(l);
 }
 
-/* Pipes and the like: the whole text in memory. */
+/* Files the kernel sizes as 0 (procfs and the like): the whole text in memory, bounded. */
 static int read_fd(struct loader *l, int fd, char **out, size_t *outlen)
 {
 	size_t len = 0, cap = 1 << 16;
@@ -1044,6 +1044,9 @@ static int read_fd(struct loader *l, int fd, char **out, size_t *outlen)
 	ssize_t n;
 
 	for (;;) {
+		if (buf && len == cap && cap >= SESSION_LOAD_MAX)
+			return free(buf), fail(l, -EFBIG, "larger than %llu bytes",
+					       (unsigned long long)SESSION_LOAD_MAX);
 		if (!buf || len == cap) {
 			cap = buf ? cap * 2 : cap;
 			nb = realloc(buf, cap);
@@ -1069,18 +1072,31 @@ static int read_fd(struct loader *l, int fd, char **out, size_t *outlen)
 	return 0;
 }
 
-/* Maps a regular file; reads anything else. *owned is the buffer to free when it was read. */
+/*
+ * Maps a regular file (read when the kernel says it is empty). *owned is the buffer to free
+ * when it was read. Anything but a regular file of at most SESSION_LOAD_MAX bytes is refused
+ * before a byte is read: --load needs no privileges and may be given an upload.
+ */
 static int open_text(struct loader *l, const char *path, char **owned)
 {
 	struct stat st;
 	size_t len = 0;
 	void *map;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC), err = 0;
 
 	if (fd < 0)
 		return fail(l, -errno, "%s", strerror(errno));
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-	    (uint64_t)st.st_size <= SIZE_MAX) {
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return fail(l, -EINVAL, "not a regular file");
+	}
+	if ((uint64_t)st.st_size > SESSION_LOAD_MAX) {
+		close(fd);
+		return fail(l, -EFBIG, "larger than %llu bytes",
+			    (unsigned long long)SESSION_LOAD_MAX);
+	}
+	if (st.st_size > 0) {
 		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (map != MAP_FAILED) {
 			madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);

@@ -42,13 +42,14 @@ void target_table_free(struct target_table *tt)
 	memset(tt, 0, sizeof(*tt));
 }
 
+/* The newest target with this pid: an older one is a process that exited (pids are reused). */
 struct target *target_find(struct target_table *tt, int pid)
 {
 	size_t i;
 
 	if (tt->last && tt->last->pid == pid)
 		return tt->last;
-	for (i = 0; i < tt->len; i++) {
+	for (i = tt->len; i-- > 0;) {
 		if (tt->items[i]->pid == pid)
 			return tt->last = tt->items[i];
 	}
@@ -74,6 +75,7 @@ struct target *target_add(struct target_table *tt, int pid, bool follow, struct 
 	t->follow = follow || (parent && parent->follow);
 	proc_cmdline(pid, t->cmdline, sizeof(t->cmdline));
 	tt->items[tt->len++] = t;
+	tt->last = t;	/* target_find must not answer with an older process of this pid */
 	return t;
 }
 

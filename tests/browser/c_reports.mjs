@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Reports written by the real C renderer: `pyinst-bpf --load X.pyisession -o X.html` on
 // pyinstrument's own sessions and on a hostile session this file writes.
-// env: PYI_BIN (default <repo>/build/pyinst-bpf), PYI_SHARED (default <repo>/../shared).
+// env: PYI_BIN (default <repo>/build/pyinst-bpf), PYI_SAMPLES (default <repo>/tests/data/pyinstrument-samples).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,8 +10,7 @@ import { fileURLToPath } from 'node:url';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
 export const PYI_BIN = process.env.PYI_BIN || join(ROOT, 'build', 'pyinst-bpf');
-const SAMPLES = join(process.env.PYI_SHARED || join(ROOT, '..', 'shared'),
-	'reference', 'pyinstrument-samples');
+const SAMPLES = process.env.PYI_SAMPLES || join(ROOT, 'tests', 'data', 'pyinstrument-samples');
 
 export const HOSTILE_TARGET = 'Program: </script><img src=x onerror=alert(1)>';
 

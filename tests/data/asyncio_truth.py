@@ -31,15 +31,15 @@ async def reader(sock):
     await loop.sock_recv(sock, 1)
 
 
-def spin():
+def spin(ids):
+    # printed from inside spin(): the test reads the stack as soon as it sees the line
+    print("ready", ids, flush=True)
     while True:
         pass
 
 
 async def spinner(tasks):
-    ids = " ".join("%s=%d" % (t.get_name(), id(t)) for t in tasks)
-    print("ready", ids, flush=True)
-    spin()
+    spin(" ".join("%s=%d" % (t.get_name(), id(t)) for t in tasks))
 
 
 async def main():

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Helpers shared by the renderer tests: the pyinstrument samples (env PYI_SHARED), rendering
+ * Helpers shared by the renderer tests: the pyinstrument samples (env PYI_SAMPLES, tests/data), rendering
  * into memory, a session with hostile names, and a minimal reader for the pprof protobuf.
  * Include after <cmocka.h>.
  */
@@ -20,12 +20,12 @@ typedef int (*render_fn)(struct session *s, const struct render_opts *o, FILE *o
 
 static inline char *samples_path(const char *name)
 {
-	const char *shared = getenv("PYI_SHARED");
+	const char *dir = getenv("PYI_SAMPLES");
 	char *path;
 
-	if (!shared)
-		shared = "/work/shared";
-	if (asprintf(&path, "%s/reference/pyinstrument-samples/%s", shared, name) < 0)
+	if (!dir)
+		dir = "tests/data/pyinstrument-samples";
+	if (asprintf(&path, "%s/%s", dir, name) < 0)
 		return NULL;
 	return path;
 }

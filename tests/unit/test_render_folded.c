@@ -116,6 +116,31 @@ static void test_render_folded_rounding_does_not_drift(void **state)
 	session__free(s);
 }
 
+/* Weights from a loaded session: negative, huge, not finite. No count overflows (UBSan saw
+ * llround's result minus the running total overflow) and the sane stack is still written. */
+static void test_render_folded_extreme_weights(void **state)
+{
+	static const double weights[] = { 1e300, -1e300, -3.0, 5e18, 0.5 };
+	struct session *s = session__new();
+	size_t len, nlines;
+	int ret;
+	char *got;
+
+	for (int i = 0; i < 5; i++) {
+		char info[32];
+		int n = snprintf(info, sizeof(info), "w%d%cx.py%c1", i, 0, 0);
+
+		session_add_sample(s, session_stack_push(s, SESSION_NO_STACK,
+			session_intern_frame(s, info, (size_t)n)), weights[i]);
+	}
+	got = render_to_buf(render_folded, s, &len, &ret);
+	assert_int_equal(ret, 0);
+	assert_non_null(strstr(got, "w4 (x.py:1) "));
+	check_lines(got, &nlines);
+	free(got);
+	session__free(s);
+}
+
 static void test_render_folded_empty(void **state)
 {
 	struct session *s = load_sample("empty.pyisession");
@@ -136,6 +161,7 @@ int main(void)
 		cmocka_unit_test(test_render_folded_stacks_are_distinct),
 		cmocka_unit_test(test_render_folded_escapes_hostile_names),
 		cmocka_unit_test(test_render_folded_rounding_does_not_drift),
+		cmocka_unit_test(test_render_folded_extreme_weights),
 		cmocka_unit_test(test_render_folded_empty),
 	};
 

@@ -19,6 +19,7 @@
 #include <zlib.h>
 
 #include "html_assets.h"
+#include "render_util.h"
 #include "render.h"
 #include "session.h"
 
@@ -31,22 +32,6 @@ struct report {
 	char encoding[32];
 	cJSON *payload;
 };
-
-static struct session *load_sample(const char *name)
-{
-	const char *shared = getenv("PYI_SHARED");
-	char path[4096], err[512] = "";
-	struct session *s = NULL;
-	int ret;
-
-	snprintf(path, sizeof(path), "%s/reference/pyinstrument-samples/%s",
-		 shared ? shared : "/work/shared", name);
-	ret = session_load(path, &s, err, sizeof(err));
-	if (ret)
-		fprintf(stderr, "%s\n", err);
-	assert_int_equal(ret, 0);
-	return s;
-}
 
 /* "name\0file\0line" plus attributes such as "\x01cWorker". */
 static uint32_t frame(struct session *s, const char *name, const char *file, const char *line,

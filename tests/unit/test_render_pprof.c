@@ -64,6 +64,24 @@ static void test_render_pprof_demo(void **state)
 	session__free(s);
 }
 
+/* go tool pprof drops "<...>" from names as C++ template arguments: "<module>" showed as
+ * "<unknown>". The display name avoids ASCII angle brackets; system_name keeps the real one. */
+static void test_render_pprof_module_frames_named(void **state)
+{
+	struct session *s = load_sample("demo.pyisession");
+	struct pb_profile pr;
+
+	render_profile(s, &pr);
+	assert_true(has_string(&pr, "\u2039module\u203a"));
+	assert_true(has_string(&pr, "\u2039listcomp\u203a"));
+	assert_true(has_string(&pr, "<module>"));	/* system_name */
+	for (size_t i = 0; i < pr.nstrings; i++)
+		assert_false(pr.strings[i][0] == '<' && strstr(pr.strings[i], "module") &&
+			     strcmp(pr.strings[i], "<module>"));
+	pb_profile_free(&pr);
+	session__free(s);
+}
+
 static void test_render_pprof_merged_records_count_samples(void **state)
 {
 	/* our sessions merge consecutive identical samples: 3 samples of 10 ms make one record */
@@ -141,6 +159,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_render_pprof_demo),
+		cmocka_unit_test(test_render_pprof_module_frames_named),
 		cmocka_unit_test(test_render_pprof_merged_records_count_samples),
 		cmocka_unit_test(test_render_pprof_one_location_per_line),
 		cmocka_unit_test(test_render_pprof_hostile_names_are_utf8),

@@ -261,6 +261,60 @@ static void test_render_text_escapes_control_chars(void **state)
 	session__free(s);
 }
 
+/* U+202E shows a name reversed ("exe.doc" as "cod.exe"); U+2067 opens an isolate. */
+static void test_render_text_escapes_bidi_overrides(void **state)
+{
+	static const char frame[] = "\xe2\x80\xae" "cod.exe\0/app/\xe2\x81\xa7x.py\0003";
+	struct session *s = session__new();
+	size_t len;
+	int ret;
+	uint32_t st;
+	char *got;
+
+	st = session_stack_push(s, SESSION_NO_STACK,
+				session_intern_frame(s, frame, sizeof(frame) - 1));
+	assert_int_equal(session_add_sample(s, st, 0.5), 0);
+	session_set_times(s, 0, 0.5);
+	got = render_with(s, NULL, &len, &ret);
+	assert_int_equal(ret, 0);
+	assert_null(strstr(got, "\xe2\x80\xae"));
+	assert_null(strstr(got, "\xe2\x81\xa7"));
+	assert_non_null(strstr(got, "\\xe2\\x80\\xaecod.exe"));
+	free(got);
+	session__free(s);
+}
+
+/* 400 busy threads: each is 0.25% of the sum, but its own profile is still the report. */
+static void test_render_text_many_threads_not_empty(void **state)
+{
+	struct session *s = session__new();
+	size_t len;
+	int ret;
+	char *got, *p;
+	int works = 0;
+
+	for (int i = 0; i < 400; i++) {
+		char thread[64], leaf[64];
+		int n = snprintf(thread, sizeof(thread), "Thread-%d%c<thread>%c%d", i, 0, 0, i + 1);
+		uint32_t st = session_stack_push(s, SESSION_NO_STACK,
+						 session_intern_frame(s, thread, (size_t)n));
+
+		st = session_stack_push(s, st, session_intern_frame(s, "work\0/app/x.py\0003", 17));
+		n = snprintf(leaf, sizeof(leaf), "step%d%c/app/x.py%c9", i % 2, 0, 0);
+		st = session_stack_push(s, st, session_intern_frame(s, leaf, (size_t)n));
+		assert_int_equal(session_add_sample(s, st, 0.01), 0);
+	}
+	session_set_times(s, 0, 0.01);
+	got = render_with(s, NULL, &len, &ret);
+	assert_int_equal(ret, 0);
+	for (p = got; (p = strstr(p, " work  /app/x.py:3")); p++)
+		works++;
+	assert_int_equal(works, 400);
+	assert_non_null(strstr(got, "step1  /app/x.py:9"));
+	free(got);
+	session__free(s);
+}
+
 static void test_render_text_deepest_stack(void **state)
 {
 	/* SESSION_MAX_DEPTH frames: the recursive processors and renderer must cope */
@@ -307,6 +361,8 @@ int main(void)
 		cmocka_unit_test(test_render_text_opts_parser),
 		cmocka_unit_test(test_render_text_bad_regex_fails),
 		cmocka_unit_test(test_render_text_escapes_control_chars),
+		cmocka_unit_test(test_render_text_escapes_bidi_overrides),
+		cmocka_unit_test(test_render_text_many_threads_not_empty),
 		cmocka_unit_test(test_render_text_deepest_stack),
 	};
 
