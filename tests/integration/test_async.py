@@ -2,10 +2,13 @@
 """--async against real interpreters: tasks' await and CPU shares agree with what each task
 measured inside (workloads/async_tasks.py). Run as root: python3 tests/integration/test_async.py"""
 import os
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Skip, check, interpreters, profile_launch, run_tests  # noqa: E402
+from harness import (Session, Skip, WORKLOADS, binary, check, interpreters,  # noqa: E402
+                     profile_launch, run_tests, tmpdir)
 
 DURATION = float(os.environ.get("PYI_TEST_DURATION", "8.0"))
 TOLERANCE = 5.0  # percentage points
@@ -59,8 +62,73 @@ def test_async_await_chain(python):
                   for c in chains), "no %s among %s" % (want, sorted(chains)[:20]))
 
 
+def test_fastapi_slow_dependency():
+    """Debian's FastAPI and uvicorn on /usr/bin/python3.11, a bounded load on loopback: the
+    request handler's task shows it waiting in its slow dependency."""
+    python = "/usr/bin/python3.11"
+    if subprocess.run([python, "-c", "import fastapi, uvicorn"], capture_output=True).returncode:
+        raise Skip("python3-fastapi and python3-uvicorn are not installed")
+    d = tmpdir()
+    ready = os.path.join(d, "fastapi-%d.port" % os.getpid())
+    session = ready + ".pyisession"
+    open(ready, "w").close()
+    server = subprocess.Popen([python, os.path.join(WORKLOADS, "fastapi_app.py"), ready])
+    try:
+        deadline = time.time() + 30
+        while not open(ready).read():
+            check(time.time() < deadline and server.poll() is None, "the app never served")
+            time.sleep(0.05)
+        port = int(open(ready).read())
+        prof = subprocess.Popen([binary(), "-q", "--async", "-o", session, "--pid",
+                                 str(server.pid), "-d", "4"], stderr=subprocess.PIPE)
+        time.sleep(0.5)
+        done = load(port, requests=200, clients=4, seconds=3.0)
+        _, err = prof.communicate(timeout=60)
+        check(prof.returncode == 0, "pyinst-bpf exited %d: %s" % (prof.returncode, err))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    check(done >= 20, "only %d requests answered" % done)
+    handler = waiting = 0.0
+    for stack, w in Session(session).records:
+        names = [fr["name"] for fr in stack]
+        if not any(fr["file"] == "<task>" for fr in stack) or "items" not in names:
+            continue
+        handler += w
+        if names[-1] == "[await]" and "slow_dependency" in names and "sleep" in names:
+            waiting += w
+    check(handler > 0, "no task ran the items handler")
+    check(waiting >= 0.8 * handler, "the handler waited on slow_dependency %.3fs of %.3fs" %
+          (waiting, handler))
+
+
+def load(port, requests, clients, seconds):
+    """Bounded load: at most `requests` GETs from `clients` threads within `seconds`."""
+    import http.client
+    import threading
+    lock, count, end = threading.Lock(), [0, 0], time.time() + seconds
+
+    def client():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        while time.time() < end:
+            with lock:
+                if count[0] >= requests:
+                    return
+                count[0] += 1
+            conn.request("GET", "/items")
+            if conn.getresponse().read() and True:
+                with lock:
+                    count[1] += 1
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return count[1]
+
+
 def tests():
-    out = []
+    out = [("test_fastapi_slow_dependency", test_fastapi_slow_dependency)]
     for label, python in interpreters():
         for fn in (test_async_shares, test_async_await_chain):
             out.append(("%s [%s]" % (fn.__name__, label), lambda fn=fn, p=python: fn(p)))
