@@ -32,7 +32,7 @@ struct pyi_asyncio_layout {
 	int32_t values_values;		/* PyDictValues.values */
 	int32_t tpflags_managed_dict;
 	int32_t interp_modules;		/* sys.modules in PyInterpreterState */
-	int32_t dict_keys, dict_values;
+	int32_t dict_used, dict_keys, dict_values;
 	int32_t dk_log2_size, dk_log2_index_bytes, dk_kind, dk_nentries, dk_indices;
 	int32_t dk_kind_general;
 	int32_t entry_size, entry_key, entry_value;	/* PyDictKeyEntry */

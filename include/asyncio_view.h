@@ -10,6 +10,7 @@
 #ifndef PYINST_ASYNCIO_VIEW_H
 #define PYINST_ASYNCIO_VIEW_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct target;
@@ -21,9 +22,14 @@ struct asyncio_view;
 
 /* How often the collector should call asyncio_view_tick at most, in ms. */
 #define ASYNCIO_VIEW_POLL_MS 1
+#define ASYNCIO_IDLE_POLL_MS 10	/* wall mode without --async (asyncio_view_idle_stack) */
 
-/* NULL with errno: ENOTSUP (no asyncio layout for the version), ENOMEM. */
-struct asyncio_view *asyncio_view__new(struct target *t);
+/*
+ * With tasks (--async) every task gets a root; without, the view only remembers the one
+ * suspended task of a loop that has exactly one (asyncio_view_idle_stack).
+ * NULL with errno: ENOTSUP (no asyncio layout for the version), ENOMEM.
+ */
+struct asyncio_view *asyncio_view__new(struct target *t, bool tasks);
 void asyncio_view__free(struct asyncio_view *v);
 
 /*
@@ -31,6 +37,14 @@ void asyncio_view__free(struct asyncio_view *v);
  * most about 2% of a CPU, whatever the number of tasks. Returns 0 or -errno (-ESRCH: gone).
  */
 int asyncio_view_tick(struct asyncio_view *v, struct symbolizer *sy, double now);
+
+/*
+ * pyinstrument's async_mode "enabled", without --async: a sample of thread tid idle in its event
+ * loop (stack ends in the loop's select) while the loop's only task is suspended becomes the
+ * stack up to _run_once, then that task's await chain and [await]. SESSION_NO_STACK when the
+ * sample stays as it is (no loop frame, no task, or several).
+ */
+uint32_t asyncio_view_idle_stack(struct asyncio_view *v, int tid, uint32_t stack);
 
 /* Writes the time still accumulated into the session (at the end, or before an exec). */
 void asyncio_view_flush(struct asyncio_view *v);

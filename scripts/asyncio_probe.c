@@ -64,6 +64,7 @@ static void emit_dict(void)
 #else
 	OFF("interp_modules", PyInterpreterState, modules);
 #endif
+	OFF("dict_used", PyDictObject, ma_used);
 	OFF("dict_keys", PyDictObject, ma_keys);
 	OFF("dict_values", PyDictObject, ma_values);
 	OFF("dk_log2_size", PyDictKeysObject, dk_log2_size);

@@ -25,7 +25,7 @@ trap 'rm -rf "$work"' EXIT
 
 # Keys of struct pyi_asyncio_layout, in declaration order (include/asyncio_tasks.h).
 keys=(obj_managed_dict obj_values_ptr obj_values_tagged obj_inline_values values_valid
-	tpflags_inline_values values_values tpflags_managed_dict interp_modules dict_keys
+	tpflags_inline_values values_values tpflags_managed_dict interp_modules dict_used dict_keys
 	dict_values dk_log2_size dk_log2_index_bytes dk_kind dk_nentries dk_indices dk_kind_general
 	entry_size entry_key entry_value uentry_size uentry_key uentry_value module_dict
 	heaptype_cached_keys type_flags type_basicsize type_base type_dictoffset

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include "asyncio_tasks.h"
 #include "proc.h"
@@ -15,7 +16,7 @@
 #define MAX_THREADS 1024
 #define MAX_THREAD_FRAMES 512
 #define TYPE_CACHE 64
-#define FIND_RETRY_S 0.5		/* how often to look again for a not yet imported asyncio */
+#define FIND_RETRY_S 0.02		/* how often to look again for a not yet imported asyncio */
 #define FRAME_HEAD 96			/* bytes of a _PyInterpreterFrame up to its locals */
 #define STR_READ 160
 #define CHAIN_READ 320			/* bytes of a coroutine read per level of a chain */			/* bytes of a str object read for a name */
@@ -55,6 +56,7 @@ struct asyncio_reader {
 	uint64_t eager_set;	/* 3.12+ _eager_tasks, 0 if none */
 	uint64_t task_type;	/* the first Task type seen, checked against the layout */
 	double last_find;
+	uint64_t modules_used;	/* len(sys.modules) at the last search that found no asyncio */
 	struct type_entry types[TYPE_CACHE];
 	unsigned int ntypes;
 	struct cached_task *cur, *prev;
@@ -796,8 +798,24 @@ int asyncio_reader_scan(struct asyncio_reader *r, const struct asyncio_task **ta
 	*tasks = NULL;
 	r->st.scans++;
 	if (!r->tasks_set) {
-		if (find_task_sets(r))
+		struct timespec ts;
+		uint64_t used;
+		double now;
+
+		/* a process without asyncio (yet): sys.modules is searched again only once it has
+		 * grown or shrunk, looked at 50 times a second (one read) */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+		if (r->last_find && now - r->last_find < FIND_RETRY_S)
+			return 0;
+		r->last_find = now;
+		used = rd_ptr(r, rd_ptr(r, r->interp + r->a->interp_modules) + r->a->dict_used);
+		if (used && used == r->modules_used)
 			return proc_exists(r->pid) ? 0 : -ESRCH;
+		if (find_task_sets(r)) {
+			r->modules_used = used;
+			return proc_exists(r->pid) ? 0 : -ESRCH;
+		}
 	}
 	err = set_members(r, r->tasks_set, &nweak);
 	if (err) {

@@ -17,6 +17,7 @@
 #define BASE_PERIOD_S 0.002	/* scans per second at most: 500 */
 #define COST_FACTOR 50.0	/* period >= 50 x a scan's CPU: scanning stays under 2% */
 #define MAX_PERIOD_S 0.5
+#define IDLE_PERIOD_S 0.01	/* without --async: only the sole task of a loop is kept */
 #define MAX_LOOPS 64
 #define COOKIE_CACHE 4096	/* code objects whose cookie was read recently */
 #define COOKIE_TTL_S 1.0	/* a freed code object's address is trusted this long at most */
@@ -51,6 +52,13 @@ struct asyncio_view {
 	unsigned int nloops;
 	double last_scan, next_due, period;
 	uint64_t rng;
+	bool as_tasks;		/* --async: tasks as roots */
+	/* without --async: the only task, when the last scan found exactly one, suspended */
+	int sole_tid;
+	uint64_t sole_addr, sole_indicator;
+	uint32_t sole_frames[ASYNCIO_MAX_CHAIN + 1];	/* session frame ids, [await] last */
+	uint32_t sole_n;
+	uint32_t run_once_ident;	/* the identifier of asyncio's _run_once, once seen */
 	struct asyncio_view_stats st;
 };
 
@@ -75,7 +83,7 @@ static struct asyncio_reader *reader_for(struct target *t)
 	return asyncio_reader__new(t->pid, &t->layout, interp);
 }
 
-struct asyncio_view *asyncio_view__new(struct target *t)
+struct asyncio_view *asyncio_view__new(struct target *t, bool tasks)
 {
 	struct asyncio_view *v;
 
@@ -87,7 +95,9 @@ struct asyncio_view *asyncio_view__new(struct target *t)
 		return NULL;
 	}
 	v->t = t;
-	v->period = BASE_PERIOD_S;
+	v->as_tasks = tasks;
+	v->run_once_ident = SESSION_NO_FRAME;
+	v->period = tasks ? BASE_PERIOD_S : IDLE_PERIOD_S;
 	v->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t)t->pid;
 	return v;
 }
@@ -311,6 +321,83 @@ static double jitter(struct asyncio_view *v)
 	return 0.5 + (double)(v->rng >> 11) / (double)(1ULL << 53);
 }
 
+/* Without --async: remembers the chain of a loop's only task while it is suspended. */
+static void track_sole(struct asyncio_view *v, struct symbolizer *sy, const struct asyncio_task *all,
+		       int n)
+{
+	struct session *s = v->t->session;
+	const struct asyncio_task *task = &all[0];
+	struct target_thread *th;
+
+	/* running now, it suspends again before the next scan, most often where it did before:
+	 * its last chain is kept meanwhile (a loop's idle time comes only once it has) */
+	if (n == 1 && task->state == ASYNCIO_RUNNING && task->addr == v->sole_addr && v->sole_tid)
+		return;
+	if (n != 1 || task->state == ASYNCIO_RUNNING || !(th = thread_of(v, task))) {
+		v->sole_tid = 0;
+		return;
+	}
+	if (v->sole_tid == th->tid && v->sole_addr == task->addr &&
+	    v->sole_indicator == task->indicator)
+		return;
+	v->sole_n = 0;
+	for (uint32_t i = 0; i < task->nframes; i++) {
+		struct pyi_frame f = {
+			.code = task->frames[i].code,
+			.cookie = cached_cookie(v, task->frames[i].code),
+			.lasti = task->frames[i].lasti,
+		};
+		uint32_t id = symbolizer_frame(sy, s, &v->t->sym, 0, &f);
+
+		if (id != SESSION_NO_FRAME)
+			v->sole_frames[v->sole_n++] = id;
+	}
+	v->sole_frames[v->sole_n++] = session_intern_frame(s, "[await]", 7);
+	v->sole_tid = th->tid;
+	v->sole_addr = task->addr;
+	v->sole_indicator = task->indicator;
+}
+
+/* Is this frame asyncio's BaseEventLoop._run_once? Its identifier is learned once. */
+static bool is_run_once(struct asyncio_view *v, uint32_t frame)
+{
+	struct session *s = v->t->session;
+	uint32_t ident = session_frame_ident(s, frame);
+	static const char want[] = "_run_once";
+	const char *info, *file;
+	size_t len;
+
+	if (v->run_once_ident != SESSION_NO_FRAME)
+		return ident == v->run_once_ident;
+	info = session_ident(s, ident, &len);
+	if (len <= sizeof(want) || memcmp(info, want, sizeof(want)))	/* name and its \0 */
+		return false;
+	file = info + sizeof(want);
+	if (!strstr(file, "asyncio/base_events.py"))
+		return false;
+	v->run_once_ident = ident;
+	return true;
+}
+
+uint32_t asyncio_view_idle_stack(struct asyncio_view *v, int tid, uint32_t stack)
+{
+	struct session *s;
+	uint32_t at;
+
+	if (!v || v->as_tasks || !v->sole_tid || v->sole_tid != tid || v->session != v->t->session)
+		return SESSION_NO_STACK;
+	s = v->t->session;
+	for (at = stack; at != SESSION_NO_STACK; at = session_stack_parent(s, at)) {
+		if (is_run_once(v, session_stack_frame(s, at)))
+			break;
+	}
+	if (at == SESSION_NO_STACK)
+		return SESSION_NO_STACK;
+	for (uint32_t i = 0; i < v->sole_n; i++)
+		at = session_stack_push(s, at, v->sole_frames[i]);
+	return at;
+}
+
 int asyncio_view_tick(struct asyncio_view *v, struct symbolizer *sy, double now)
 {
 	const struct asyncio_task *tasks;
@@ -324,6 +411,8 @@ int asyncio_view_tick(struct asyncio_view *v, struct symbolizer *sy, double now)
 		asyncio_view_flush(v);
 		v->ntasks = 0;
 		v->nloops = 0;
+		v->sole_tid = 0;
+		v->run_once_ident = SESSION_NO_FRAME;
 		asyncio_reader__free(v->r);
 		v->r = reader_for(v->t);
 		v->session = v->t->session;
@@ -339,13 +428,16 @@ int asyncio_view_tick(struct asyncio_view *v, struct symbolizer *sy, double now)
 		return n;
 	dt = v->last_scan ? now - v->last_scan : 0;
 	v->last_scan = now;
-	err = account(v, sy, tasks, n, dt);
+	if (v->as_tasks)
+		err = account(v, sy, tasks, n, dt);
+	else
+		track_sole(v, sy, tasks, n), err = 0;
 	cost = thread_cpu() - cpu0;
 	v->st.scans++;
 	v->st.scan_cpu += cost;
 	v->period = cost * COST_FACTOR;
-	if (v->period < BASE_PERIOD_S)
-		v->period = BASE_PERIOD_S;
+	if (v->period < (v->as_tasks ? BASE_PERIOD_S : IDLE_PERIOD_S))
+		v->period = v->as_tasks ? BASE_PERIOD_S : IDLE_PERIOD_S;
 	if (v->period > MAX_PERIOD_S)
 		v->period = MAX_PERIOD_S;
 	v->next_due = now + v->period * jitter(v);

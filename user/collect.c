@@ -152,6 +152,27 @@ static uint32_t push_wait(struct collector *c, struct target *t, uint32_t stack,
 	return session_stack_push(t->session, stack, session_intern_frame(t->session, info, n));
 }
 
+static struct asyncio_view *async_view(struct collector *c, const struct target *t)
+{
+	for (size_t i = 0; i < c->nasync; i++) {
+		if (c->async[i].t == t)
+			return c->async[i].view;
+	}
+	return NULL;
+}
+
+/* Is the sample's thread parked waiting for work (an idle event loop's select)? */
+static bool waits_is_idle_sample(uint32_t reason, struct session *s, uint32_t leaf)
+{
+	const char *info;
+	size_t len = 0;
+
+	if (leaf == SESSION_NO_FRAME)
+		return false;
+	info = session_frame_info(s, leaf, &len);
+	return waits_is_idle(reason, info, len);
+}
+
 static void take_sample(struct collector *c, const struct pyi_sample *s, size_t size)
 {
 	struct target *t = target_find(&c->targets, (int)s->pid);
@@ -180,9 +201,17 @@ static void take_sample(struct collector *c, const struct pyi_sample *s, size_t 
 		return;
 	stack = sample_stack(c, t, th, s, &leaf);
 	if (s->flags & PYI_SF_OFFCPU) {
-		stack = push_wait(c, t, stack, leaf, s->reason, &idle);
-		if (idle && c->opts.hide_idle)
-			return;
+		uint32_t awaited = SESSION_NO_STACK;
+
+		if (waits_is_idle_sample(s->reason, t->session, leaf))
+			awaited = asyncio_view_idle_stack(async_view(c, t), (int)s->tid, stack);
+		if (awaited != SESSION_NO_STACK) {
+			stack = awaited;
+		} else {
+			stack = push_wait(c, t, stack, leaf, s->reason, &idle);
+			if (idle && c->opts.hide_idle)
+				return;
+		}
 	}
 	if (s->flags & PYI_SF_PENDING) {
 		th->pending = true;
@@ -593,8 +622,8 @@ static void async_tick(struct collector *c, double now)
 			c->async = p;
 			slot = &c->async[c->nasync++];
 			slot->t = t;
-			slot->view = asyncio_view__new(t);
-			if (!slot->view)
+			slot->view = asyncio_view__new(t, c->opts.async_tasks);
+			if (!slot->view && c->opts.async_tasks)
 				notice(c, "process %d: CPython %d.%d: --async reads tasks of 3.11 to 3.13 "
 				       "only", t->pid, t->py.major, t->py.minor);
 		}
@@ -703,6 +732,8 @@ int collector_poll(struct collector *c, int timeout_ms)
 	/* --async scans tasks from here: wake up at their pace (asyncio_view.c) */
 	if (c->opts.async_tasks && timeout_ms > ASYNCIO_VIEW_POLL_MS)
 		timeout_ms = ASYNCIO_VIEW_POLL_MS;
+	else if (c->opts.wall && timeout_ms > ASYNCIO_IDLE_POLL_MS)
+		timeout_ms = ASYNCIO_IDLE_POLL_MS;
 	if (c->backlog)
 		timeout_ms = 0;
 	/* samples come without wakeups (they would cost the target): sleep, then drain, for
@@ -719,7 +750,8 @@ int collector_poll(struct collector *c, int timeout_ms)
 		return rc;
 	retry_pending(c);
 	now = monotonic_now();
-	if (c->opts.async_tasks)
+	/* wall mode without --async still reads tasks: a loop's idle time goes to its one task */
+	if (c->opts.async_tasks || c->opts.wall)
 		async_tick(c, now);
 	if (!c->last_budget_check)
 		c->last_budget_check = now;

@@ -62,6 +62,35 @@ def test_async_await_chain(python):
                   for c in chains), "no %s among %s" % (want, sorted(chains)[:20]))
 
 
+def test_idle_to_sole_task(python):
+    """Without --async, the loop's idle time goes to [await] under its only task's chain."""
+    if not any(v in python for v in ("3.11", "3.12", "3.13")):
+        raise Skip("tasks are read on 3.11 to 3.13")
+    run = profile_launch(python, "async_single.py", [3.0])
+    s, truth = run.session(), run.truth()
+    check(not any(fr["file"] == "<task>" for st, _ in s.records for fr in st),
+          "task roots without --async")
+    awaited = sum(w for st, w in s.records if st[-1]["name"] == "[await]" and
+                  [fr["name"] for fr in st[-4:-1]] == ["main", "work", "sleep"] and
+                  any(fr["name"] == "_run_once" for fr in st))
+    idle = sum(w for st, w in s.records if st[-1]["file"] == "<idle>")
+    loop = s.time_in(lambda fr: fr["name"] == "run")
+    got, want = 100 * awaited / loop, 100 * truth["await"] / truth["total"]
+    check(abs(got - want) <= TOLERANCE, "[await] under main>work>sleep: %.1f%% of the loop's "
+          "time, %.1f%% measured inside (idle left: %.3fs)" % (got, want, idle))
+
+
+def test_idle_several_tasks(python):
+    """Several tasks: the loop's idle time stays idle, as pyinstrument leaves it."""
+    if not any(v in python for v in ("3.11", "3.12", "3.13")):
+        raise Skip("tasks are read on 3.11 to 3.13")
+    run = profile_launch(python, "async_single.py", [2.0, 3])
+    s = run.session()
+    check(not any(st[-1]["name"] == "[await]" for st, _ in s.records), "[await] with 4 tasks")
+    idle = sum(w for st, w in s.records if st[-1]["file"] == "<idle>")
+    check(idle > 0.2, "no idle time left (%.3fs)" % idle)
+
+
 def test_fastapi_slow_dependency():
     """Debian's FastAPI and uvicorn on /usr/bin/python3.11, a bounded load on loopback: the
     request handler's task shows it waiting in its slow dependency."""
@@ -130,7 +159,8 @@ def load(port, requests, clients, seconds):
 def tests():
     out = [("test_fastapi_slow_dependency", test_fastapi_slow_dependency)]
     for label, python in interpreters():
-        for fn in (test_async_shares, test_async_await_chain):
+        for fn in (test_async_shares, test_async_await_chain, test_idle_to_sole_task,
+                   test_idle_several_tasks):
             out.append(("%s [%s]" % (fn.__name__, label), lambda fn=fn, p=python: fn(p)))
     return out
 
