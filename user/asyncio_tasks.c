@@ -151,6 +151,15 @@ static enum obj_kind kind_of_name(const char *n)
 	return KIND_OTHER;
 }
 
+static int64_t a_size(struct asyncio_reader *r, uint64_t type)
+{
+	int64_t size = -1;
+
+	if (rd(r, type + r->a->type_basicsize, &size, sizeof(size)))
+		return -1;
+	return size;
+}
+
 /* A type's kind from its tp_name, or its bases' (a Python subclass of Future, e.g. gather's). */
 static enum obj_kind classify_type(struct asyncio_reader *r, uint64_t type)
 {
@@ -170,6 +179,9 @@ static enum obj_kind classify_type(struct asyncio_reader *r, uint64_t type)
 		if (!np || rd(r, np, name, sizeof(name) - 1))
 			break;
 		kind = kind_of_name(name);
+		/* the generated TaskObj layout must be this interpreter's: same size */
+		if (kind == KIND_TASK && (uint64_t)a_size(r, t) != (uint64_t)r->a->task_size)
+			kind = KIND_OTHER;
 		/* only futures and tasks are recognized through their bases */
 		if (depth > 0 && kind != KIND_FUTURE && kind != KIND_TASK)
 			kind = KIND_OTHER;
