@@ -67,6 +67,13 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def shown_path(path):
+    """The binary as the results show it: relative to the tree, else its name only (a path of
+    the machine that ran the benchmark means nothing to a reader)."""
+    rel = os.path.relpath(os.path.abspath(path), ROOT)
+    return os.path.basename(path) + " (outside the tree)" if rel.startswith("..") else rel
+
+
 def wall_mode_supported(binary):
     """A profiler that does not know --mode wall exits 2 on it."""
     result = subprocess.run([binary, "--mode", "wall", "--help"], stdout=subprocess.DEVNULL,
@@ -207,7 +214,7 @@ def cpu_model():
 def metadata(args, austin, found, elapsed):
     return {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "kernel": platform.release(),
             "machine": cpu_model(), "cpus": os.cpu_count(), "commit": git_commit(),
-            "profiler": os.path.relpath(args.profiler, ROOT), "austin": austin_version(austin),
+            "profiler": shown_path(args.profiler), "austin": austin_version(austin),
             "profiler_built": time.strftime("%Y-%m-%d %H:%M",
                                             time.localtime(os.path.getmtime(args.profiler))),
             "repeats": 1 if args.smoke else args.repeats, "mode": args.mode,

@@ -45,6 +45,9 @@ __u64 pid_bitmap[PYI_PID_BITMAP / 64];
 /* The weight of an on-CPU sample: the perf event's period, raised by user space over budget. */
 __u64 sample_period_ns = 1000000;
 
+/* task_struct.flags: the task is in do_exit (include/linux/sched.h) */
+#define PF_EXITING 0x00000004
+
 #define CTX_PERF 0	/* the perf_event program */
 #define CTX_TRACE 1	/* tracepoints; may be interrupted by CTX_PERF on the same CPU */
 
@@ -416,7 +419,11 @@ static __always_inline int describe_code(struct scratch *s, struct code_cache *c
 	len = s->proc.code_read_len;
 	if (len > PYI_CODE_BLOCK)
 		len = PYI_CODE_BLOCK;
-	if (!code || bpf_probe_read_user(s->code_block, len, (void *)code)) {
+	/* no code object: a frame being set up or torn down (3.13 threads end with one), not a
+	 * function, and nothing was lost */
+	if (!code)
+		return -1;
+	if (bpf_probe_read_user(s->code_block, len, (void *)code)) {
 		count(&errors, PYI_ERR_READ_CODE);
 		return -1;
 	}
@@ -513,6 +520,8 @@ static long frame_walk_step(__u64 i, void *ctx)
 	}
 	code = frame_u64(block, o->frame_code);
 	s->w.frame = frame_u64(block, o->frame_previous);
+	if (s->w.frame == frame)
+		s->w.frame = 0;	/* not a live frame (its own caller): no walk in circles */
 	if (s->proc.flags & PYI_PF_FRAMEOBJECT) {
 		lasti = frame_s32(block, o->frame_instr);
 		if ((s->proc.flags & PYI_PF_LASTI_UNITS) && lasti > 0)
@@ -596,6 +605,10 @@ static __always_inline int sample_current(__u32 tgid, __u32 tid, __u64 weight_ns
 	bool gil;
 	__u32 n, depth;
 
+	/* a thread in do_exit runs no Python again, and once its memory is released every read
+	 * fails: not a sample, and not a read failure either */
+	if (BPF_CORE_READ(task, flags) & PF_EXITING)
+		return -1;
 	p = bpf_map_lookup_elem(&procs, &tgid);
 	if (!p)
 		return -1;
@@ -819,7 +832,9 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 
 	if (!wall_mode)
 		return 0;
-	if (ptgid && is_interesting(ptgid) && (p = bpf_map_lookup_elem(&procs, &ptgid))) {
+	/* an exiting thread's last switch: on_exit has forgotten it, nothing is pending */
+	if (ptgid && !(prev->flags & PF_EXITING) && is_interesting(ptgid) &&
+	    (p = bpf_map_lookup_elem(&procs, &ptgid))) {
 		__u32 reason = switch_reason(preempt, prev, prev_state, p);
 
 		tid = prev->pid;

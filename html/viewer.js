@@ -30,6 +30,11 @@ function fmtDuration(s) {
 }
 
 function fmtCount(n) { return Number(n || 0).toLocaleString('en-US'); }
+/* " (tid T, pid P)" with what is known: a session records no kernel tid, a loaded one may no pid */
+function threadIds(t) {
+	const ids = [t.tid ? 'tid ' + t.tid : '', t.pid ? 'pid ' + t.pid : ''].filter(Boolean);
+	return ids.length ? ' (' + ids.join(', ') + ')' : '';
+}
 
 /* Time color by proportion of the root, as the call-stack view grades it. */
 function timeClass(p) {
@@ -441,8 +446,8 @@ class App {
 		fact('Samples', fmtCount(m.sample_count ?? prof.sampStack.length));
 		fact('CPU utilization', m.duration > 0 ? Math.round((m.cpu_time || 0) / m.duration * 100) + '%' : '–');
 		fact('Interval', fmtDuration(prof.interval));
-		fact('Mode', m.mode === 'cpu' ? 'CPU time' : 'wall clock');
-		fact('Lost samples', fmtCount(m.lost_samples || 0), (m.lost_samples > 0) ? 'pyi-warn' : '');
+		fact('Mode', { cpu: 'CPU time', mixed: 'wall clock and CPU time' }[m.mode] || 'wall clock');
+		fact('Lost samples', m.lost_samples == null ? '–' : fmtCount(m.lost_samples), (m.lost_samples > 0) ? 'pyi-warn' : '');
 		h.append(dl);
 		return h;
 	}
@@ -476,7 +481,7 @@ class App {
 			g.label = 'Process ' + pid + (proc && proc.cmdline ? ' – ' + proc.cmdline.slice(0, 80) : '');
 			if (pids.length > 1) g.append(opt('p:' + pid, 'Process ' + pid + ' (all threads)'));
 			prof.threads.forEach((t, i) => {
-				if (t.pid === pid) g.append(opt('t:' + i, t.name + ' (tid ' + t.tid + ')'));
+				if (t.pid === pid) g.append(opt('t:' + i, t.name + (t.tid ? ' (tid ' + t.tid + ')' : '')));
 			});
 			sel.append(g);
 		}
@@ -1211,7 +1216,7 @@ function buildSpans(tree, prof, slots) {
 		if (!slots[i]) return;
 		const base = t.prefix >= 0 && t.prefix < tree.ofStack.length ? tree.depth[tree.ofStack[t.prefix]] : 1;
 		laneOf[i] = lanes.length;
-		lanes.push({ label: t.name + ' (tid ' + t.tid + ', pid ' + t.pid + ')', base, maxDepth: 0, prev: -1, prevEnd: 0, open: [] });
+		lanes.push({ label: t.name + threadIds(t), base, maxDepth: 0, prev: -1, prevEnd: 0, open: [] });
 	});
 	if (slots[nT]) { laneOf[nT] = lanes.length; lanes.push({ label: 'other samples', base: 1, maxDepth: 0, prev: -1, prevEnd: 0, open: [] }); }
 	let cap = 1 << 16, n = 0;

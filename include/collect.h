@@ -45,6 +45,7 @@ struct collect_stats {
 	unsigned int threads;
 	unsigned int processes;		/* Python processes seen */
 	unsigned int running;		/* targets (Python or not yet) still alive */
+	unsigned int blocked;		/* wall mode: threads waiting now (not for a CPU) */
 	uint64_t kernel_ns;		/* the sampler's kernel time, every CPU */
 	uint64_t budget_skipped;	/* samples skipped to hold the budget */
 	double interval;		/* the interval now (raised over budget) */

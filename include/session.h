@@ -126,4 +126,31 @@ void session_json_write_string(FILE *out, const char *str, size_t len);
 /* One UTF-8 code point at p: its length, or 0 when the bytes are not valid UTF-8. */
 size_t session_utf8_decode(const unsigned char *p, size_t len, uint32_t *cp);
 
+/*
+ * What pyinst-bpf knows of a recording and pyinstrument's format has no field for. Saved in a
+ * .pyisession as one extra key, "pyinst_bpf": {"mode": "cpu", "pid": 4242, "lost_samples": 0}
+ * (pyinstrument's loader ignores it), only when something is known: pyinstrument's own sessions
+ * load and save unchanged.
+ */
+enum session_mode {
+	SESSION_MODE_UNKNOWN = 0,	/* not recorded here: pyinstrument's sessions are wall clock */
+	SESSION_MODE_WALL,
+	SESSION_MODE_CPU,
+	SESSION_MODE_MIXED,		/* sessions of both modes combined */
+};
+
+struct session_origin {
+	enum session_mode mode;
+	int pid;			/* the profiled process; 0: unknown, or several (then each
+					   has its own process root frame) */
+	int64_t lost_samples;		/* records the kernel could not send; -1: unknown */
+};
+
+const struct session_origin *session_get_origin(const struct session *s);
+void session_set_origin(struct session *s, const struct session_origin *o);
+/* "wall", "cpu", "mixed", or NULL for SESSION_MODE_UNKNOWN (and what is not a mode). */
+const char *session_mode_name(enum session_mode mode);
+/* The mode named name, SESSION_MODE_UNKNOWN for any other text. */
+enum session_mode session_mode_of(const char *name, size_t len);
+
 #endif /* PYINST_SESSION_H */

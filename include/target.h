@@ -27,6 +27,7 @@ struct target_thread {
 	bool pending;		/* wall: a stack sent at switch-out, waiting for its weight */
 	uint32_t pending_stack;
 	uint64_t pending_ts;	/* ktime of the switch-out */
+	uint32_t pending_reason;	/* why it left the CPU (PYI_REASON_*) */
 };
 
 struct target {

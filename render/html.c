@@ -710,7 +710,7 @@ static uint32_t default_process(struct payload *pl)
 		return pl->default_proc;
 	if (!cmd[0])
 		cmd = "python";
-	f.line = pl->o->npids ? pl->o->pids[0] : 0;
+	f.line = session_get_origin(pl->s)->pid ?: (pl->o->npids ? pl->o->pids[0] : 0);
 	f.function = short_process_name(pl, cmd);
 	f.file = intern_str(pl, "<process>", 9);
 	pl->default_proc = push(pl, NONE, intern_frame(pl, &f), cmd);
@@ -942,11 +942,18 @@ static int precision(double interval)
 	return (int)fmax(0, ceil(-log10(v)));
 }
 
+/* The session's own pid (kept in .pyisession), else the ones profiled, else process roots'. */
 static void write_pids(struct sink *k, const struct payload *pl)
 {
+	int pid = session_get_origin(pl->s)->pid;
 	bool first = true;
 
 	put(k, "[");
+	if (pid) {
+		put_int(k, pid);
+		put(k, "]");
+		return;
+	}
 	for (size_t i = 0; i < pl->o->npids; i++) {
 		put(k, i ? "," : "");
 		put_int(k, pl->o->pids[i]);
@@ -959,6 +966,28 @@ static void write_pids(struct sink *k, const struct payload *pl)
 		first = false;
 	}
 	put(k, "]");
+}
+
+/*
+ * Mode and lost samples: the session's (kept in .pyisession), else the options' while profiling.
+ * A session from elsewhere is pyinstrument's, wall clock, with no count of lost samples: null.
+ */
+static void write_origin(struct sink *k, const struct payload *pl)
+{
+	const struct session_origin *o = session_get_origin(pl->s);
+	const char *mode = session_mode_name(o->mode);
+
+	if (!mode)
+		mode = pl->o->mode && !strcmp(pl->o->mode, "cpu") ? "cpu" : "wall";
+	put_key(k, "mode");
+	put_cstr(k, mode);
+	put_key(k, "lost_samples");
+	if (o->lost_samples >= 0)
+		put_int(k, (long long)o->lost_samples);
+	else if (pl->o->lost_samples)
+		put_int(k, (long long)pl->o->lost_samples);
+	else
+		put(k, "null");
 }
 
 static void write_meta(struct sink *k, const struct payload *pl)
@@ -985,10 +1014,7 @@ static void write_meta(struct sink *k, const struct payload *pl)
 	put_float(k, h->cpu_time);
 	put_key(k, "interval");
 	put_float(k, h->max_interval);
-	put_key(k, "mode");
-	put_cstr(k, pl->o->mode && !strcmp(pl->o->mode, "wall") ? "wall" : "cpu");
-	put_key(k, "lost_samples");
-	put_int(k, (long long)pl->o->lost_samples);
+	write_origin(k, pl);
 	list = session_sys_path(pl->s, &n);
 	put_key(k, "sys_path");
 	put_str_list(k, list, n);

@@ -4,6 +4,15 @@
 # (unit, integration with real BPF, browser), a bounded fuzz run and the benchmark smoke test.
 # Ends with one line "N passed, N failed".
 set -uo pipefail
+# Installing packages and loading BPF programs need root: re-run through sudo when not root.
+if [ "$(id -u)" != 0 ]; then
+	if sudo=$(command -v sudo); then
+		exec "$sudo" -- "$0" "$@"
+	fi
+	echo "test.sh: needs root (it installs Debian packages and loads BPF programs) and there is" \
+		"no sudo: run it in a root shell" >&2
+	exit 1
+fi
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 "$root/scripts/install-deps.sh" || exit 1

@@ -217,6 +217,7 @@ static void take_sample(struct collector *c, const struct pyi_sample *s, size_t 
 		th->pending = true;
 		th->pending_stack = stack;
 		th->pending_ts = s->ts;
+		th->pending_reason = s->reason;
 		return;
 	}
 	session_add_sample(t->session, stack,
@@ -803,6 +804,21 @@ static void sum_percpu(int fd, __u32 key, int ncpus, uint64_t *out)
 	free(vals);
 }
 
+/* Wall mode: threads off a CPU now, waiting on something other than a CPU. */
+static unsigned int count_blocked(const struct collector *c)
+{
+	unsigned int n = 0;
+
+	for (size_t i = 0; i < c->targets.len; i++) {
+		const struct target *t = c->targets.items[i];
+
+		for (size_t j = 0; t->state == TARGET_ACTIVE && j < t->nthreads; j++)
+			n += t->threads[j].pending &&
+			     t->threads[j].pending_reason != PYI_REASON_PREEMPTED;
+	}
+	return n;
+}
+
 void collector_stats(struct collector *c, struct collect_stats *st)
 {
 	struct symbolizer_stats sst;
@@ -822,6 +838,7 @@ void collector_stats(struct collector *c, struct collect_stats *st)
 	symbolizer_stats(c->sym, &sst);
 	st->unresolved = sst.unresolved;
 	target_table_counts(&c->targets, &st->processes, &st->threads, &st->running);
+	st->blocked = count_blocked(c);
 }
 
 void collector_stop(struct collector *c)
@@ -858,18 +875,40 @@ static void drain(struct collector *c)
 	}
 }
 
+/* What a saved session keeps of how it was recorded besides its samples (session.h). */
+static void set_origin(struct collector *c, struct session *s)
+{
+	struct session_origin o = *session_get_origin(s);
+	uint64_t lost;
+
+	sum_percpu(bpf_map__fd(c->skel->maps.errors), PYI_ERR_RINGBUF, c->ncpus, &lost);
+	o.mode = c->opts.wall ? SESSION_MODE_WALL : SESSION_MODE_CPU;
+	o.lost_samples = (int64_t)lost;
+	session_set_origin(s, &o);
+}
+
 size_t collector_finish_each(struct collector *c, double start_time, double duration,
 			     const char *description, struct session **out, int *pids, size_t max)
 {
+	size_t n;
+
 	drain(c);
-	return target_table_sessions(&c->targets, start_time, duration, c->opts.interval,
-				     description, out, pids, max);
+	n = target_table_sessions(&c->targets, start_time, duration, c->opts.interval,
+				  description, out, pids, max);
+	for (size_t i = 0; i < n; i++)
+		set_origin(c, out[i]);
+	return n;
 }
 
 struct session *collector_finish(struct collector *c, double start_time, double duration,
 				 const char *description)
 {
+	struct session *s;
+
 	drain(c);
-	return target_table_session(&c->targets, start_time, duration, c->opts.interval,
-				    description);
+	s = target_table_session(&c->targets, start_time, duration, c->opts.interval,
+				 description);
+	if (s)
+		set_origin(c, s);
+	return s;
 }

@@ -505,17 +505,25 @@ static double wall_now(void)
 	return (double)tv.tv_sec + tv.tv_usec / 1e6;
 }
 
+/*
+ * What was recorded, at a glance: redrawn on a terminal while sampling, and once at the end
+ * wherever stderr goes (the final summary). Blocked: wall mode's threads waiting now.
+ */
 static void status_line(const struct cli *cli, struct collector *c, double elapsed, bool final)
 {
+	bool tty = isatty(STDERR_FILENO);
 	struct collect_stats st;
+	char blocked[32] = "";
 
-	if (cli->quiet || !isatty(STDERR_FILENO))
+	if (cli->quiet || (!tty && !final))
 		return;
 	collector_stats(c, &st);
-	fprintf(stderr, "\r\033[Kpyinst-bpf: %.1fs, %llu samples, %u threads in %u process%s, "
-		"%llu lost%s", elapsed, (unsigned long long)st.samples, st.threads, st.processes,
-		st.processes == 1 ? "" : "es", (unsigned long long)st.lost,
-		final ? "\n" : "");
+	if (cli->collect.wall)
+		snprintf(blocked, sizeof(blocked), " (%u blocked)", st.blocked);
+	fprintf(stderr, "%spyinst-bpf: %.1fs, %llu samples, %u thread%s%s in %u process%s, "
+		"%llu lost%s", tty ? "\r\033[K" : "", elapsed, (unsigned long long)st.samples,
+		st.threads, st.threads == 1 ? "" : "s", blocked, st.processes,
+		st.processes == 1 ? "" : "es", (unsigned long long)st.lost, final ? "\n" : "");
 }
 
 /* What sampling cost the host: kernel time per CPU, and what the budget took away. */
@@ -529,19 +537,36 @@ static void report_cost(const struct collect_stats *st, double elapsed, int ncpu
 		COLLECT_BUDGET_NS_PER_S / 1e6, st->interval * 1e3);
 }
 
+/*
+ * What went wrong in the kernel, each with what it cost the profile and what to do about it.
+ * Counted only for real losses: an exiting thread or a frame without code is not one.
+ */
+static const struct {
+	bool always_warn;	/* else a warning past 1% of the samples, info below */
+	const char *what;
+} problems[PYI_ERR_MAX] = {
+	[PYI_ERR_RINGBUF] = { true, "records dropped: the ring buffer was full, so those samples "
+		"are missing; a longer --interval lowers the rate" },
+	[PYI_ERR_READ_TSTATE] = { false, "samples could not read their interpreter's thread "
+		"list and are missing; if it persists, run with -v and report it" },
+	[PYI_ERR_READ_FRAME] = { false, "stacks stopped at an unreadable frame and miss their "
+		"callers; if it persists, run with -v and report it" },
+	[PYI_ERR_READ_CODE] = { false, "frames with an unreadable code object were left out of "
+		"their stacks; if it persists, run with -v and report it" },
+	[PYI_ERR_NO_TSTATE] = { false, "samples of threads running no Python (starting, ending "
+		"or native threads): not in the profile, nothing to do" },
+	[PYI_ERR_TRUNCATED] = { true, "stacks were deeper than --max-depth and keep their root "
+		"end only; raise --max-depth (up to 4096) to keep them whole" },
+	[PYI_ERR_THREADS_FULL] = { true, "thread state lookups were not cached (more threads than "
+		"the cache holds): the profile is whole, sampling cost more" },
+	[PYI_ERR_SYMBOL_DEFERRED] = { false, "code objects were described late, from user space: "
+		"nothing to do" },
+	[PYI_ERR_PROCS_FULL] = { true, "child processes were not followed (the process table was "
+		"full); profile them with --pid" },
+};
+
 static void report_problems(struct collector *c, const struct cli *cli, double elapsed)
 {
-	static const char *const what[PYI_ERR_MAX] = {
-		[PYI_ERR_RINGBUF] = "records dropped (ring buffer full)",
-		[PYI_ERR_READ_TSTATE] = "thread lists unreadable",
-		[PYI_ERR_READ_FRAME] = "frames unreadable",
-		[PYI_ERR_READ_CODE] = "code objects unreadable",
-		[PYI_ERR_NO_TSTATE] = "samples of threads without a Python thread state",
-		[PYI_ERR_TRUNCATED] = "stacks deeper than --max-depth (truncated)",
-		[PYI_ERR_THREADS_FULL] = "thread cache full",
-		[PYI_ERR_SYMBOL_DEFERRED] = "code objects described late (read from user space)",
-		[PYI_ERR_PROCS_FULL] = "children not followed (process table full)",
-	};
 	struct collect_stats st;
 	uint64_t n;
 	int i;
@@ -549,18 +574,17 @@ static void report_problems(struct collector *c, const struct cli *cli, double e
 	collector_stats(c, &st);
 	for (i = 0; i < PYI_ERR_MAX; i++) {
 		n = st.errors[i];
-		if (!what[i] || !n)
+		if (!problems[i].what || !n)
 			continue;
-		/* a few reads race with threads and processes starting or ending: normal */
-		if (i != PYI_ERR_NO_TSTATE &&	/* threads before CPython binds them, native ones */
-		    (i == PYI_ERR_RINGBUF || i == PYI_ERR_TRUNCATED || i == PYI_ERR_THREADS_FULL ||
-		     i == PYI_ERR_PROCS_FULL || n * 100 > st.samples))
-			pr_warn("%llu %s", (unsigned long long)n, what[i]);
+		if (i != PYI_ERR_NO_TSTATE && i != PYI_ERR_SYMBOL_DEFERRED &&
+		    (problems[i].always_warn || n * 100 > st.samples))
+			pr_warn("%llu %s", (unsigned long long)n, problems[i].what);
 		else
-			pr_info("%llu %s", (unsigned long long)n, what[i]);
+			pr_info("%llu %s", (unsigned long long)n, problems[i].what);
 	}
 	if (st.unresolved)
-		pr_warn("%llu frames could not be named", (unsigned long long)st.unresolved);
+		pr_warn("%llu frames could not be named (their code object was freed before it was "
+			"read) and show as <unknown>", (unsigned long long)st.unresolved);
 	if (!st.samples && !cli->quiet)
 		pr_warn("no samples were recorded");
 	report_cost(&st, elapsed, (int)sysconf(_SC_NPROCESSORS_ONLN));

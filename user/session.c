@@ -80,6 +80,7 @@ struct session {
 	char *target;
 	struct strlist sys_path;
 	struct strlist sys_prefixes;
+	struct session_origin origin;
 	int err;
 };
 
@@ -271,6 +272,7 @@ struct session *session__new(void)
 	s->hdr.min_interval = 0.001;
 	s->hdr.max_interval = 0.001;
 	s->hdr.start_call_stack = SESSION_NO_STACK;
+	s->origin.lost_samples = -1;
 	s->target = strdup("");
 	if (!s->target)
 		goto err_nomem;
@@ -668,6 +670,21 @@ static int combine_lists(struct session *dst, const struct session *src, bool sr
 }
 
 /* The earlier session's header wins; src's records go before dst's when src started first. */
+/* What stays true of both: one mode or "mixed", one pid, lost summed; else unknown. */
+static void combine_origin(struct session_origin *dst, const struct session_origin *src)
+{
+	if (!dst->mode || !src->mode)
+		dst->mode = SESSION_MODE_UNKNOWN;
+	else if (dst->mode != src->mode)
+		dst->mode = SESSION_MODE_MIXED;
+	if (dst->pid != src->pid)
+		dst->pid = 0;
+	if (dst->lost_samples < 0 || src->lost_samples < 0)
+		dst->lost_samples = -1;
+	else
+		dst->lost_samples += src->lost_samples;
+}
+
 static int combine_header(struct session *dst, const struct session *src, bool src_first)
 {
 	struct session_header *h = &dst->hdr;
@@ -684,6 +701,7 @@ static int combine_header(struct session *dst, const struct session *src, bool s
 	h->duration += src->hdr.duration;
 	h->sample_count += src->hdr.sample_count;
 	h->cpu_time += src->hdr.cpu_time;
+	combine_origin(&dst->origin, &src->origin);
 	return 0;
 }
 
@@ -741,4 +759,41 @@ out:
 	if (err)
 		set_err(dst, err);
 	return err;
+}
+
+/* ---- origin ------------------------------------------------------------------------------- */
+
+static const char *const mode_names[] = {
+	[SESSION_MODE_WALL] = "wall",
+	[SESSION_MODE_CPU] = "cpu",
+	[SESSION_MODE_MIXED] = "mixed",
+};
+
+const struct session_origin *session_get_origin(const struct session *s)
+{
+	return &s->origin;
+}
+
+void session_set_origin(struct session *s, const struct session_origin *o)
+{
+	s->origin = *o;
+	if ((unsigned int)s->origin.mode > SESSION_MODE_MIXED)
+		s->origin.mode = SESSION_MODE_UNKNOWN;
+	if (s->origin.pid < 0)
+		s->origin.pid = 0;
+	if (s->origin.lost_samples < 0)
+		s->origin.lost_samples = -1;
+}
+
+const char *session_mode_name(enum session_mode mode)
+{
+	return (unsigned int)mode <= SESSION_MODE_MIXED ? mode_names[mode] : NULL;
+}
+
+enum session_mode session_mode_of(const char *name, size_t len)
+{
+	for (size_t m = SESSION_MODE_WALL; m <= SESSION_MODE_MIXED; m++)
+		if (strlen(mode_names[m]) == len && !memcmp(mode_names[m], name, len))
+			return (enum session_mode)m;
+	return SESSION_MODE_UNKNOWN;
 }

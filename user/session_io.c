@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -151,6 +152,8 @@ void session_json_write_string(FILE *out, const char *str, size_t len)
 	fputc('"', out);
 }
 
+#define ORIGIN_KEY "pyinst_bpf"	/* struct session_origin */
+
 static void write_float(FILE *out, const char *key, double v)
 {
 	char buf[48];
@@ -199,6 +202,23 @@ static void write_strlist(FILE *out, const char *key, const char *const *v, size
 	fputs("], ", out);
 }
 
+/* Ours only (session.h): nothing when nothing is known, so pyinstrument's files round-trip. */
+static void write_origin(FILE *out, const struct session_origin *o)
+{
+	const char *mode = session_mode_name(o->mode);
+
+	if (!mode && !o->pid && o->lost_samples < 0)
+		return;
+	fprintf(out, "\"%s\": {", ORIGIN_KEY);
+	if (mode)
+		fprintf(out, "\"mode\": \"%s\"%s", mode, o->pid || o->lost_samples >= 0 ? ", " : "");
+	if (o->pid)
+		fprintf(out, "\"pid\": %d%s", o->pid, o->lost_samples >= 0 ? ", " : "");
+	if (o->lost_samples >= 0)
+		fprintf(out, "\"lost_samples\": %lld", (long long)o->lost_samples);
+	fputs("}, ", out);
+}
+
 static void write_header(FILE *out, const struct session *s, uint32_t **buf, size_t *cap,
 			 int *err)
 {
@@ -222,6 +242,7 @@ static void write_header(FILE *out, const struct session *s, uint32_t **buf, siz
 	write_strlist(out, "sys_path", v, n);
 	v = session_sys_prefixes(s, &n);
 	write_strlist(out, "sys_prefixes", v, n);
+	write_origin(out, session_get_origin(s));
 }
 
 int session_save(const struct session *s, FILE *out)
@@ -307,13 +328,13 @@ struct prefix {
 enum hdr_key {
 	K_START_TIME, K_DURATION, K_MIN_INTERVAL, K_MAX_INTERVAL, K_SAMPLE_COUNT,
 	K_START_CALL_STACK, K_TARGET_DESCRIPTION, K_CPU_TIME, K_SYS_PATH, K_SYS_PREFIXES,
-	K_FRAME_RECORDS, K_UNKNOWN,
+	K_FRAME_RECORDS, K_ORIGIN, K_UNKNOWN,
 };
 
 static const char *const key_names[] = {
 	"start_time", "duration", "min_interval", "max_interval", "sample_count",
 	"start_call_stack", "target_description", "cpu_time", "sys_path", "sys_prefixes",
-	"frame_records",
+	"frame_records", ORIGIN_KEY,
 };
 
 struct loader {
@@ -332,6 +353,7 @@ struct loader {
 	uint32_t start_stack;
 	char *target;
 	struct strvec lists[2];		/* sys_path, sys_prefixes */
+	struct session_origin origin;
 };
 
 static int fail(struct loader *l, int ret, const char *fmt, ...)
@@ -934,6 +956,70 @@ static int load_number(struct loader *l, enum hdr_key k)
 	return 0;
 }
 
+/*
+ * One member of "pyinst_bpf": a mode name, a pid, a count. pyinstrument ignores the key: what
+ * is not one of these (another type, out of range, another name) is valid JSON skipped.
+ */
+static int load_origin_member(struct loader *l, const char *key, size_t keylen)
+{
+	struct session_origin *o = &l->origin;
+	bool pid = keylen == 3 && !memcmp(key, "pid", 3);
+	const char *str;
+	size_t len;
+	double v;
+	int err;
+
+	if (keylen == 4 && !memcmp(key, "mode", 4) && peek(l) == '"') {
+		if ((err = lex_string(l, &str, &len)))
+			return err;
+		o->mode = session_mode_of(str, len);
+		return 0;
+	}
+	if ((pid || (keylen == 12 && !memcmp(key, "lost_samples", 12))) &&
+	    starts_number(peek(l))) {
+		if (lex_number(l, &v))
+			return -EINVAL;
+		if (v != floor(v) || v < (pid ? 1 : 0) || v > (pid ? INT_MAX : MAX_EXACT_INT))
+			return 0;
+		if (pid)
+			o->pid = (int)v;
+		else
+			o->lost_samples = (int64_t)v;
+		return 0;
+	}
+	return skip_value(l, 2);
+}
+
+static int load_origin(struct loader *l)
+{
+	const char *str;
+	char key[16];
+	size_t len;
+	int err;
+
+	l->origin = (struct session_origin){ .lost_samples = -1 };	/* the last one wins */
+	if (peek(l) != '{')
+		return skip_value(l, 1);
+	l->p++;
+	if (eat(l, '}'))
+		return 0;
+	do {
+		if (peek(l) != '"')
+			return syntax_error(l);
+		if ((err = lex_string(l, &str, &len)))
+			return err;
+		/* the key is copied: lex_string's buffer is reused by the value */
+		if (len >= sizeof(key))
+			len = sizeof(key) - 1;
+		memcpy(key, str, len);
+		if (!eat(l, ':'))
+			return syntax_error(l);
+		if ((err = load_origin_member(l, key, len)))
+			return err;
+	} while (eat(l, ','));
+	return eat(l, '}') ? 0 : syntax_error(l);
+}
+
 static int load_member(struct loader *l, enum hdr_key k)
 {
 	const char *str;
@@ -956,6 +1042,8 @@ static int load_member(struct loader *l, enum hdr_key k)
 		return load_strlist(l, key_names[k], &l->lists[k - K_SYS_PATH]);
 	case K_FRAME_RECORDS:
 		return load_records(l);
+	case K_ORIGIN:
+		return load_origin(l);
 	case K_UNKNOWN:
 		return skip_value(l, 1);
 	default:
@@ -996,6 +1084,8 @@ static int finish(struct loader *l)
 	session_set_interval(s, l->num[K_MIN_INTERVAL], l->num[K_MAX_INTERVAL]);
 	session_set_cpu_time(s, l->num[K_CPU_TIME]);
 	session_set_sample_count(s, (uint64_t)l->num[K_SAMPLE_COUNT]);
+	if (l->seen & (1u << K_ORIGIN))
+		session_set_origin(s, &l->origin);
 	return 0;
 }
 

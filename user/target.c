@@ -484,6 +484,10 @@ static void set_placeholder_start(struct session *s)
 static void finish_one(struct session *s, const struct target *t, double start_time,
 		       double duration, double interval, const char *description)
 {
+	struct session_origin origin = *session_get_origin(s);
+
+	origin.pid = t->pid;	/* the header's pid, once saved and loaded again too */
+	session_set_origin(s, &origin);
 	session_set_times(s, start_time, duration);
 	session_set_interval(s, interval, interval);
 	session_set_cpu_time(s, t->cpu_known ? t->cpu_last - t->cpu_start : 0);

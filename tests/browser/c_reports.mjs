@@ -3,7 +3,7 @@
 // pyinstrument's own sessions and on a hostile session this file writes.
 // env: PYI_BIN (default <repo>/build/pyinst-bpf), PYI_SAMPLES (default <repo>/tests/data/pyinstrument-samples).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -90,4 +90,35 @@ export function renderCReports(outDir) {
 		hostile: render(join(outDir, 'c-hostile.pyisession'), join(outDir, 'c-hostile.html')),
 		surrogate: render(join(outDir, 'c-surrogate.pyisession'), join(outDir, 'c-surrogate.html')),
 	};
+}
+
+// The quick start's path (scripts/quickstart.sh): a launched program profiled in cpu mode into a
+// .pyisession, then `--load` into HTML. The program writes its own pid, which the header, the
+// process row and every timeline lane must show. Needs root (BPF); null without it.
+const LAUNCHED = `
+import os, sys, threading, time
+def spin(seconds):
+    end = time.time() + seconds
+    while time.time() < end:
+        sum(range(500))
+worker = threading.Thread(target=spin, args=(0.3,), name="spinner")
+worker.start()
+spin(0.3)
+worker.join()
+open(sys.argv[1], "w").write(str(os.getpid()))
+`;
+
+export function renderLaunchReport(outDir) {
+	if (!existsSync(PYI_BIN) || typeof process.getuid !== 'function' || process.getuid() !== 0)
+		return null;
+	mkdirSync(outDir, { recursive: true });
+	const session = join(outDir, 'c-launch.pyisession'), pidFile = join(outDir, 'c-launch.pid');
+	const out = join(outDir, 'c-launch.html');
+	const r = spawnSync(PYI_BIN, ['-q', '--mode', 'cpu', '-o', session, '--', 'python3', '-c',
+		LAUNCHED, pidFile], { encoding: 'utf8' });
+	if (r.status !== 0)
+		return { status: r.status, stderr: 'profiling: ' + r.stderr, out };
+	const loaded = render(session, out);
+	loaded.pid = Number(readFileSync(pidFile, 'utf8'));
+	return loaded;
 }

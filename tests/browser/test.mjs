@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIREFOX, firefoxAvailable, firefoxSmoke } from './firefox.mjs';
-import { HOSTILE_TARGET, PYI_BIN, renderCReports } from './c_reports.mjs';
+import { HOSTILE_TARGET, PYI_BIN, renderCReports, renderLaunchReport } from './c_reports.mjs';
 import { launch, openReport } from './harness.mjs';
 import { STANDARD, assembleTemplate, writeFixture } from './make_fixture.mjs';
 
@@ -321,6 +321,34 @@ async function testTasks(ctx, file) {
 	await page.close();
 }
 
+/* A launched program's cpu-mode session, saved and loaded: its header says its pid and mode. */
+async function testLaunchReport(ctx, r) {
+	const tag = 'c-launch';
+	check(tag + ': profiled, saved and loaded', r.status === 0 && r.pid > 0, r.stderr);
+	if (r.status !== 0) return;
+	const { page, log } = await openReport(ctx, r.out);
+	check(tag + ': viewer started', log.error === null, log.error);
+	const facts = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll('.pyi-fact')]
+		.map((d) => [d.querySelector('dt').textContent, d.querySelector('dd').textContent])));
+	check(tag + ': header PID is the launched process', facts.PID === String(r.pid), JSON.stringify(facts));
+	check(tag + ': header mode is CPU time', facts.Mode === 'CPU time', facts.Mode);
+	check(tag + ': header lost samples counted', facts['Lost samples'] === '0', facts['Lost samples']);
+	await page.click('button[data-view="timeline"]');
+	await page.waitForTimeout(100);
+	const lanes = await page.evaluate(() => window.__pyiApp.views.timeline.data.lanes.map((l) => l.label)
+		.filter((l) => l !== 'other samples'));
+	check(tag + ': every lane names the pid, none a tid 0 or pid 0',
+		lanes.length >= 2 && lanes.every((l) => l.includes('pid ' + r.pid) && !/\b(tid|pid) 0\b/.test(l)),
+		lanes.join(' | '));
+	await page.click('button[data-view="tree"]');
+	const rows = await page.evaluate(() => [...document.querySelectorAll('.pyi-row')].map((e) => e.textContent));
+	check(tag + ': the process row says its pid', rows.length > 0 && rows[0].endsWith('pid ' + r.pid), rows.slice(0, 3).join(' | '));
+	const groups = await page.evaluate(() => [...document.querySelectorAll('#pyi-thread optgroup')].map((g) => g.label));
+	check(tag + ': the thread selector names the process', groups.length === 1 && groups[0].startsWith('Process ' + r.pid + ' '), groups.join(' | '));
+	await checkClean(tag, page, log);
+	await page.close();
+}
+
 /* Reports from `pyinst-bpf --load`: pyinstrument's sessions and a hostile one. */
 async function testCReports(ctx, reports) {
 	for (const [k, r] of Object.entries(reports))
@@ -358,6 +386,8 @@ async function main() {
 		files[spec.name] = r.path;
 	}
 	const cReports = renderCReports(FIXTURES);
+	const launchReport = cReports && renderLaunchReport(FIXTURES);
+	if (cReports && !launchReport) console.log('# launched report: skipped (profiling needs root)');
 	console.log(cReports ? '# C renderer: ' + PYI_BIN : `# C renderer: skipped (no ${PYI_BIN}; set PYI_BIN)`);
 	console.log('# fixtures in ' + FIXTURES);
 	console.log('# screenshots in ' + SHOTS);
@@ -379,6 +409,7 @@ async function main() {
 		await testBig(b.context, files.small, '10k');
 		await testBig(b.context, files.big, '1M');
 		if (cReports) await testCReports(b.context, cReports);
+		if (launchReport) await testLaunchReport(b.context, launchReport);
 	} catch (e) {
 		check('test ran to the end', false, e.stack || String(e));
 	} finally {

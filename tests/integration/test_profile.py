@@ -2,6 +2,7 @@
 """Real BPF against real interpreters: every CPython on the machine, each workload measuring
 its own ground truth. Run as root: python3 tests/integration/test_profile.py"""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -137,12 +138,28 @@ def wait_test(python, mode):
               "compressing: %.3fs wall in the profile, %.3fs measured" % (comp, truth["compressing"]))
 
 
+# What report_problems says about reads that failed; -v shows each counter that is not zero.
+READ_COUNTERS = ("thread list", "unreadable frame", "unreadable code object",
+                 "could not be named")
+
+
+def test_server_counters_zero(python):
+    """A threaded HTTP server under load (a thread per connection, thousands of threads
+    starting and ending): every read of a live thread succeeds, so no read counter moves."""
+    run = profile_pid(python, "http_server.py", [DURATION], opts=("-v",))
+    truth = run.truth()
+    check(truth["served"] >= 100, "the server answered only %d requests" % truth["served"])
+    bad = [l for l in run.stderr.splitlines() if any(c in l for c in READ_COUNTERS)]
+    check(not bad, "a clean run counted failed reads: " + "; ".join(bad))
+    check(run.session().function_time("do_GET") > 0, "do_GET is not in the profile")
+
+
 def per_interpreter_tests():
     tests = []
     for label, python in interpreters():
         for fn in (test_shares_launch, test_shares_pid, test_deep_recursion_whole,
                    test_deep_recursion_truncated, test_threads_and_sleeper, test_line_numbers,
-                   test_churn_names_right):
+                   test_churn_names_right, test_server_counters_zero):
             tests.append(("%s [%s]" % (fn.__name__, label), lambda fn=fn, p=python: fn(p)))
         tests.append(("test_waits_wall [%s]" % label, lambda p=python: wait_test(p, "wall")))
         tests.append(("test_waits_cpu [%s]" % label, lambda p=python: wait_test(p, "cpu")))
@@ -271,12 +288,58 @@ def test_thread_totals_wall():
           "main thread: %.3fs in the profile, the script ran %.3fs" % (main[0], truth["main"]))
 
 
+SUMMARY = re.compile(r"^pyinst-bpf: [0-9.]+s, (\d+) samples, (\d+) threads?( \((\d+) blocked\))? "
+                     r"in (\d+) process(es)?, (\d+) lost$", re.M)
+
+
+def summary_of(mode, threads=4):
+    """The final summary line of a --pid session of threads blocked in turns."""
+    python = interpreters()[-1][1]
+    ready = os.path.join(tmpdir(), "blocked-%d.ready" % os.getpid())
+    open(ready, "w").close()
+    target = subprocess.Popen([python, os.path.join(WORKLOADS, "blocked.py"), str(threads),
+                               "30", ready])
+    try:
+        deadline = time.time() + 30
+        while open(ready).read() != "ready":
+            check(time.time() < deadline and target.poll() is None, "workload never got ready")
+            time.sleep(0.01)
+        rc, _, err = run_cli(["--mode", mode, "-d", "1.5", "--pid", str(target.pid), "-o",
+                              os.path.join(tmpdir(), "blocked-%d.folded" % os.getpid())])
+    finally:
+        target.kill()
+        target.wait()
+    check(rc == 0, "exit %d: %s" % (rc, err))
+    found = SUMMARY.findall(err)
+    check(len(found) == 1, "not one summary line in: %r" % err)
+    samples, nthreads, _, blocked, procs, _, lost = found[0]
+    return int(samples), int(nthreads), blocked, int(procs), int(lost)
+
+
+def test_final_summary_wall():
+    """Without a terminal too, the run ends with one line: samples, threads (blocked), processes,
+    lost. 4 threads waiting in turns, the main one joining them: 5 threads, all blocked."""
+    samples, threads, blocked, procs, lost = summary_of("wall")
+    check(samples > 0 and threads == 5 and procs == 1 and lost == 0,
+          "summary: %d samples, %d threads, %d processes, %d lost" % (samples, threads, procs,
+                                                                       lost))
+    check(blocked != "" and 4 <= int(blocked) <= 5, "%s of 5 threads blocked" % blocked)
+
+
+def test_final_summary_cpu():
+    """cpu mode sees no waits: no blocked figure."""
+    samples, threads, blocked, procs, lost = summary_of("cpu")
+    check(samples > 0 and procs == 1 and lost == 0 and blocked == "",
+          "summary: %d samples, %d processes, %d lost, blocked %r" % (samples, procs, lost,
+                                                                       blocked))
+
+
 def general_tests():
     return [(f.__name__, f) for f in (
         test_no_such_pid, test_not_python, test_unsupported_python, test_corrupt_session,
         test_bad_option, test_sigterm_writes_report, test_target_exits_midway,
         test_exec_command_fails, test_launch_through_shim, test_500_threads,
-        test_thread_totals_wall)]
+        test_thread_totals_wall, test_final_summary_wall, test_final_summary_cpu)]
 
 
 if __name__ == "__main__":

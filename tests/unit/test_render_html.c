@@ -362,19 +362,47 @@ static void test_render_html_demo_payload(void **state)
 	session__free(s);
 }
 
-static void test_render_html_cpu_mode_is_default(void **state)
+static void test_render_html_pyinstrument_session_is_wall_clock(void **state)
 {
+	/* pyinstrument records wall-clock time and counts no lost samples: "wall", null */
 	struct session *s = load_sample("combined.pyisession");
 	struct report r = { 0 };
 	size_t count;
 	double want = session_weight(s, &count);
 
 	render_report(s, NULL, &r);
-	assert_string_equal(get(get(r.payload, "meta"), "mode")->valuestring, "cpu");
+	assert_string_equal(get(get(r.payload, "meta"), "mode")->valuestring, "wall");
+	assert_true(cJSON_IsNull(get(get(r.payload, "meta"), "lost_samples")));
 	assert_int_equal(cJSON_GetArraySize(get(get(r.payload, "meta"), "pids")), 0);
 	assert_true(fabs(check_payload(r.payload) - want) < 1e-5);
 	/* two recordings, two thread roots (different idents) */
 	assert_int_equal(cJSON_GetArraySize(get(r.payload, "threads")), 2);
+	report_free(&r);
+	session__free(s);
+}
+
+static void test_render_html_session_origin_wins(void **state)
+{
+	/* a session recorded here and loaded again: its own mode, pid and lost count, whatever
+	 * the options of the --load run say */
+	struct session_origin origin = { SESSION_MODE_CPU, 555, 3 };
+	struct session *s = load_sample("demo.pyisession");
+	struct render_opts o;
+	struct report r = { 0 };
+	const cJSON *meta, *thread;
+
+	session_set_origin(s, &origin);
+	render_opts_init(&o);
+	o.mode = "wall";
+	render_report(s, &o, &r);
+	meta = get(r.payload, "meta");
+	assert_string_equal(get(meta, "mode")->valuestring, "cpu");
+	assert_int_equal(get(meta, "lost_samples")->valueint, 3);
+	assert_int_equal(cJSON_GetArraySize(get(meta, "pids")), 1);
+	assert_int_equal(item_int(get(meta, "pids"), 0), 555);
+	thread = cJSON_GetArrayItem(get(r.payload, "threads"), 0);
+	assert_int_equal(get(thread, "pid")->valueint, 555);
+	assert_int_equal(get(cJSON_GetArrayItem(get(r.payload, "processes"), 0), "pid")->valueint, 555);
 	report_free(&r);
 	session__free(s);
 }
@@ -604,7 +632,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_render_html_demo_payload),
-		cmocka_unit_test(test_render_html_cpu_mode_is_default),
+		cmocka_unit_test(test_render_html_pyinstrument_session_is_wall_clock),
+		cmocka_unit_test(test_render_html_session_origin_wins),
 		cmocka_unit_test(test_render_html_empty_session),
 		cmocka_unit_test(test_render_html_frame_flags),
 		cmocka_unit_test(test_render_html_escapes_hostile_names),

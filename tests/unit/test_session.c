@@ -272,6 +272,118 @@ static void test_session_odd_names_round_trip(void **state)
 	session__free(s);
 }
 
+/* A session with one sample and the given origin. */
+static struct session *session_with_origin(enum session_mode mode, int pid, int64_t lost)
+{
+	static const char frame[] = "f\0/a.py\0" "1";
+	struct session_origin o = { .mode = mode, .pid = pid, .lost_samples = lost };
+	struct session *s = session__new();
+
+	assert_non_null(s);
+	session_add_sample(s, session_stack_push(s, SESSION_NO_STACK,
+			   session_intern_frame(s, frame, sizeof(frame) - 1)), 0.001);
+	session_set_origin(s, &o);
+	return s;
+}
+
+static struct session *saved_and_loaded(const struct session *s, char **text)
+{
+	struct session *back = NULL;
+	char err[256] = "";
+	size_t len;
+
+	*text = save_to_string(s, &len);
+	if (load_text(*text, len, err, sizeof(err), &back))
+		fail_msg("saved session does not load: %s", err);
+	return back;
+}
+
+static void test_session_origin_round_trip(void **state)
+{
+	/* a cpu-mode recording stays cpu once loaded; the pid and lost count come back too */
+	static const struct session_origin cases[] = {
+		{ SESSION_MODE_CPU, 4242, 0 }, { SESSION_MODE_WALL, 7, 123456789012 },
+		{ SESSION_MODE_MIXED, 0, -1 }, { SESSION_MODE_UNKNOWN, 99, -1 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct session *s = session_with_origin(cases[i].mode, cases[i].pid,
+							cases[i].lost_samples), *back;
+		const struct session_origin *o;
+		char *text;
+
+		back = saved_and_loaded(s, &text);
+		o = session_get_origin(back);
+		assert_int_equal(o->mode, cases[i].mode);
+		assert_int_equal(o->pid, cases[i].pid);
+		assert_int_equal(o->lost_samples, cases[i].lost_samples);
+		/* an extra key before frame_records: pyinstrument's from_json reads keys by name */
+		assert_non_null(strstr(text, "\"pyinst_bpf\": {"));
+		assert_true(strstr(text, "\"pyinst_bpf\"") < strstr(text, "\"frame_records\""));
+		free(text);
+		session__free(back);
+		session__free(s);
+	}
+}
+
+static void test_session_origin_absent_or_odd(void **state)
+{
+	/* nothing known: nothing written (pyinstrument's files round-trip byte for byte, above);
+	 * values pyinstrument would ignore anyway are skipped, never an error */
+	static const char *const odd[] = {
+		"{\"mode\": 3, \"pid\": \"12\", \"lost_samples\": -1, \"x\": [{}]}",
+		"{\"mode\": \"turbo\", \"pid\": 0.5, \"lost_samples\": 1e300}",
+		"[\"not\", \"an\", \"object\"]",
+		"null",
+	};
+	struct session *s = session_with_origin(SESSION_MODE_UNKNOWN, 0, -1), *back;
+	const struct session_origin *o;
+	char err[256] = "", text[512], *saved;
+	size_t len;
+
+	saved = save_to_string(s, &len);
+	assert_null(strstr(saved, "pyinst_bpf"));
+	free(saved);
+	session__free(s);
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		snprintf(text, sizeof(text), "{\"start_time\": 1.0, \"duration\": 1.0, "
+			 "\"sample_count\": 0, \"start_call_stack\": [], "
+			 "\"target_description\": \"\", \"cpu_time\": 0, \"pyinst_bpf\": %s, "
+			 "\"frame_records\": []}", odd[i]);
+		if (load_text(text, strlen(text), err, sizeof(err), &back))
+			fail_msg("%s: %s", odd[i], err);
+		o = session_get_origin(back);
+		assert_int_equal(o->mode, SESSION_MODE_UNKNOWN);
+		assert_int_equal(o->pid, 0);
+		assert_int_equal(o->lost_samples, -1);
+		session__free(back);
+	}
+}
+
+static void test_session_origin_combine(void **state)
+{
+	struct session *a = session_with_origin(SESSION_MODE_CPU, 10, 3);
+	struct session *b = session_with_origin(SESSION_MODE_CPU, 10, 4);
+	struct session *c = session_with_origin(SESSION_MODE_WALL, 11, -1);
+	struct session *d = session_with_origin(SESSION_MODE_UNKNOWN, 0, -1);
+	const struct session_origin *o = session_get_origin(a);
+
+	assert_int_equal(session_combine(a, b), 0);
+	assert_int_equal(o->mode, SESSION_MODE_CPU);
+	assert_int_equal(o->pid, 10);
+	assert_int_equal(o->lost_samples, 7);
+	assert_int_equal(session_combine(a, c), 0);
+	assert_int_equal(o->mode, SESSION_MODE_MIXED);
+	assert_int_equal(o->pid, 0);
+	assert_int_equal(o->lost_samples, -1);
+	assert_int_equal(session_combine(a, d), 0);	/* with pyinstrument's: unknown */
+	assert_int_equal(o->mode, SESSION_MODE_UNKNOWN);
+	session__free(a);
+	session__free(b);
+	session__free(c);
+	session__free(d);
+}
+
 static void test_session_merges_consecutive_samples(void **state)
 {
 	/* The model grows with distinct stacks and runs of samples, not with samples. */
@@ -480,6 +592,9 @@ int main(void)
 		cmocka_unit_test(test_session_load_survives_deep_nesting),
 		cmocka_unit_test(test_session_load_truncated_file),
 		cmocka_unit_test(test_session_odd_names_round_trip),
+		cmocka_unit_test(test_session_origin_round_trip),
+		cmocka_unit_test(test_session_origin_absent_or_odd),
+		cmocka_unit_test(test_session_origin_combine),
 		cmocka_unit_test(test_session_merges_consecutive_samples),
 		cmocka_unit_test(test_session_stack_depth_is_capped),
 		cmocka_unit_test(test_session_tree_is_time_ordered),
