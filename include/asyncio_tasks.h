@@ -43,13 +43,17 @@ struct pyi_asyncio_layout {
 	int32_t set_mask, set_table, setentry_size, setentry_key;
 	int32_t weakref_object;
 	int32_t gen_iframe, gen_frame_state, gen_frame_state_size;
-	int32_t frame_stacktop;
+	int32_t frame_stacktop;		/* 3.11-3.13: int index of the value stack's top */
+	int32_t frame_stackpointer;	/* 3.14: pointer past the value stack's top */
+	int32_t interp_tasks_head;	/* 3.14: tasks of exited threads (llist) */
+	int32_t tstate_tasks_head;	/* 3.14: a thread's tasks (llist, in _PyThreadStateImpl) */
 	int32_t frame_created, frame_suspended, frame_suspended_yield_from, frame_executing;
 	int32_t co_coroutine;
 	int32_t long_digits, long_size, long_size_shift, long_digit_bits;
 	/* Modules/_asynciomodule.c, from the extension's DWARF */
 	int32_t task_size, task_dict, task_weakreflist, task_loop, task_state;
 	int32_t task_fut_waiter, task_coro, task_name;
+	int32_t task_node;		/* 3.14: llist node linking the task into its thread's list */
 	int32_t future_size, futureiter_future;
 };
 

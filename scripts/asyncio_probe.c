@@ -20,6 +20,9 @@
 #if PY_VERSION_HEX >= 0x030D0000
 #include <internal/pycore_genobject.h>
 #endif
+#if PY_VERSION_HEX >= 0x030E0000
+#include <internal/pycore_tstate.h>
+#endif
 
 #define EMIT(key, val) printf("%s %lld\n", (key), (long long)(val))
 #define OFF(key, type, member) EMIT(key, offsetof(type, member))
@@ -102,7 +105,19 @@ static void emit_coroutine(void)
 	OFF("gen_iframe", PyGenObject, gi_iframe);
 	OFF("gen_frame_state", PyGenObject, gi_frame_state);
 	EMIT("gen_frame_state_size", sizeof(((PyGenObject *)0)->gi_frame_state));
+#if PY_VERSION_HEX >= 0x030E0000
+	/* 3.14: a pointer past the top of the value stack replaced the int index */
+	EMIT("frame_stacktop", -1);
+	OFF("frame_stackpointer", _PyInterpreterFrame, stackpointer);
+	/* 3.14 keeps tasks in lists: per thread, and the interpreter's for exited threads */
+	OFF("interp_tasks_head", PyInterpreterState, asyncio_tasks_head);
+	OFF("tstate_tasks_head", _PyThreadStateImpl, asyncio_tasks_head);
+#else
 	OFF("frame_stacktop", _PyInterpreterFrame, stacktop);
+	EMIT("frame_stackpointer", -1);
+	EMIT("interp_tasks_head", -1);
+	EMIT("tstate_tasks_head", -1);
+#endif
 	EMIT("frame_created", FRAME_CREATED);
 	EMIT("frame_suspended", FRAME_SUSPENDED);
 #if PY_VERSION_HEX >= 0x030D0000

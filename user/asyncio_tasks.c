@@ -1,16 +1,22 @@
 // SPDX-License-Identifier: MIT
 /* asyncio tasks read from outside the process (see asyncio_tasks.h). */
 #include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "asyncio_tasks.h"
 #include "proc.h"
 #include "pystr.h"
 
+#define MAX_LIST_TASKS (1u << 22)	/* tasks followed along one 3.14 list */
 #define MAX_DICT_ENTRIES (1u << 16)	/* sys.modules and module dicts are far smaller */
 #define MAX_SET_SLOTS (1u << 22)	/* 4M slots: a million live tasks */
 #define MAX_THREADS 1024
@@ -48,7 +54,9 @@ struct cached_task {
 struct asyncio_reader {
 	int pid;
 	const struct pyi_layout *lay;
-	const struct pyi_asyncio_layout *a;
+	const struct pyi_asyncio_layout *a;	/* own, or a copy the target's offsets overlay */
+	struct pyi_asyncio_layout own;
+	bool published;		/* 3.14+: own was checked against the target's .AsyncioDebug */
 	uint64_t interp;
 	/* found once asyncio is imported; stable for the life of the module */
 	uint64_t all_tasks;	/* the WeakSet of scheduled tasks */
@@ -360,7 +368,7 @@ struct coro_head {
 	uint64_t code;
 	uint64_t instr;
 	uint64_t frame;		/* the embedded _PyInterpreterFrame */
-	int32_t stacktop;
+	uint64_t top;		/* address of the value stack's top slot, 0 if empty or unknown */
 };
 
 static void coro_from_buf(struct asyncio_reader *r, uint64_t coro, const uint8_t *buf,
@@ -425,10 +433,12 @@ static void walk_chain(struct asyncio_reader *r, struct cached_task *c, uint64_t
 		t->frames[t->nframes++] = frame_of(r, h.code, h.instr);
 		c->inner = obj;
 		c->inner_instr = h.instr;
-		if (!suspended_in_await(a, h.state) || h.stacktop <= 0 || h.stacktop > 1 << 20)
+		if (!suspended_in_await(a, h.state) || h.top <= obj)
 			break;
-		top = (uint64_t)a->gen_iframe + o->frame_localsplus + (uint64_t)(h.stacktop - 1) * 8;
-		obj = top + 8 <= len ? get_u64(buf, len, (int32_t)top) : rd_ptr(r, obj + top);
+		top = h.top - obj;
+		obj = top + 8 <= len ? get_u64(buf, len, (int32_t)top) : rd_ptr(r, h.top);
+		/* 3.14: a _PyStackRef, whose low bits tag the reference (pycore_stackref.h) */
+		obj &= ~(uint64_t)r->lay->frame_code_tag_mask;
 	}
 }
 
@@ -564,7 +574,19 @@ static void coro_from_buf(struct asyncio_reader *r, uint64_t coro, const uint8_t
 	h->code = get_u64(buf, len, a->gen_iframe + o->frame_code) &
 		  ~(uint64_t)r->lay->frame_code_tag_mask;
 	h->instr = get_u64(buf, len, a->gen_iframe + o->frame_instr);
-	h->stacktop = get_s32(buf, len, a->gen_iframe + a->frame_stacktop);
+	h->top = 0;
+	if (a->frame_stacktop >= 0) {
+		int32_t n = get_s32(buf, len, a->gen_iframe + a->frame_stacktop);
+
+		if (n > 0 && n < 1 << 20)
+			h->top = h->frame + o->frame_localsplus + (uint64_t)(n - 1) * 8;
+	} else if (a->frame_stackpointer >= 0) {
+		uint64_t sp = get_u64(buf, len, a->gen_iframe + a->frame_stackpointer);
+
+		/* the value stack lives in the frame, after its locals */
+		if (sp >= h->frame + o->frame_localsplus + 8 && sp - h->frame < 1 << 20)
+			h->top = sp - 8;
+	}
 }
 
 /*
@@ -800,6 +822,142 @@ out:
 	return err;
 }
 
+/* ---- 3.14: per-thread task lists and the published offsets ------------------------------ */
+
+/*
+ * 3.14's _asyncio publishes its offsets in an ELF section of its own (.AsyncioDebug, a
+ * _Py_AsyncioModuleDebugOffsets: the Task's size, name, coroutine and list node, and where the
+ * interpreter and each thread keep their task lists). They overlay the generated ones.
+ */
+struct asyncio_debug_offsets {
+	uint64_t task_size, task_name, task_awaited_by, task_is_task, task_awaited_by_is_set;
+	uint64_t task_coro, task_node;
+	uint64_t interp_size, interp_tasks_head;
+	uint64_t tstate_size, tstate_running_loop, tstate_running_task, tstate_tasks_head;
+};
+
+static int section_from_file(int fd, const char *want, void *out, size_t len)
+{
+	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	int err = -ENOENT;
+
+	if (!e || elf_getshdrstrndx(e, &shstrndx))
+		goto out;
+	while ((scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(e, shstrndx, sh.sh_name)) ||
+		    strcmp(name, want))
+			continue;
+		d = elf_getdata(scn, NULL);
+		if (d && d->d_buf && d->d_size >= len) {
+			memcpy(out, d->d_buf, len);
+			err = 0;
+		}
+		break;
+	}
+out:
+	if (e)
+		elf_end(e);
+	return err;
+}
+
+/* The _asyncio extension mapped in the target ("/usr/lib/.../_asyncio.cpython-314-...so"). */
+static int asyncio_debug_offsets(struct asyncio_reader *r, struct asyncio_debug_offsets *d)
+{
+	char path[64], line[PATH_MAX + 128];
+	int err = -ENOENT, fd;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", r->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (err == -ENOENT && fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, '/'), *nl;
+
+		if (!p || !strstr(p, "/_asyncio."))
+			continue;
+		nl = strchr(p, '\n');
+		if (nl)
+			*nl = '\0';
+		/* the mapping itself (its path is as we see it, not as the target does); without
+		 * the capability map_files needs, the path below the target's root */
+		unsigned long long lo, hi;
+		char link[96];
+
+		fd = -1;
+		if (sscanf(line, "%llx-%llx", &lo, &hi) == 2) {
+			snprintf(link, sizeof(link), "/proc/%d/map_files/%llx-%llx", r->pid, lo, hi);
+			fd = open(link, O_RDONLY | O_CLOEXEC);
+		}
+		if (fd < 0)
+			fd = proc_open_in_root(r->pid, p);
+		if (fd < 0)
+			continue;
+		err = section_from_file(fd, ".AsyncioDebug", d, sizeof(*d));
+		close(fd);
+	}
+	fclose(f);
+	return err;
+}
+
+/* Reads the published offsets once _asyncio is loaded; false while it is not (yet). */
+static bool overlay_published(struct asyncio_reader *r)
+{
+	struct asyncio_debug_offsets d;
+
+	if (r->published)
+		return true;
+	elf_version(EV_CURRENT);
+	if (asyncio_debug_offsets(r, &d))
+		return false;
+	if (d.task_size < 64 || d.task_size > 512 || d.task_coro >= d.task_size ||
+	    d.task_name >= d.task_size || d.task_node >= d.task_size ||
+	    d.interp_tasks_head >= d.interp_size || d.tstate_tasks_head >= d.tstate_size)
+		return false;	/* not a layout this reader can use: nothing is read */
+	r->own.task_size = (int32_t)d.task_size;
+	r->own.task_name = (int32_t)d.task_name;
+	r->own.task_coro = (int32_t)d.task_coro;
+	r->own.task_node = (int32_t)d.task_node;
+	r->own.interp_tasks_head = (int32_t)d.interp_tasks_head;
+	r->own.tstate_tasks_head = (int32_t)d.tstate_tasks_head;
+	r->published = true;
+	return true;
+}
+
+/* Appends the tasks of one list (an llist_node head; next is its first member). */
+static int list_members(struct asyncio_reader *r, uint64_t head, size_t *n)
+{
+	uint64_t node = rd_ptr(r, head);
+
+	for (size_t i = 0; node && node != head && i < MAX_LIST_TASKS; i++) {
+		if (objs_reserve(r, *n + 1))
+			return -ENOMEM;
+		r->objs[(*n)++] = node - r->a->task_node;
+		node = rd_ptr(r, node);
+	}
+	return 0;
+}
+
+/* 3.14: every thread's list, and the interpreter's (tasks of threads that have exited). */
+static int list_tasks(struct asyncio_reader *r, size_t *n)
+{
+	const struct pyi_offsets *o = &r->lay->off;
+	uint64_t ts = rd_ptr(r, r->interp + o->interp_tstate_head);
+	int err = list_members(r, r->interp + r->a->interp_tasks_head, n);
+
+	for (int i = 0; !err && ts && i < MAX_THREADS; i++) {
+		err = list_members(r, ts + r->a->tstate_tasks_head, n);
+		ts = rd_ptr(r, ts + o->tstate_next);
+	}
+	return err;
+}
+
 int asyncio_reader_scan(struct asyncio_reader *r, const struct asyncio_task **tasks)
 {
 	size_t nweak = 0, n = 0, i;
@@ -809,6 +967,16 @@ int asyncio_reader_scan(struct asyncio_reader *r, const struct asyncio_task **ta
 
 	*tasks = NULL;
 	r->st.scans++;
+	if (r->a->interp_tasks_head >= 0) {
+		if (!overlay_published(r))
+			return proc_exists(r->pid) ? 0 : -ESRCH;
+		err = list_tasks(r, &nweak);
+		if (err)
+			return err;
+		n = nweak;
+		nweak = 0;	/* the lists hold the tasks themselves */
+		goto read;
+	}
 	if (!r->tasks_set) {
 		struct timespec ts;
 		uint64_t used;
@@ -837,6 +1005,7 @@ int asyncio_reader_scan(struct asyncio_reader *r, const struct asyncio_task **ta
 	n = nweak;
 	if (r->eager_set && set_members(r, r->eager_set, &n))
 		n = nweak;
+read:
 	/* this scan's tasks become the cache of the next one */
 	swap = r->prev;
 	swap_cap = r->cap_prev;
@@ -876,7 +1045,8 @@ struct asyncio_reader *asyncio_reader__new(int pid, const struct pyi_layout *lay
 	}
 	r->pid = pid;
 	r->lay = lay;
-	r->a = a;
+	r->own = *a;
+	r->a = &r->own;
 	r->interp = interp;
 	return r;
 }
