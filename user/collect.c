@@ -625,7 +625,7 @@ static void async_tick(struct collector *c, double now)
 			slot->t = t;
 			slot->view = asyncio_view__new(t, c->opts.async_tasks);
 			if (!slot->view && c->opts.async_tasks)
-				notice(c, "process %d: CPython %d.%d: --async reads tasks of 3.11 to 3.13 "
+				notice(c, "process %d: CPython %d.%d: --async reads tasks of 3.11 to 3.14 "
 				       "only", t->pid, t->py.major, t->py.minor);
 		}
 		if (slot->view)

@@ -88,7 +88,7 @@ static void usage(FILE *f)
 	      "  --gil                     only samples of the thread holding the GIL\n"
 	      "  --hide-idle               wall mode: leave out time a thread spends parked\n"
 	      "                            waiting for work (an idle event loop, a pool worker)\n"
-	      "  --async                   asyncio (CPython 3.11-3.13): every live task as a\n"
+	      "  --async                   asyncio (CPython 3.11-3.14): every live task as a\n"
 	      "                            root under its thread, its real stack while it runs,\n"
 	      "                            its await chain and [await] while it is suspended\n"
 	      "  --max-depth N             frames kept per stack, root end first (default 1024,\n"

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """--async against real interpreters: tasks' await and CPU shares agree with what each task
 measured inside (workloads/async_tasks.py). Run as root: python3 tests/integration/test_async.py"""
+import json
 import os
 import subprocess
 import sys
@@ -35,7 +36,10 @@ def test_async_shares(python):
     if not any(v in python for v in ("3.11", "3.12", "3.13")):
         raise Skip("tasks are read on 3.11 to 3.13")
     run = profile_launch(python, "async_tasks.py", [DURATION], opts=["--async"])
-    got, truth = task_shares(run.session()), run.truth()
+    compare_shares(task_shares(run.session()), run.truth())
+
+
+def compare_shares(got, truth):
     for name, t in sorted(truth.items()):
         check(name in got, "task %s missing from the profile (%s)" % (name, sorted(got)))
         total, aw, cpu = got[name]
@@ -89,6 +93,33 @@ def test_idle_several_tasks(python):
     check(not any(st[-1]["name"] == "[await]" for st, _ in s.records), "[await] with 4 tasks")
     idle = sum(w for st, w in s.records if st[-1]["file"] == "<idle>")
     check(idle > 0.2, "no idle time left (%.3fs)" % idle)
+
+
+SID = os.environ.get("PYI_SID_ROOT", "/var/cache/pyinst-bpf/sid")
+
+
+def test_async_shares_314():
+    """3.14 from Debian unstable, in its debootstrap root: launched through chroot."""
+    python = "/usr/bin/python3.14"
+    if not os.access(SID + python, os.X_OK):
+        raise Skip("no %s%s" % (SID, python))
+    tag = "pyi-async-%d-%d" % (os.getpid(), int(time.time() * 1000))
+    inside = "/tmp/%s.py" % tag
+    with open(os.path.join(WORKLOADS, "async_tasks.py")) as src, open(SID + inside, "w") as dst:
+        dst.write(src.read())
+    truth = "/tmp/%s.truth.json" % tag
+    session = os.path.join(tmpdir(), tag + ".pyisession")
+    try:
+        p = subprocess.run([binary(), "-q", "--async", "-o", session, "--", "chroot", SID, python,
+                            inside, str(DURATION), truth], capture_output=True, timeout=120)
+        check(p.returncode == 0, "pyinst-bpf exited %d: %s" % (p.returncode, p.stderr))
+        with open(SID + truth) as f:
+            want = json.load(f)
+    finally:
+        for path in (SID + inside, SID + truth):
+            if os.path.exists(path):
+                os.unlink(path)
+    compare_shares(task_shares(Session(session)), want)
 
 
 def test_fastapi_slow_dependency():
@@ -157,7 +188,8 @@ def load(port, requests, clients, seconds):
 
 
 def tests():
-    out = [("test_fastapi_slow_dependency", test_fastapi_slow_dependency)]
+    out = [("test_fastapi_slow_dependency", test_fastapi_slow_dependency),
+           ("test_async_shares_314", test_async_shares_314)]
     for label, python in interpreters():
         for fn in (test_async_shares, test_async_await_chain, test_idle_to_sole_task,
                    test_idle_several_tasks):
