@@ -122,6 +122,25 @@ def test_async_shares_314():
     compare_shares(task_shares(Session(session)), want)
 
 
+def test_async_old_python():
+    """3.10 has no task reader: one line says so, the threads are profiled as usual."""
+    old = [p for label, p in interpreters() if "3.10" in label]
+    if not old:
+        raise Skip("no 3.10 interpreter")
+    d = tmpdir()
+    session = os.path.join(d, "old-%d.pyisession" % os.getpid())
+    p = subprocess.run([binary(), "--async", "-o", session, "--", old[0],
+                        os.path.join(WORKLOADS, "async_single.py"), "0.5",
+                        session + ".truth.json"], capture_output=True, timeout=120)
+    err = p.stderr.decode(errors="replace")
+    check(p.returncode == 0, "pyinst-bpf exited %d: %s" % (p.returncode, err))
+    lines = [l for l in err.splitlines() if "--async" in l]
+    check(len(lines) == 1 and "3.11 to 3.14" in lines[0], "stderr: %r" % err)
+    s = Session(session)
+    check(s.function_time("burn") > 0.03, "the threads were not profiled")
+    check(not any(fr["file"] == "<task>" for st, _ in s.records for fr in st), "task roots")
+
+
 def test_fastapi_slow_dependency():
     """Debian's FastAPI and uvicorn on /usr/bin/python3.11, a bounded load on loopback: the
     request handler's task shows it waiting in its slow dependency."""
@@ -189,6 +208,7 @@ def load(port, requests, clients, seconds):
 
 def tests():
     out = [("test_fastapi_slow_dependency", test_fastapi_slow_dependency),
+           ("test_async_old_python", test_async_old_python),
            ("test_async_shares_314", test_async_shares_314)]
     for label, python in interpreters():
         for fn in (test_async_shares, test_async_await_chain, test_idle_to_sole_task,
