@@ -9,6 +9,7 @@
 
 #include "asyncio_tasks.h"
 #include "asyncio_view.h"
+#include "log.h"
 #include "proc.h"
 #include "session.h"
 #include "symbolize.h"
@@ -106,12 +107,13 @@ void asyncio_view__free(struct asyncio_view *v)
 {
 	if (!v)
 		return;
-	if (getenv("PYI_ASYNC_DEBUG") && v->r) {
+	if (v->r) {
 		struct asyncio_reader_stats rs;
 
+		/* what the scans cost, for -v */
 		asyncio_reader_stats(v->r, &rs);
-		fprintf(stderr, "asyncio: %llu scans, %.3fs cpu, %llu tasks, period %.4f, "
-			"%llu reads, %llu chains read, %llu reused\n",
+		pr_info("asyncio: process %d: %llu scans, %.3fs CPU, %llu tasks, period %.4fs, "
+			"%llu reads, %llu chains read, %llu reused", v->t->pid,
 			(unsigned long long)v->st.scans, v->st.scan_cpu,
 			(unsigned long long)v->st.tasks_seen, v->period,
 			(unsigned long long)rs.reads, (unsigned long long)rs.chains_read,
