@@ -40,7 +40,7 @@ struct pyi_asyncio_layout {
 	int32_t module_dict;
 	int32_t heaptype_cached_keys;
 	int32_t type_flags, type_basicsize, type_base, type_dictoffset, type_weaklistoffset;
-	int32_t set_mask, set_table, setentry_size, setentry_key;
+	int32_t set_used, set_mask, set_table, setentry_size, setentry_key;
 	int32_t weakref_object;
 	int32_t gen_iframe, gen_frame_state, gen_frame_state_size;
 	int32_t frame_stacktop;		/* 3.11-3.13: int index of the value stack's top */
@@ -105,6 +105,13 @@ void asyncio_reader__free(struct asyncio_reader *r);
  * -errno when the process cannot be read. The tasks stay valid until the next scan.
  */
 int asyncio_reader_scan(struct asyncio_reader *r, const struct asyncio_task **tasks);
+
+/*
+ * How many tasks there are, counting no further than max, without reading them: a set's length
+ * (live references and ones dying), or the first entries of 3.14's lists. -errno when the
+ * process cannot be read; 0 while asyncio is not imported.
+ */
+int asyncio_reader_count(struct asyncio_reader *r, int max);
 
 /* A code object's co_name (for tests and diagnostics). Returns its length or -errno. */
 int asyncio_reader_code_name(struct asyncio_reader *r, uint64_t code, char *out, size_t outsz);

@@ -93,6 +93,7 @@ static void emit_dict(void)
 
 static void emit_set_weakref(void)
 {
+	OFF("set_used", PySetObject, used);
 	OFF("set_mask", PySetObject, mask);
 	OFF("set_table", PySetObject, table);
 	EMIT("setentry_size", sizeof(setentry));

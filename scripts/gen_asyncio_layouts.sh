@@ -31,7 +31,7 @@ keys=(obj_managed_dict obj_values_ptr obj_values_tagged obj_inline_values values
 	dict_values dk_log2_size dk_log2_index_bytes dk_kind dk_nentries dk_indices dk_kind_general
 	entry_size entry_key entry_value uentry_size uentry_key uentry_value module_dict
 	heaptype_cached_keys type_flags type_basicsize type_base type_dictoffset
-	type_weaklistoffset set_mask set_table setentry_size setentry_key weakref_object gen_iframe
+	type_weaklistoffset set_used set_mask set_table setentry_size setentry_key weakref_object gen_iframe
 	gen_frame_state gen_frame_state_size frame_stacktop frame_stackpointer interp_tasks_head
 	tstate_tasks_head frame_created frame_suspended
 	frame_suspended_yield_from frame_executing co_coroutine long_digits long_size

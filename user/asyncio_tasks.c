@@ -5,6 +5,7 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -931,11 +932,11 @@ static bool overlay_published(struct asyncio_reader *r)
 }
 
 /* Appends the tasks of one list (an llist_node head; next is its first member). */
-static int list_members(struct asyncio_reader *r, uint64_t head, size_t *n)
+static int list_members(struct asyncio_reader *r, uint64_t head, size_t *n, size_t max)
 {
 	uint64_t node = rd_ptr(r, head);
 
-	for (size_t i = 0; node && node != head && i < MAX_LIST_TASKS; i++) {
+	for (size_t i = 0; node && node != head && i < MAX_LIST_TASKS && *n < max; i++) {
 		if (objs_reserve(r, *n + 1))
 			return -ENOMEM;
 		r->objs[(*n)++] = node - r->a->task_node;
@@ -945,17 +946,62 @@ static int list_members(struct asyncio_reader *r, uint64_t head, size_t *n)
 }
 
 /* 3.14: every thread's list, and the interpreter's (tasks of threads that have exited). */
-static int list_tasks(struct asyncio_reader *r, size_t *n)
+static int list_tasks(struct asyncio_reader *r, size_t *n, size_t max)
 {
 	const struct pyi_offsets *o = &r->lay->off;
 	uint64_t ts = rd_ptr(r, r->interp + o->interp_tstate_head);
-	int err = list_members(r, r->interp + r->a->interp_tasks_head, n);
+	int err = list_members(r, r->interp + r->a->interp_tasks_head, n, max);
 
-	for (int i = 0; !err && ts && i < MAX_THREADS; i++) {
-		err = list_members(r, ts + r->a->tstate_tasks_head, n);
+	for (int i = 0; !err && ts && i < MAX_THREADS && *n < max; i++) {
+		err = list_members(r, ts + r->a->tstate_tasks_head, n, max);
 		ts = rd_ptr(r, ts + o->tstate_next);
 	}
 	return err;
+}
+
+/* The sets, found once asyncio is imported (sys.modules searched only when it changed). */
+static bool have_task_sets(struct asyncio_reader *r)
+{
+	struct timespec ts;
+	uint64_t used;
+	double now;
+
+	if (r->tasks_set)
+		return true;
+	/* a process without asyncio (yet): sys.modules is searched again only once it has
+	 * grown or shrunk, looked at 50 times a second (one read) */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	if (r->last_find && now - r->last_find < FIND_RETRY_S)
+		return false;
+	r->last_find = now;
+	used = rd_ptr(r, rd_ptr(r, r->interp + r->a->interp_modules) + r->a->dict_used);
+	if (used && used == r->modules_used)
+		return false;
+	if (find_task_sets(r)) {
+		r->modules_used = used;
+		return false;
+	}
+	return true;
+}
+
+int asyncio_reader_count(struct asyncio_reader *r, int max)
+{
+	size_t n = 0;
+	int err;
+
+	if (r->a->interp_tasks_head >= 0) {
+		if (!overlay_published(r))
+			return proc_exists(r->pid) ? 0 : -ESRCH;
+		err = list_tasks(r, &n, (size_t)max);
+		return err ? err : (int)n;
+	}
+	if (!have_task_sets(r))
+		return proc_exists(r->pid) ? 0 : -ESRCH;
+	n = rd_ptr(r, r->tasks_set + r->a->set_used);
+	if (r->eager_set)
+		n += rd_ptr(r, r->eager_set + r->a->set_used);
+	return n > (size_t)max ? max : (int)n;
 }
 
 int asyncio_reader_scan(struct asyncio_reader *r, const struct asyncio_task **tasks)
@@ -970,33 +1016,15 @@ int asyncio_reader_scan(struct asyncio_reader *r, const struct asyncio_task **ta
 	if (r->a->interp_tasks_head >= 0) {
 		if (!overlay_published(r))
 			return proc_exists(r->pid) ? 0 : -ESRCH;
-		err = list_tasks(r, &nweak);
+		err = list_tasks(r, &nweak, SIZE_MAX);
 		if (err)
 			return err;
 		n = nweak;
 		nweak = 0;	/* the lists hold the tasks themselves */
 		goto read;
 	}
-	if (!r->tasks_set) {
-		struct timespec ts;
-		uint64_t used;
-		double now;
-
-		/* a process without asyncio (yet): sys.modules is searched again only once it has
-		 * grown or shrunk, looked at 50 times a second (one read) */
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
-		if (r->last_find && now - r->last_find < FIND_RETRY_S)
-			return 0;
-		r->last_find = now;
-		used = rd_ptr(r, rd_ptr(r, r->interp + r->a->interp_modules) + r->a->dict_used);
-		if (used && used == r->modules_used)
-			return proc_exists(r->pid) ? 0 : -ESRCH;
-		if (find_task_sets(r)) {
-			r->modules_used = used;
-			return proc_exists(r->pid) ? 0 : -ESRCH;
-		}
-	}
+	if (!have_task_sets(r))
+		return proc_exists(r->pid) ? 0 : -ESRCH;
 	err = set_members(r, r->tasks_set, &nweak);
 	if (err) {
 		r->tasks_set = 0;	/* asyncio was torn down (or never was): look again */

@@ -425,6 +425,12 @@ int asyncio_view_tick(struct asyncio_view *v, struct symbolizer *sy, double now)
 		}
 	}
 	cpu0 = thread_cpu();
+	/* without --async only a loop with one task matters: more are counted, not read */
+	if (!v->as_tasks && asyncio_reader_count(v->r, 2) != 1) {
+		v->sole_tid = 0;
+		v->next_due = now + v->period * jitter(v);
+		return 0;
+	}
 	n = asyncio_reader_scan(v->r, &tasks);
 	if (n < 0)
 		return n;

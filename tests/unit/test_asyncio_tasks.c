@@ -146,6 +146,9 @@ static void check_one(const char *python)
 	assert_non_null(r);
 	n = asyncio_reader_scan(r, &tasks);
 	assert_true(n >= 6);	/* main, four waiting, the spinner */
+	/* counting stops at its limit and reads no task */
+	assert_int_equal(asyncio_reader_count(r, 2), 2);
+	assert_true(asyncio_reader_count(r, 100) >= 6);
 
 	x = by_name(tasks, n, "sleeper");
 	assert_non_null(x);
