@@ -102,9 +102,10 @@ void asyncio_reader__free(struct asyncio_reader *r);
 
 /*
  * Reads every live task. Returns the number of tasks (0 while asyncio is not imported), or
- * -errno when the process cannot be read. The tasks stay valid until the next scan.
+ * -errno when the process cannot be read. The tasks, in address order, stay valid until the
+ * next scan.
  */
-int asyncio_reader_scan(struct asyncio_reader *r, const struct asyncio_task **tasks);
+int asyncio_reader_scan(struct asyncio_reader *r, const struct asyncio_task *const **tasks);
 
 /*
  * How many tasks there are, counting no further than max, without reading them: a set's length

@@ -70,7 +70,7 @@ struct asyncio_reader {
 	unsigned int ntypes;
 	struct cached_task *cur, *prev;
 	size_t ncur, nprev, cap_cur, cap_prev;
-	struct asyncio_task *out;
+	const struct asyncio_task **out;
 	size_t out_cap;
 	uint64_t *objs;
 	size_t objs_cap;
@@ -703,11 +703,11 @@ static int reserve_cur(struct asyncio_reader *r, size_t n)
 	return 0;
 }
 
-static int cmp_cached(const void *x, const void *y)
+static int cmp_addr(const void *x, const void *y)
 {
-	const struct cached_task *a = x, *b = y;
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
 
-	return a->t.addr < b->t.addr ? -1 : a->t.addr > b->t.addr;
+	return a < b ? -1 : a > b;
 }
 
 struct batch {
@@ -772,6 +772,14 @@ static int read_tasks(struct asyncio_reader *r, size_t nweak, size_t nobjs)
 	for (i = 0; i < nobjs; i++)
 		b.addr[i] = i < nweak ? (b.tok[i] ? get_u64(b.tbuf + i * 8, 8, 0) : 0) : r->objs[i];
 	memcpy(r->objs, b.addr, nobjs * sizeof(*r->objs));	/* the tasks themselves */
+	/* in address order, each once (a task moving between the sets may be in both): the
+	 * cache is searched by address, and nothing bigger than an address is ever sorted */
+	qsort(r->objs, nobjs, sizeof(*r->objs), cmp_addr);
+	for (i = 0, w = 0; i < nobjs; i++) {
+		if (r->objs[i] && (!w || r->objs[w - 1] != r->objs[i]))
+			r->objs[w++] = r->objs[i];
+	}
+	nobjs = w;
 	rd_batch(r, r->objs, nobjs, tlen, b.tbuf, b.tok);
 	for (i = 0; i < nobjs; i++)
 		b.addr[i] = b.tok[i] ? get_u64(b.tbuf + i * tlen, tlen, a->task_coro) : 0;
@@ -811,13 +819,6 @@ static int read_tasks(struct asyncio_reader *r, size_t nweak, size_t nobjs)
 		c->t.chain_reused = true;
 		r->st.chains_reused++;
 	}
-	qsort(r->cur, r->ncur, sizeof(*r->cur), cmp_cached);
-	/* a task in both sets (being moved from one to the other) is counted once */
-	for (i = 0, w = 0; i < r->ncur; i++) {
-		if (!w || r->cur[w - 1].t.addr != r->cur[i].t.addr)
-			r->cur[w++] = r->cur[i];
-	}
-	r->ncur = w;
 out:
 	batch_free(&b);
 	return err;
@@ -1004,7 +1005,7 @@ int asyncio_reader_count(struct asyncio_reader *r, int max)
 	return n > (size_t)max ? max : (int)n;
 }
 
-int asyncio_reader_scan(struct asyncio_reader *r, const struct asyncio_task **tasks)
+int asyncio_reader_scan(struct asyncio_reader *r, const struct asyncio_task *const **tasks)
 {
 	size_t nweak = 0, n = 0, i;
 	struct cached_task *swap;
@@ -1046,7 +1047,7 @@ read:
 	if (err)
 		return err;
 	if (r->out_cap < r->ncur) {
-		struct asyncio_task *p = realloc(r->out, r->ncur * sizeof(*p));
+		const struct asyncio_task **p = realloc(r->out, r->ncur * sizeof(*p));
 
 		if (!p)
 			return -ENOMEM;
@@ -1054,7 +1055,7 @@ read:
 		r->out_cap = r->ncur;
 	}
 	for (i = 0; i < r->ncur; i++)
-		r->out[i] = r->cur[i].t;
+		r->out[i] = &r->cur[i].t;
 	*tasks = r->out;
 	return (int)r->ncur;
 }

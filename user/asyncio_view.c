@@ -17,7 +17,7 @@
 
 #define BASE_PERIOD_S 0.002	/* scans per second at most: 500 */
 #define COST_FACTOR 50.0	/* period >= 50 x a scan's CPU: scanning stays under 2% */
-#define MAX_PERIOD_S 0.5
+#define MAX_PERIOD_S 5.0	/* the budget wins over freshness: 50 ms scans, every 2.5 s */
 #define IDLE_PERIOD_S 0.01	/* without --async: only the sole task of a loop is kept */
 #define MAX_LOOPS 64
 #define COOKIE_CACHE 4096	/* code objects whose cookie was read recently */
@@ -27,6 +27,7 @@ struct view_task {
 	uint64_t addr;
 	uint64_t indicator;
 	int state;
+	uint64_t chain;		/* what that stack was made of (chain_hash) */
 	uint32_t stack;		/* its current state's stack in the session */
 	double acc;		/* seconds on that stack not yet written */
 };
@@ -192,11 +193,20 @@ static uint32_t task_frame(struct session *s, const char *prefix, const char *na
 	return session_intern_frame(s, info, (size_t)n);
 }
 
-static const char *name_of(const struct asyncio_task *all, int n, uint64_t addr)
+/* The name of task addr among this scan's (in address order). */
+static const char *name_of(const struct asyncio_task *const *all, int n, uint64_t addr)
 {
-	for (int i = 0; i < n; i++) {
-		if (all[i].addr == addr)
-			return all[i].name;
+	int lo = 0, hi = n;
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+
+		if (all[mid]->addr == addr)
+			return all[mid]->name;
+		if (all[mid]->addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
 	return NULL;
 }
@@ -227,7 +237,8 @@ static struct target_thread *thread_of(struct asyncio_view *v, const struct asyn
 }
 
 static uint32_t task_stack(struct asyncio_view *v, struct symbolizer *sy,
-			   const struct asyncio_task *task, const struct asyncio_task *all, int n)
+			   const struct asyncio_task *task, const struct asyncio_task *const *all,
+			   int n)
 {
 	struct session *s = v->t->session;
 	struct target_thread *th = thread_of(v, task);
@@ -265,9 +276,27 @@ static struct view_task *old_find(struct asyncio_view *v, uint64_t addr, size_t 
 	return NULL;
 }
 
+/* A fingerprint of everything a task's stack is made of (FNV-1a over its fields). */
+static uint64_t chain_hash(const struct asyncio_task *task)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const uint64_t words[] = { (uint64_t)task->state, task->awaited_task, (uint64_t)task->tid,
+				   task->loop };
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		h = (h ^ words[i]) * 0x100000001b3ULL;
+	for (uint32_t i = 0; i < task->nframes; i++) {
+		h = (h ^ task->frames[i].code) * 0x100000001b3ULL;
+		h = (h ^ (uint64_t)(uint32_t)task->frames[i].lasti) * 0x100000001b3ULL;
+	}
+	for (const char *p = task->name; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
+	return h | 1;	/* never 0: 0 means not computed */
+}
+
 /* Gives each task dt seconds on its current stack; tasks are sorted by address. */
-static int account(struct asyncio_view *v, struct symbolizer *sy, const struct asyncio_task *all,
-		   int n, double dt)
+static int account(struct asyncio_view *v, struct symbolizer *sy,
+		   const struct asyncio_task *const *all, int n, double dt)
 {
 	size_t hint = 0;
 
@@ -280,12 +309,19 @@ static int account(struct asyncio_view *v, struct symbolizer *sy, const struct a
 		v->next_cap = n;
 	}
 	for (int i = 0; i < n; i++) {
-		const struct asyncio_task *task = &all[i];
+		const struct asyncio_task *task = all[i];
 		struct view_task *old = old_find(v, task->addr, &hint), *vt = &v->next[i];
+
+		uint64_t chain = 0;
 
 		if (old && task->chain_reused && old->indicator == task->indicator &&
 		    old->state == (int)task->state && old->stack != SESSION_NO_STACK) {
 			*vt = *old;
+		} else if (old && old->stack != SESSION_NO_STACK &&
+			   old->chain == (chain = chain_hash(task))) {
+			/* it ran, and is back where it was (a loop around the same await) */
+			*vt = *old;
+			vt->indicator = task->indicator;
 		} else {
 			if (old)
 				emit(v, old);
@@ -294,6 +330,7 @@ static int account(struct asyncio_view *v, struct symbolizer *sy, const struct a
 			*vt = (struct view_task){ .addr = task->addr, .indicator = task->indicator,
 						  .state = task->state };
 			vt->stack = task_stack(v, sy, task, all, n);
+			vt->chain = chain ? chain : chain_hash(task);
 		}
 		vt->acc += dt;
 	}
@@ -324,11 +361,11 @@ static double jitter(struct asyncio_view *v)
 }
 
 /* Without --async: remembers the chain of a loop's only task while it is suspended. */
-static void track_sole(struct asyncio_view *v, struct symbolizer *sy, const struct asyncio_task *all,
-		       int n)
+static void track_sole(struct asyncio_view *v, struct symbolizer *sy,
+		       const struct asyncio_task *const *all, int n)
 {
 	struct session *s = v->t->session;
-	const struct asyncio_task *task = &all[0];
+	const struct asyncio_task *task = all[0];
 	struct target_thread *th;
 
 	/* running now, it suspends again before the next scan, most often where it did before:
@@ -402,7 +439,7 @@ uint32_t asyncio_view_idle_stack(struct asyncio_view *v, int tid, uint32_t stack
 
 int asyncio_view_tick(struct asyncio_view *v, struct symbolizer *sy, double now)
 {
-	const struct asyncio_task *tasks;
+	const struct asyncio_task *const *tasks;
 	double cpu0, cost, dt;
 	int n, err;
 
@@ -443,7 +480,8 @@ int asyncio_view_tick(struct asyncio_view *v, struct symbolizer *sy, double now)
 	cost = thread_cpu() - cpu0;
 	v->st.scans++;
 	v->st.scan_cpu += cost;
-	v->period = cost * COST_FACTOR;
+	/* the first scan walks every chain once: its cost says nothing of the next ones */
+	v->period = v->st.scans == 1 ? 0 : cost * COST_FACTOR;
 	if (v->period < (v->as_tasks ? BASE_PERIOD_S : IDLE_PERIOD_S))
 		v->period = v->as_tasks ? BASE_PERIOD_S : IDLE_PERIOD_S;
 	if (v->period > MAX_PERIOD_S)

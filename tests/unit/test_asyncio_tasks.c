@@ -97,11 +97,12 @@ static uint64_t printed_addr(const struct child *c, const char *name)
 	return p ? strtoull(p + strlen(key), NULL, 10) : 0;
 }
 
-static const struct asyncio_task *by_name(const struct asyncio_task *t, int n, const char *name)
+static const struct asyncio_task *by_name(const struct asyncio_task *const *t, int n,
+				       const char *name)
 {
 	for (int i = 0; i < n; i++) {
-		if (!strcmp(t[i].name, name))
-			return &t[i];
+		if (!strcmp(t[i]->name, name))
+			return t[i];
 	}
 	return NULL;
 }
@@ -128,7 +129,7 @@ static void check_one(const char *python)
 	struct target t = { 0 };
 	struct pyi_proc proc;
 	struct asyncio_reader *r;
-	const struct asyncio_task *tasks, *x;
+	const struct asyncio_task *const *tasks, *x;
 	struct asyncio_reader_stats st;
 	uint64_t interp = 0;
 	char err[256], chain[1024];
