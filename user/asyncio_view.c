@@ -18,6 +18,7 @@
 #define BASE_PERIOD_S 0.002	/* scans per second at most: 500 */
 #define COST_FACTOR 50.0	/* period >= 50 x a scan's CPU: scanning stays under 2% */
 #define MAX_PERIOD_S 5.0	/* the budget wins over freshness: 50 ms scans, every 2.5 s */
+#define RETRY_S 0.02		/* a process whose interpreter state is not there yet */
 #define IDLE_PERIOD_S 0.01	/* without --async: only the sole task of a loop is kept */
 #define MAX_LOOPS 64
 #define COOKIE_CACHE 4096	/* code objects whose cookie was read recently */
@@ -457,7 +458,7 @@ int asyncio_view_tick(struct asyncio_view *v, struct symbolizer *sy, double now)
 		v->session = v->t->session;
 		v->last_scan = 0;
 		if (!v->r) {
-			v->next_due = now + MAX_PERIOD_S;
+			v->next_due = now + RETRY_S;	/* the interpreter is still starting */
 			return 0;
 		}
 	}
