@@ -245,6 +245,16 @@ def write_outputs(args, results):
     print("\nwritten: %s%s" % (json_path, ", " + md_path if md_path else ""))
 
 
+def wall_cost_smoke(profiler):
+    """bench/wall_cost.py once, briefly: the threaded server and ping-pong workloads."""
+    import wall_cost
+    try:
+        wall_cost.main(["--smoke", "--profiler", profiler])
+    except (OSError, RuntimeError, ValueError, subprocess.SubprocessError) as e:
+        return ["wall_cost: %s: %s" % (type(e).__name__, e)]
+    return []
+
+
 def make_profilers(args, primary):
     if not os.access(args.profiler, os.X_OK):
         sys.exit("bench: %s is not built (scripts/build.sh)" % args.profiler)
@@ -277,6 +287,8 @@ def main(argv):
     results = {"meta": metadata(args, austin, found, time.monotonic() - started), "rows": rows}
     write_outputs(args, results)
     failures = harness_failures(cells)
+    if args.smoke:
+        failures += wall_cost_smoke(args.profiler)
     for failure in failures:
         print("bench: FAILED %s" % failure, file=sys.stderr)
     return 1 if failures else 0

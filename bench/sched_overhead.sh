@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Issue 6's benchmark: what wall mode's scheduler hooks cost.
-#  1. `perf bench sched pipe` (not a target) with the profiler attached to an idle Python:
-#     the hooks must bail out at once for other processes.
+# Issue 6's benchmark: what wall mode costs other processes and a switch-heavy target. Wall
+# mode has no scheduler hooks since issue 12 (a task iterator reads threads off a CPU);
+# bench/wall_cost.py measures the same, interleaved, with a threaded HTTP server too.
+#  1. `perf bench sched pipe` (not a target) with the profiler attached to an idle Python.
 #  2. A Python ping-pong (a context switch per message) profiled itself in wall mode:
 #     its slowdown, and the scheduler events per second the sampler handled.
 # Both sides of each ping-pong run on CPU 0, so a round trip is two context switches and
@@ -30,7 +31,7 @@ for i in $(seq "$runs"); do
 	sleep 0.3
 	"$bin" -q --mode wall --pid "$pid" -o /dev/null -r session &
 	prof=$!
-	sleep 4	# past the 3 s after an activation when the sys_exit hook is attached
+	sleep 1	# loaded and attached
 	with+=("$(pipe_us)")
 	kill -INT "$prof"; wait "$prof" || true
 	kill "$pid" 2>/dev/null || true
@@ -47,4 +48,4 @@ for i in $(seq "$runs"); do
 done
 b=$(printf '%s\n' "${base[@]}" | median); w=$(printf '%s\n' "${with[@]}" | median)
 echo "not profiled: ${b} us/round trip   profiled (wall): ${w} us/round trip   slowdown: $(awk -v b="$b" -v w="$w" 'BEGIN {printf "%+.1f%%", (w / b - 1) * 100}')"
-echo "scheduler events handled: 2 target switch-outs and 2 switch-ins per round trip = $(awk -v w="$w" 'BEGIN {printf "%.0f", 2 / (w / 1e6)}') target switch-outs (stack walks) per second"
+echo "target context switches: $(awk -v w="$w" 'BEGIN {printf "%.0f", 2 / (w / 1e6)}') per second"

@@ -7,7 +7,8 @@
  * is alive), so names stay right when the object is freed later.
  *
  * Process hooks (fork/exec/exit) keep the thread cache and the process table true.
- * Wall mode adds scheduler and syscall hooks (off-CPU time, weighted, with a reason).
+ * Wall mode adds a sleepable task iterator that user space runs every few milliseconds: it
+ * reads the threads that are off a CPU (time off, reason, stack) from the profiler's side.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -30,7 +31,6 @@ const volatile __u64 period_ns = 1000000;		/* sampling period */
  * and samples; beyond them samples are skipped until the window ends */
 const volatile __u64 budget_ns = 5000000;
 const volatile __u64 budget_events = 2000;
-const volatile bool wall_mode = false;
 const volatile bool gil_only = false;
 /* --cgroup / --container: processes under this cgroup v2 (id, level); --all: every process */
 const volatile __u64 target_cgroup = 0;
@@ -45,11 +45,12 @@ __u64 pid_bitmap[PYI_PID_BITMAP / 64];
 /* The weight of an on-CPU sample: the perf event's period, raised by user space over budget. */
 __u64 sample_period_ns = 1000000;
 
+/* ktime after which no sample is taken (0: none): --duration's end, or 1 from user space's
+ * signal handler. Sampling ends on time even when the profiler waits for a CPU. */
+__u64 stop_at_ns;
+
 /* task_struct.flags: the task is in do_exit (include/linux/sched.h) */
 #define PF_EXITING 0x00000004
-
-#define CTX_PERF 0	/* the perf_event program */
-#define CTX_TRACE 1	/* tracepoints; may be interrupted by CTX_PERF on the same CPU */
 
 /* 3.11+: bytes of a thread's data stack read at once (several frames) */
 #define FRAME_WINDOW 2048
@@ -59,6 +60,9 @@ __u64 sample_period_ns = 1000000;
  * nor its name can be freed while the sample is taken: a second sight needs no reads.
  */
 #define SEEN_SLOTS 8
+
+/* A walk gives up after this many frames whose code object cannot be read. */
+#define MAX_BAD_CODE 16
 
 struct seen_code {
 	__u64 code;
@@ -72,6 +76,10 @@ struct walk_state {
 	__u64 win_fail;	/* a window read from here failed: no more tries near it */
 	__u32 n;	/* frames walked */
 	__u32 budget;	/* code objects this sample may still describe */
+	__u32 fails;	/* code objects that could not be read */
+	__u8 frame_failed;	/* the walk stopped at an unreadable frame */
+	__u8 code_failed;	/* a code object was unreadable (its frame left out) */
+	__u8 pad[2];
 	struct seen_code seen[SEEN_SLOTS];
 };
 
@@ -136,7 +144,7 @@ struct {
 	__type(value, __u64);
 } asked SEC(".maps");
 
-/* Two entries per CPU (CTX_PERF, CTX_TRACE); max_entries set by user space. */
+/* One row per CPU (perf_event), then the iterator's; max_entries set by user space. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2);
@@ -166,23 +174,6 @@ struct {
 	__type(value, struct pyi_budget);
 } budget SEC(".maps");
 
-/* Wall mode: a target thread off CPU. */
-struct wall_thread {
-	__u64 off_since;	/* ktime of its switch-out; 0 while running */
-	__u64 carry_ns;		/* off time with no stack yet: sent from its own context next */
-	__u32 pending;		/* its stack went out at switch-out: the wake record completes it */
-	__u32 carry_reason;	/* why the carried time was off CPU */
-	__u32 off_reason;	/* why it left the CPU at its last switch-out */
-	__u32 pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, PYI_MAX_THREADS);
-	__type(key, __u32);	/* host tid */
-	__type(value, struct wall_thread);
-} wall_threads SEC(".maps");
-
 DEFINE_LOAD(__u64, frame_u64, PYI_FRAME_BLOCK)
 DEFINE_LOAD(__s32, frame_s32, PYI_FRAME_BLOCK)
 DEFINE_LOAD(__u8, frame_u8, PYI_FRAME_BLOCK)
@@ -208,9 +199,24 @@ static __always_inline void mark_interesting(__u32 tgid)
 			    1ULL << (tgid & 63));
 }
 
+/*
+ * Reads the target's memory. task is NULL in the sampled thread's own context (perf_event,
+ * tracepoints): its address space is the current one. The sleepable iterator passes the thread
+ * it visits (another process's), which it may read however long it has been blocked.
+ * Callers pass a constant NULL where task is not trusted, so that branch is dead there.
+ */
+static __always_inline long read_user(void *dst, __u32 len, struct task_struct *task,
+				      const void *src)
+{
+	if (task)
+		return bpf_copy_from_user_task(dst, len, src, task, 0);
+	return bpf_probe_read_user(dst, len, src);
+}
+
 /* ---- thread state ------------------------------------------------------------------------- */
 
 struct thread_walk {
+	struct task_struct *task;	/* NULL: the current thread's process */
 	__u64 ts;	/* current PyThreadState in the interpreter's list */
 	__u64 want;	/* pthread_self() of the sampled thread (its fs base) */
 	__u64 found;
@@ -221,17 +227,18 @@ struct thread_walk {
 static long thread_walk_step(__u64 i, void *ctx)
 {
 	struct thread_walk *w = ctx;
+	struct task_struct *task = w->task;
 	__u64 ident = 0, next = 0;
 
 	if (!w->ts)
 		return 1;
-	if (bpf_probe_read_user(&ident, sizeof(ident), (void *)(w->ts + w->off_ident)))
+	if (read_user(&ident, sizeof(ident), task, (void *)(w->ts + w->off_ident)))
 		return 1;
 	if (ident == w->want) {
 		w->found = w->ts;
 		return 1;
 	}
-	if (bpf_probe_read_user(&next, sizeof(next), (void *)(w->ts + w->off_next)))
+	if (read_user(&next, sizeof(next), task, (void *)(w->ts + w->off_next)))
 		return 1;
 	w->ts = next;
 	return 0;
@@ -244,10 +251,11 @@ static long thread_walk_step(__u64 i, void *ctx)
  * a cached state is re-checked with one read, a miss is retried after rewalk_ns.
  */
 static __always_inline __u64 find_tstate(const struct pyi_proc *p, __u32 tgid, __u32 tid,
-					 __u64 fsbase, bool retry_now)
+					 __u64 fsbase, bool retry_now, struct task_struct *task)
 {
 	struct pyi_thread_key key = { .pid = tgid, .tid = tid };
 	struct thread_walk w = {
+		.task = task,
 		.want = fsbase,
 		.off_next = p->off.tstate_next,
 		.off_ident = p->off.tstate_thread_id,
@@ -258,8 +266,8 @@ static __always_inline __u64 find_tstate(const struct pyi_proc *p, __u32 tgid, _
 	t = bpf_map_lookup_elem(&threads, &key);
 	if (t) {
 		if (t->tstate) {
-			if (!bpf_probe_read_user(&ident, sizeof(ident),
-						 (void *)(t->tstate + w.off_ident)) &&
+			if (!read_user(&ident, sizeof(ident), task,
+				       (void *)(t->tstate + w.off_ident)) &&
 			    ident == fsbase)
 				return t->tstate;
 		} else if (!retry_now && now - t->last_walk < rewalk_ns) {
@@ -267,12 +275,12 @@ static __always_inline __u64 find_tstate(const struct pyi_proc *p, __u32 tgid, _
 			return 0;
 		}
 	}
-	if (bpf_probe_read_user(&interp, sizeof(interp), (void *)p->interp_head_addr)) {
+	if (read_user(&interp, sizeof(interp), task, (void *)p->interp_head_addr)) {
 		count(&errors, PYI_ERR_READ_TSTATE);
 	} else if (!interp) {
 		/* not initialized yet, or finalized */
-	} else if (bpf_probe_read_user(&w.ts, sizeof(w.ts),
-				       (void *)(interp + p->off.interp_tstate_head))) {
+	} else if (read_user(&w.ts, sizeof(w.ts), task,
+			     (void *)(interp + p->off.interp_tstate_head))) {
 		count(&errors, PYI_ERR_READ_TSTATE);
 	} else {
 		bpf_loop(max_thread_walk, thread_walk_step, &w, 0);
@@ -287,15 +295,16 @@ static __always_inline __u64 find_tstate(const struct pyi_proc *p, __u32 tgid, _
 /* ---- code objects ------------------------------------------------------------------------- */
 
 /* A str object's raw PEP 393 data; user space decodes it. */
-static __always_inline void read_str(struct pyi_str *out, __u64 obj, const struct pyi_offsets *o)
+static __always_inline void read_str(struct pyi_str *out, __u64 obj, const struct pyi_offsets *o,
+				     struct task_struct *task)
 {
 	__u64 length = 0;
 	__u32 state = 0, nbytes, kind;
 
 	out->ok = 0;
 	out->nbytes = 0;
-	if (!obj || bpf_probe_read_user(&length, sizeof(length), (void *)(obj + o->unicode_length)) ||
-	    bpf_probe_read_user(&state, sizeof(state), (void *)(obj + o->unicode_state)))
+	if (!obj || read_user(&length, sizeof(length), task, (void *)(obj + o->unicode_length)) ||
+	    read_user(&state, sizeof(state), task, (void *)(obj + o->unicode_state)))
 		return;
 	/* state bits: interned:2 kind:3 compact:1 ascii:1, the same from 3.3 to 3.14 */
 	kind = (state >> 2) & 7;
@@ -305,7 +314,7 @@ static __always_inline void read_str(struct pyi_str *out, __u64 obj, const struc
 	if (nbytes > PYI_STR_MAX)
 		nbytes = PYI_STR_MAX;
 	obj += (state & (1 << 6)) ? o->unicode_ascii_size : o->unicode_compact_size;
-	if (bpf_probe_read_user(out->data, nbytes, (void *)obj))
+	if (read_user(out->data, nbytes, task, (void *)obj))
 		return;
 	out->length = length;
 	out->kind = kind;
@@ -330,7 +339,7 @@ static __always_inline __u32 self_or_cls(const struct pyi_str *v)
  * or -1 when the record could not be sent (then the cache is not updated, so it is retried).
  */
 static __noinline int emit_code(struct scratch *s, __u64 code, __u32 cookie, __u32 slot,
-				__u32 cache_idx)
+				struct task_struct *task)
 {
 	const struct pyi_offsets *o = &s->proc.off;
 	struct pyi_code *rec;
@@ -347,26 +356,26 @@ static __noinline int emit_code(struct scratch *s, __u64 code, __u32 cookie, __u
 	rec->pid = s->hdr.pid;
 	rec->code = code;
 	rec->cookie = cookie;
-	rec->cpu = cache_idx;
+	rec->cpu = s->hdr.cpu;	/* the code cache row */
 	rec->slot = slot;
 	rec->firstlineno = code_s32(s->code_block, o->code_firstlineno);
 	rec->argcount = code_s32(s->code_block, o->code_argcount);
 	rec->co_flags = code_s32(s->code_block, o->code_flags);
 	rec->firsttraceable = code_s32(s->code_block, o->code_firsttraceable);
-	read_str(&rec->name, code_u64(s->code_block, o->code_name), o);
-	read_str(&rec->qualname, code_u64(s->code_block, o->code_qualname), o);
-	read_str(&rec->filename, code_u64(s->code_block, o->code_filename), o);
+	read_str(&rec->name, code_u64(s->code_block, o->code_name), o, task);
+	read_str(&rec->qualname, code_u64(s->code_block, o->code_qualname), o, task);
+	read_str(&rec->filename, code_u64(s->code_block, o->code_filename), o, task);
 	varnames = code_u64(s->code_block, o->code_varnames);
 	if (varnames)
-		bpf_probe_read_user(&var0, sizeof(var0), (void *)(varnames + o->tuple_item));
-	read_str(&rec->var0, var0, o);
+		read_user(&var0, sizeof(var0), task, (void *)(varnames + o->tuple_item));
+	read_str(&rec->var0, var0, o, task);
 	rec->linetable_len = 0;
 	rec->linetable_copied = 0;
 	table = code_u64(s->code_block, o->code_linetable);
-	if (table && !bpf_probe_read_user(&size, sizeof(size), (void *)(table + o->bytes_size)) &&
+	if (table && !read_user(&size, sizeof(size), task, (void *)(table + o->bytes_size)) &&
 	    size < (1 << 24)) {
 		n = size > PYI_LINETABLE_MAX ? PYI_LINETABLE_MAX : size;
-		if (!bpf_probe_read_user(rec->linetable, n, (void *)(table + o->bytes_data))) {
+		if (!read_user(rec->linetable, n, task, (void *)(table + o->bytes_data))) {
 			rec->linetable_len = size;
 			rec->linetable_copied = n;
 		}
@@ -379,25 +388,26 @@ static __noinline int emit_code(struct scratch *s, __u64 code, __u32 cookie, __u
 /* ---- frames ------------------------------------------------------------------------------- */
 
 struct frame_walk_ctx {
+	struct task_struct *task;	/* NULL: the current thread */
 	__u32 slot;	/* scratch and code cache index */
 };
 
 /* The class of a method's first argument, read only for code whose first local is self/cls. */
 static __always_inline __u64 frame_class(struct scratch *s, const __u8 *block, __u64 frame,
-					 __u32 flags)
+					 __u32 flags, struct task_struct *task)
 {
 	const struct pyi_offsets *o = &s->proc.off;
 	__u64 local0 = 0, type = 0;
 
 	if (o->frame_localsplus >= 0 && o->frame_localsplus + 8 <= s->proc.frame_read_len)
 		local0 = frame_u64(block, o->frame_localsplus);
-	else if (bpf_probe_read_user(&local0, sizeof(local0), (void *)(frame + o->frame_localsplus)))
+	else if (read_user(&local0, sizeof(local0), task, (void *)(frame + o->frame_localsplus)))
 		return 0;
 	if (!local0)
 		return 0;
 	if (flags & CODE_CLS)
 		return local0 | 1;	/* a claimed type object: user space checks it is one */
-	if (bpf_probe_read_user(&type, sizeof(type), (void *)(local0 + o->object_type)))
+	if (read_user(&type, sizeof(type), task, (void *)(local0 + o->object_type)))
 		return 0;
 	return type;
 }
@@ -407,7 +417,8 @@ static __always_inline __u64 frame_class(struct scratch *s, const __u8 *block, _
  * its first argument is self/cls; describes it to user space if this CPU has not yet.
  */
 static __always_inline int describe_code(struct scratch *s, struct code_cache *cc, __u64 code,
-					 __u32 cache_idx, __u32 *cookie_out, __u32 *flags)
+					 __u32 cache_idx, __u32 *cookie_out, __u32 *flags,
+					 struct task_struct *task)
 {
 	const struct pyi_offsets *o = &s->proc.off;
 	struct code_slot *e;
@@ -423,16 +434,16 @@ static __always_inline int describe_code(struct scratch *s, struct code_cache *c
 	 * function, and nothing was lost */
 	if (!code)
 		return -1;
-	if (bpf_probe_read_user(s->code_block, len, (void *)code)) {
-		count(&errors, PYI_ERR_READ_CODE);
+	if (read_user(s->code_block, len, task, (void *)code)) {
+		s->w.code_failed = 1;	/* counted once the walk is over (walk_failures) */
 		return -1;
 	}
 	if (code_u64(s->code_block, o->object_type) != s->proc.code_type_addr)
 		return -1;	/* not a code object: e.g. a frame being set up */
 
 	name = code_u64(s->code_block, o->code_name);
-	if (!name || bpf_probe_read_user(s->name_window, sizeof(s->name_window),
-					 (void *)(name + o->unicode_length)))
+	if (!name || read_user(s->name_window, sizeof(s->name_window), task,
+			       (void *)(name + o->unicode_length)))
 		__builtin_memset(s->name_window, 0, sizeof(s->name_window));
 	cookie = pyi_cookie(name, code_u64(s->code_block, o->code_filename),
 			    code_u64(s->code_block, o->code_linetable),
@@ -444,7 +455,7 @@ static __always_inline int describe_code(struct scratch *s, struct code_cache *c
 		*flags = e->flags;
 	} else if (s->w.budget) {
 		s->w.budget--;
-		sent = emit_code(s, code, cookie, slot, cache_idx);
+		sent = emit_code(s, code, cookie, slot, task);
 		if (sent >= 0) {
 			e->code = code;
 			e->cookie = cookie;
@@ -465,7 +476,8 @@ static __always_inline int describe_code(struct scratch *s, struct code_cache *c
  * that end with a frame usually holds the next few frames too. Frames elsewhere (generators,
  * coroutines) and windows that would reach unmapped memory are read alone.
  */
-static __always_inline const __u8 *frame_bytes(struct scratch *s, __u64 frame, __u32 len)
+static __always_inline const __u8 *frame_bytes(struct scratch *s, __u64 frame, __u32 len,
+					       struct task_struct *task)
 {
 	__u64 off = frame - s->w.win_base, base = frame + len - FRAME_WINDOW;
 
@@ -478,14 +490,14 @@ static __always_inline const __u8 *frame_bytes(struct scratch *s, __u64 frame, _
 		if (frame > FRAME_WINDOW &&
 		    (!s->w.win_fail || base > s->w.win_fail + FRAME_WINDOW ||
 		     frame + FRAME_WINDOW < s->w.win_fail)) {
-			if (!bpf_probe_read_user(s->window, FRAME_WINDOW, (void *)base)) {
+			if (!read_user(s->window, FRAME_WINDOW, task, (void *)base)) {
 				s->w.win_base = base;
 				return s->window + (FRAME_WINDOW - len);
 			}
 			s->w.win_fail = base;
 		}
 	}
-	if (bpf_probe_read_user(s->frame_block, len, (void *)frame))
+	if (read_user(s->frame_block, len, task, (void *)frame))
 		return NULL;
 	return s->frame_block;
 }
@@ -493,6 +505,7 @@ static __always_inline const __u8 *frame_bytes(struct scratch *s, __u64 frame, _
 static long frame_walk_step(__u64 i, void *ctx)
 {
 	struct frame_walk_ctx *c = ctx;
+	struct task_struct *task = c->task;
 	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &c->slot);
 	struct code_cache *cc = bpf_map_lookup_elem(&code_caches, &c->slot);
 	const struct pyi_offsets *o;
@@ -512,10 +525,9 @@ static long frame_walk_step(__u64 i, void *ctx)
 	len = s->proc.frame_read_len;
 	if (len > PYI_FRAME_BLOCK)
 		len = PYI_FRAME_BLOCK;
-	block = frame_bytes(s, frame, len);
+	block = frame_bytes(s, frame, len, task);
 	if (!block) {
-		s->hdr.flags |= PYI_SF_BAD_FRAME;
-		count(&errors, PYI_ERR_READ_FRAME);
+		s->w.frame_failed = 1;
 		return 1;
 	}
 	code = frame_u64(block, o->frame_code);
@@ -541,8 +553,9 @@ static long frame_walk_step(__u64 i, void *ctx)
 		cookie = seen->cookie;
 		flags = seen->flags;
 	} else {
-		if (describe_code(s, cc, code, c->slot, &cookie, &flags))
-			return 0;
+		if (describe_code(s, cc, code, c->slot, &cookie, &flags, task))
+			/* skipped; a stack of nothing but unreadable code is garbage: stop */
+			return ++s->w.fails >= MAX_BAD_CODE;
 		seen->code = code;
 		seen->cookie = cookie;
 		seen->flags = flags;
@@ -555,53 +568,79 @@ static long frame_walk_step(__u64 i, void *ctx)
 	f->code = code;
 	f->cookie = cookie;
 	f->lasti = lasti;
-	f->cls = flags ? frame_class(s, block, frame, flags) : 0;
+	f->cls = flags ? frame_class(s, block, frame, flags, task) : 0;
 	s->w.n++;
 	return s->w.n >= max_walk;
 }
 
 /* ---- samples ------------------------------------------------------------------------------ */
 
-static __always_inline __u64 first_frame(const struct pyi_proc *p, __u64 tstate)
+/*
+ * Counts what the walk could not read; false when nothing of the stack was readable. A live
+ * thread state's current frame is always readable: when not even the first frame (or its code)
+ * is, the state is not live (a thread between freeing its state and exiting, its cached state's
+ * memory reused) and the thread runs no Python: a sample without a thread state, not a loss.
+ */
+static __always_inline bool walk_failures(struct scratch *s)
+{
+	if (!s->w.n && (s->w.frame_failed || s->w.code_failed)) {
+		s->hdr.flags |= PYI_SF_NO_TSTATE;
+		count(&errors, PYI_ERR_NO_TSTATE);
+		return false;
+	}
+	if (s->w.frame_failed) {
+		s->hdr.flags |= PYI_SF_BAD_FRAME;
+		count(&errors, PYI_ERR_READ_FRAME);
+	}
+	if (s->w.code_failed)
+		count(&errors, PYI_ERR_READ_CODE);
+	return true;
+}
+
+static __always_inline __u64 first_frame(const struct pyi_proc *p, __u64 tstate,
+					  struct task_struct *task)
 {
 	__u64 frame = 0;
 
-	if (bpf_probe_read_user(&frame, sizeof(frame), (void *)(tstate + p->off.tstate_frame)))
+	if (read_user(&frame, sizeof(frame), task, (void *)(tstate + p->off.tstate_frame)))
 		return 0;
 	if ((p->flags & PYI_PF_CFRAME) && frame &&
-	    bpf_probe_read_user(&frame, sizeof(frame),
-				(void *)(frame + p->off.cframe_current_frame)))
+	    read_user(&frame, sizeof(frame), task,
+		      (void *)(frame + p->off.cframe_current_frame)))
 		return 0;
 	return frame;
 }
 
-static __always_inline bool holds_gil(const struct pyi_proc *p, __u64 tstate)
+static __always_inline bool holds_gil(const struct pyi_proc *p, __u64 tstate,
+				      struct task_struct *task)
 {
 	__u64 holder = 0;
 	__s32 locked = 1;
 
 	if (!p->gil_holder_addr)
 		return false;
-	if (bpf_probe_read_user(&holder, sizeof(holder), (void *)p->gil_holder_addr))
+	if (read_user(&holder, sizeof(holder), task, (void *)p->gil_holder_addr))
 		return false;
 	if (p->gil_locked_addr &&
-	    bpf_probe_read_user(&locked, sizeof(locked), (void *)p->gil_locked_addr))
+	    read_user(&locked, sizeof(locked), task, (void *)p->gil_locked_addr))
 		return false;
 	return locked && holder == tstate;
 }
 
 /*
- * Walks the current thread's Python stack and sends it. Returns 0 if a stack was sent, 1 if a
- * record went out for a thread without a Python thread state, -1 if nothing was sent.
+ * Walks a thread's Python stack and sends it: the current thread (task NULL, perf_event) or
+ * the thread the iterator visits (task). slot is the scratch and code cache row. Returns 0 if
+ * a stack was sent, 1 if a record went out for a thread without a Python thread state, -1 if
+ * nothing was sent.
  */
-static __always_inline int sample_current(__u32 tgid, __u32 tid, __u64 weight_ns, __u32 reason,
-					  __u32 flags, __u32 ctx_kind)
+static __always_inline int sample_thread(struct task_struct *task, __u32 tgid, __u32 tid,
+					 __u64 fsbase, __u32 gen, __u64 weight_ns, __u32 reason,
+					 __u32 flags, __u32 slot, bool retry_now, bool gil_filter)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct frame_walk_ctx fc;
+	struct frame_walk_ctx fc = { .task = task, .slot = slot };
 	const struct pyi_proc *p;
 	struct scratch *s;
-	__u64 fsbase, tstate, size;
+	__u64 tstate, size;
 	bool gil;
 	__u32 n, depth;
 
@@ -612,16 +651,13 @@ static __always_inline int sample_current(__u32 tgid, __u32 tid, __u64 weight_ns
 	p = bpf_map_lookup_elem(&procs, &tgid);
 	if (!p)
 		return -1;
-	fc.slot = bpf_get_smp_processor_id() * 2 + ctx_kind;
 	s = bpf_map_lookup_elem(&scratch_map, &fc.slot);
 	if (!s)
 		return -1;
-	fsbase = BPF_CORE_READ(task, thread.fsbase);
-	/* a switch-out is seen once: it may not wait for the next walk of a new thread */
-	tstate = find_tstate(p, tgid, tid, fsbase, ctx_kind == CTX_TRACE);
+	tstate = find_tstate(p, tgid, tid, fsbase, retry_now, task);
 	/* the GIL state is read once: --gil filters on it, every sample notes it */
-	gil = tstate && holds_gil(p, tstate);
-	if (gil_only && !gil)
+	gil = tstate && holds_gil(p, tstate, task);
+	if (gil_filter && !gil)
 		return -1;
 	__builtin_memcpy(&s->proc, p, sizeof(*p));
 	s->hdr.type = PYI_REC_SAMPLE;
@@ -633,20 +669,25 @@ static __always_inline int sample_current(__u32 tgid, __u32 tid, __u64 weight_ns
 	s->hdr.tstate = tstate;
 	s->hdr.reason = reason;
 	s->hdr.cpu = fc.slot;
-	s->hdr.reserved = 0;
+	s->hdr.gen = gen;
 	s->hdr.thread_ident = fsbase;
 	s->w.n = 0;
 	s->w.win_base = 0;
 	s->w.win_fail = 0;
 	s->w.budget = symbols_per_sample;
+	s->w.fails = 0;
+	s->w.frame_failed = 0;
+	s->w.code_failed = 0;
 	__builtin_memset(s->w.seen, 0, sizeof(s->w.seen));
 	s->w.frame = 0;
 	if (!tstate) {
 		s->hdr.flags |= PYI_SF_NO_TSTATE;
 		count(&errors, PYI_ERR_NO_TSTATE);
 	} else {
-		s->w.frame = first_frame(&s->proc, tstate);
+		s->w.frame = first_frame(&s->proc, tstate, task);
 		bpf_loop(max_walk, frame_walk_step, &fc, 0);
+		if (!walk_failures(s))
+			tstate = 0;
 	}
 	depth = s->w.n;
 	n = depth;
@@ -725,8 +766,9 @@ static __always_inline void budget_close(struct pyi_budget *b, __u64 start, __u3
 SEC("perf_event")
 int on_cpu_sample(struct bpf_perf_event_data *ctx)
 {
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u64 id = bpf_get_current_pid_tgid(), start;
-	__u32 tgid = id >> 32, tid = (__u32)id, sent = 1;
+	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct pyi_budget *b;
 
 	if (!tgid)
@@ -736,27 +778,31 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 			maybe_discover(tgid);
 		return 0;
 	}
+	/* a thread in do_exit runs no Python again, and once its memory is released every read
+	 * fails: not a sample, and not a read failure either */
+	if (BPF_CORE_READ(task, flags) & PF_EXITING)
+		return 0;
 	start = bpf_ktime_get_ns();
+	if (stop_at_ns && start >= stop_at_ns)
+		return 0;
 	b = budget_open(start);
 	if (!b)
 		return 0;
-	if (wall_mode) {
-		/* off time with no stack yet: the stack it runs with now is the closest we have */
-		struct wall_thread *wt = bpf_map_lookup_elem(&wall_threads, &tid);
-
-		if (wt && wt->carry_ns) {
-			sample_current(tgid, tid, wt->carry_ns, wt->carry_reason, PYI_SF_OFFCPU,
-				       CTX_PERF);
-			wt->carry_ns = 0;
-			sent++;
-		}
-	}
-	sample_current(tgid, tid, sample_period_ns, 0, 0, CTX_PERF);
-	budget_close(b, start, sent);
+	sample_thread(NULL, tgid, tid, BPF_CORE_READ(task, thread.fsbase),
+		      (__u32)BPF_CORE_READ(task, start_time), sample_period_ns, 0, 0,
+		      bpf_get_smp_processor_id(), false, gil_only);
+	budget_close(b, start, 1);
 	return 0;
 }
 
-/* ---- wall mode: time off CPU ---------------------------------------------------------------- */
+/* ---- wall mode: threads off a CPU ----------------------------------------------------------- */
+
+/*
+ * User space runs wall_iter over each target's threads every few milliseconds (a read() of an
+ * iterator fd): threads on a CPU are the perf_event program's, the others are read from here,
+ * in the profiler's time, however long they have been blocked. Nothing runs in the targets'
+ * context switches, so neither they nor other processes pay per switch.
+ */
 
 /* x86-64 system call numbers */
 #define NR_POLL 7
@@ -765,6 +811,32 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 #define NR_FUTEX 202
 #define NR_PSELECT6 270
 #define NR_PPOLL 271
+
+#define TASK_STOPPED_BITS 0xc	/* __TASK_STOPPED | __TASK_TRACED */
+
+/* A thread of a target as the iterator last saw it. */
+struct wall_thread {
+	__u64 start;		/* task->start_time: a reused tid is another thread */
+	__u64 last_ts;		/* ktime up to which its time is accounted */
+	__u64 last_runtime;	/* its se.sum_exec_runtime at last_ts (exact: it was off a CPU) */
+	__u64 walk_switches;	/* nvcsw + nivcsw at its last walk */
+	__u32 walked;		/* that walk sent a stack: user space has it */
+	__u32 reason;		/* why it was off a CPU when last accounted */
+};
+
+extern int CONFIG_HZ __kconfig;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PYI_MAX_THREADS);
+	__type(key, __u32);	/* host tid */
+	__type(value, struct wall_thread);
+} wall_threads SEC(".maps");
+
+/* Set by user space before each run of the iterator (enum pyi_iter_mode). */
+__u32 iter_mode;
+/* The scratch and code cache row of the iterator (one run at a time: one reader). */
+const volatile __u32 iter_slot = 0;
 
 /* The reason a thread blocked in syscall nr (regs: its user registers) is not running. */
 static __always_inline __u32 syscall_reason(struct pt_regs *regs, long nr,
@@ -784,136 +856,117 @@ static __always_inline __u32 syscall_reason(struct pt_regs *regs, long nr,
 	return PYI_REASON_SYSCALL(nr);
 }
 
-/* Why prev is leaving the CPU: the syscall it blocks in, the GIL, or preemption. */
-static __always_inline __u32 switch_reason(bool preempt, struct task_struct *prev,
-					   unsigned int prev_state, const struct pyi_proc *p)
+/* Why task, off a CPU, is not running: stopped, runnable, or the syscall it blocks in. */
+static __always_inline __u32 off_reason(struct task_struct *task, const struct pyi_proc *p)
 {
+	unsigned int state = BPF_CORE_READ(task, __state);
 	struct pt_regs *regs;
 
-	/* preempted (even between setting a sleeping state and calling schedule), or runnable */
-	if (preempt || prev_state == 0)
-		return PYI_REASON_PREEMPTED;
-	regs = (struct pt_regs *)bpf_task_pt_regs(prev);
+	if (state & TASK_STOPPED_BITS)
+		return PYI_REASON_STOPPED;
+	if (state == 0)
+		return PYI_REASON_PREEMPTED;	/* TASK_RUNNING: waiting for a CPU */
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	if (!regs)
 		return PYI_REASON_BLOCKED;
 	return syscall_reason(regs, BPF_CORE_READ(regs, orig_ax), p);
 }
 
-static __always_inline void send_wake(__u32 tgid, __u32 tid, __u64 weight)
+/* A thread that has not run since its last walk: user space counts that stack again. */
+static __always_inline void send_same(__u32 tgid, __u32 tid, __u32 gen, __u64 weight,
+				      __u32 reason)
 {
-	struct pyi_sample *w = bpf_ringbuf_reserve(&events, sizeof(*w), 0);
+	struct pyi_sample *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 
-	if (!w) {
+	if (!r) {
 		count(&errors, PYI_ERR_RINGBUF);
 		return;
 	}
-	__builtin_memset(w, 0, sizeof(*w));
-	w->type = PYI_REC_SAMPLE;
-	w->pid = tgid;
-	w->tid = tid;
-	w->flags = PYI_SF_OFFCPU | PYI_SF_WAKE;
-	w->ts = bpf_ktime_get_ns();
-	w->weight_ns = weight;
-	bpf_ringbuf_submit(w, BPF_RB_NO_WAKEUP);
+	__builtin_memset(r, 0, sizeof(*r));
+	r->type = PYI_REC_SAMPLE;
+	r->pid = tgid;
+	r->tid = tid;
+	r->flags = PYI_SF_OFFCPU | PYI_SF_SAME;
+	r->ts = bpf_ktime_get_ns();
+	r->weight_ns = weight;
+	r->reason = reason;
+	r->gen = gen;
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 }
 
 /*
- * prev leaves the CPU: its Python stack cannot change until it runs again, so it is walked now,
- * in its own context, and sent as pending. next comes back: the time it was off completes it.
+ * One thread of a target. Its time off a CPU since it was last accounted is exact: the wall
+ * time minus its run time, both read while it is off a CPU (a running thread's run time lags
+ * by up to a tick, so it is accounted the next time it is seen off one). That time goes to the
+ * stack it has now, with the reason it is not running; the stack is walked only if the thread
+ * ran since its last walk (its switch counts moved), else user space counts its last one.
  */
-SEC("tp_btf/sched_switch")
-int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
-	     unsigned int prev_state)
+SEC("iter.s/task")
+int wall_iter(struct bpf_iter__task *ctx)
 {
-	__u32 ptgid = prev->tgid, ntgid = next->tgid, tid;
-	struct wall_thread *wt, out = {}, in = {};
+	struct task_struct *task = ctx->task;
+	struct wall_thread *wt, v = {};
 	const struct pyi_proc *p;
-	__u64 now;
+	__u64 now, start, runtime, switches, fsbase, wall, ran, off;
+	__u32 tgid, tid, reason, mode = iter_mode;
+	bool on_cpu;
+	int rc;
 
-	if (!wall_mode)
+	/* an exiting thread has no address space left to read */
+	if (!task || task->exit_state || (task->flags & PF_EXITING) || !task->mm)
 		return 0;
-	/* an exiting thread's last switch: on_exit has forgotten it, nothing is pending */
-	if (ptgid && !(prev->flags & PF_EXITING) && is_interesting(ptgid) &&
-	    (p = bpf_map_lookup_elem(&procs, &ptgid))) {
-		__u32 reason = switch_reason(preempt, prev, prev_state, p);
-
-		tid = prev->pid;
-		wt = bpf_map_lookup_elem(&wall_threads, &tid);
-		if (wt && wt->carry_ns &&
-		    sample_current(ptgid, tid, wt->carry_ns, wt->carry_reason, PYI_SF_OFFCPU,
-				   CTX_TRACE) == 1) {
-			/* still no thread state: keep carrying */
-			out.carry_ns = wt->carry_ns;
-			out.carry_reason = wt->carry_reason;
-		}
-		out.off_since = bpf_ktime_get_ns();
-		out.off_reason = reason;
-		out.pending = sample_current(ptgid, tid, 0, reason,
-					     PYI_SF_OFFCPU | PYI_SF_PENDING, CTX_TRACE) == 0;
-		bpf_map_update_elem(&wall_threads, &tid, &out, BPF_ANY);
-	}
-	if (ntgid && is_interesting(ntgid) && (p = bpf_map_lookup_elem(&procs, &ntgid))) {
-		tid = next->pid;
-		now = bpf_ktime_get_ns();
-		wt = bpf_map_lookup_elem(&wall_threads, &tid);
-		if (!wt) {
-			/*
-			 * Off since before it became a target: its stack can only be read in its own
-			 * context: at its syscall exit (on_sys_exit, attached for a while after each
-			 * activation), else at its next switch-out or on-CPU sample.
-			 */
-			struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(next);
-			__u64 born = next->start_time;	/* CLOCK_MONOTONIC, as bpf_ktime_get_ns */
-
-			if (born > p->since_ns) {
-				/* a new thread's first run: it only waited for a CPU since its birth */
-				in.carry_ns = now > born ? now - born : 0;
-				in.carry_reason = PYI_REASON_PREEMPTED;
-			} else {
-				in.carry_ns = now > p->since_ns ? now - p->since_ns : 0;
-				in.carry_reason = regs ? syscall_reason(regs,
-						BPF_CORE_READ(regs, orig_ax), p) : PYI_REASON_BLOCKED;
-			}
-			bpf_map_update_elem(&wall_threads, &tid, &in, BPF_ANY);
-		} else if (wt->off_since) {
-			if (wt->pending) {
-				send_wake(ntgid, tid, now - wt->off_since);
-			} else {
-				/* its switch-out found no thread state: carry the time, with the
-				 * reason seen then (its registers now may tell a syscall it was
-				 * preempted in) */
-				wt->carry_ns += now - wt->off_since;
-				wt->carry_reason = wt->off_reason;
-			}
-			wt->off_since = 0;
-			wt->pending = 0;
-		}
-	}
-	return 0;
-}
-
-/*
- * A thread that was off CPU with no stack sent (off since before its process became a target):
- * its stack is the one returning from the call. User space attaches this only for a few seconds
- * after each activation: any program here puts every task's syscalls on the slow path.
- */
-SEC("tp_btf/sys_exit")
-int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, tid = (__u32)id;
-	const struct pyi_proc *p;
-	struct wall_thread *wt;
-
-	if (!wall_mode || !tgid || !is_interesting(tgid))
-		return 0;
-	wt = bpf_map_lookup_elem(&wall_threads, &tid);
-	if (!wt || !wt->carry_ns)
-		return 0;
+	tgid = task->tgid;
+	tid = task->pid;
 	p = bpf_map_lookup_elem(&procs, &tgid);
-	if (p && sample_current(tgid, tid, wt->carry_ns, syscall_reason(regs, regs->orig_ax, p),
-				PYI_SF_OFFCPU, CTX_TRACE) != 1)
-		wt->carry_ns = 0;
+	if (!p)
+		return 0;
+	now = bpf_ktime_get_ns();
+	start = task->start_time;
+	runtime = task->se.sum_exec_runtime;
+	switches = task->nvcsw + task->nivcsw;
+	on_cpu = task->on_cpu;
+	fsbase = task->thread.fsbase;
+	if (mode == PYI_ITER_DUMP) {
+		reason = on_cpu ? PYI_REASON_ONCPU : off_reason(task, p);
+		sample_thread(task, tgid, tid, fsbase, (__u32)start, 0, reason, PYI_SF_OFFCPU,
+			      iter_slot, true, false);
+		return 0;
+	}
+	wt = bpf_map_lookup_elem(&wall_threads, &tid);
+	if (wt && wt->start == start) {
+		v = *wt;
+	} else {
+		/* first sight: a thread born since the process became a target counts from its
+		 * birth (it has run `runtime` since), an older one from now */
+		v.start = start;
+		v.last_ts = start > p->since_ns ? start : now;
+		v.last_runtime = start > p->since_ns ? 0 : runtime;
+		v.walk_switches = ~0ULL;
+	}
+	if (on_cpu && mode != PYI_ITER_FINAL) {
+		if (!wt || wt->start != start)
+			bpf_map_update_elem(&wall_threads, &tid, &v, BPF_ANY);
+		return 0;
+	}
+	wall = now > v.last_ts ? now - v.last_ts : 0;
+	ran = runtime > v.last_runtime ? runtime - v.last_runtime : 0;
+	off = wall > ran ? wall - ran : 0;
+	v.last_ts = now;
+	v.last_runtime = runtime;
+	if (off) {
+		reason = on_cpu ? PYI_REASON_PREEMPTED : off_reason(task, p);
+		v.reason = reason;
+		if (!on_cpu && !gil_only && v.walked && v.walk_switches == switches) {
+			send_same(tgid, tid, (__u32)start, off, reason);
+		} else {
+			rc = sample_thread(task, tgid, tid, fsbase, (__u32)start, off, reason,
+					   PYI_SF_OFFCPU, iter_slot, false, gil_only);
+			v.walked = rc == 0;
+			v.walk_switches = switches;
+		}
+	}
+	if (bpf_map_update_elem(&wall_threads, &tid, &v, BPF_ANY))
+		count(&errors, PYI_ERR_THREADS_FULL);
 	return 0;
 }
 
@@ -963,8 +1016,32 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	/* the old address space is gone: no sample may read it with the old layout */
 	bpf_map_delete_elem(&procs, &tgid);
 	bpf_map_delete_elem(&threads, &key);
+	/* a new image: its time counts from when it becomes a target again */
+	bpf_map_delete_elem(&wall_threads, &key.tid);
 	send_proc_event(PYI_PROC_EXEC, tgid, 0);
 	return 0;
+}
+
+/*
+ * Wall mode: a thread exits between two runs of the iterator. Its time off a CPU since it was
+ * last accounted goes to the stack it was last seen off one with (user space has it), if that
+ * time is sure: its run time here lags by up to a tick, so a tick is taken off, and a thread
+ * that only ran since (a short-lived one) is charged nothing rather than twice.
+ */
+static __always_inline void flush_exiting(struct task_struct *p)
+{
+	__u32 tid = p->pid;
+	struct wall_thread *wt = bpf_map_lookup_elem(&wall_threads, &tid);
+	__u64 now = bpf_ktime_get_ns(), tick, wall, ran;
+
+	if (!wt || wt->start != p->start_time || !wt->walked || CONFIG_HZ <= 0)
+		return;
+	tick = 1000000000ULL / CONFIG_HZ;
+	wall = now > wt->last_ts ? now - wt->last_ts : 0;
+	ran = p->se.sum_exec_runtime > wt->last_runtime ?
+	      p->se.sum_exec_runtime - wt->last_runtime : 0;
+	if (wall > ran + tick)
+		send_same(p->tgid, tid, (__u32)p->start_time, wall - ran - tick, wt->reason);
 }
 
 SEC("tp_btf/sched_process_exit")
@@ -976,6 +1053,7 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
 	if (!is_interesting(tgid))
 		return 0;
 	bpf_map_delete_elem(&threads, &key);
+	flush_exiting(p);
 	bpf_map_delete_elem(&wall_threads, &key.tid);
 	if (group_dead) {
 		bpf_map_delete_elem(&procs, &tgid);

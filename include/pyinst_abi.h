@@ -37,14 +37,23 @@ enum pyi_rec_type {
 #define PYI_SF_GIL_HELD		(1u << 2)	/* the sampled thread held the GIL */
 #define PYI_SF_NO_TSTATE	(1u << 3)	/* a thread of a target with no PyThreadState */
 #define PYI_SF_BAD_FRAME	(1u << 4)	/* the walk stopped on an unreadable frame */
-#define PYI_SF_PENDING		(1u << 5)	/* wall: sent at switch-out; a WAKE gives its weight */
-#define PYI_SF_WAKE		(1u << 6)	/* wall: no frames; weight_ns completes the pending one */
+#define PYI_SF_SAME		(1u << 5)	/* wall: no frames; the thread has not run since its
+						   last walked stack, which counts again */
 
 /* struct pyi_sample.reason for off-CPU samples: why the thread was not running */
 #define PYI_REASON_SYSCALL(nr)	((__u32)(nr) + 1)	/* blocked in syscall nr */
 #define PYI_REASON_PREEMPTED	0x10001u	/* runnable, waiting for a CPU */
 #define PYI_REASON_GIL		0x10002u	/* a futex wait on the GIL */
 #define PYI_REASON_BLOCKED	0x10003u	/* blocked outside a syscall (page fault...) */
+#define PYI_REASON_STOPPED	0x10004u	/* stopped by a signal or a tracer */
+#define PYI_REASON_ONCPU	0x10005u	/* dump: running on a CPU */
+
+/* What the wall iterator does on a run (its iter_mode variable). */
+enum pyi_iter_mode {
+	PYI_ITER_TICK = 0,	/* account the threads off a CPU */
+	PYI_ITER_FINAL = 1,	/* the session ends: account every thread */
+	PYI_ITER_DUMP = 2,	/* send every thread's stack once, weight 0 */
+};
 
 /* One Python frame as seen by the kernel: symbols are resolved in user space. */
 struct pyi_frame {
@@ -68,7 +77,7 @@ struct pyi_sample {
 	__u32 head;		/* index in frames[] of the leaf-most frame (ring order) */
 	__u32 reason;		/* off-CPU: syscall number + 1, or 0 */
 	__u32 cpu;
-	__u32 reserved;		/* 0 (namespace tids are read from /proc by user space) */
+	__u32 gen;		/* the thread's start time (low bits): a reused tid differs */
 	__u64 thread_ident;	/* pthread_self() of the thread: threading.get_ident() */
 	struct pyi_frame frames[];	/* leaf first, from frames[head] on, wrapping */
 };

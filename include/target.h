@@ -11,8 +11,10 @@
 #include "pyinst_abi.h"
 #include "python_layouts.h"
 #include "symbolize.h"
+#include "thread_names.h"
 
 struct session;
+struct bpf_link;
 
 enum target_state {
 	TARGET_PENDING,		/* not (yet) a Python we can read: it may exec into one */
@@ -23,11 +25,16 @@ enum target_state {
 
 struct target_thread {
 	int tid;
+	uint32_t gen;		/* its start time's low bits (struct pyi_sample.gen) */
 	uint32_t stack;		/* the thread's root stack in the session */
-	bool pending;		/* wall: a stack sent at switch-out, waiting for its weight */
-	uint32_t pending_stack;
-	uint64_t pending_ts;	/* ktime of the switch-out */
-	uint32_t pending_reason;	/* why it left the CPU (PYI_REASON_*) */
+	bool walked;		/* wall: walked_stack is its last stack read off a CPU */
+	uint32_t walked_stack;	/* without the wait leaf */
+	uint32_t walked_leaf;	/* its Python leaf frame (idle detection), SESSION_NO_FRAME */
+	uint64_t ident;		/* threading.get_ident() */
+	uint64_t off_tick;	/* wall: the iterator run that last found it off a CPU */
+	uint32_t off_reason;	/* why, then */
+	bool renamed;		/* threading named it after its root frame was made */
+	char name[THREAD_NAME_MAX];	/* the name in its root frame, or the new one */
 };
 
 struct target {
@@ -42,11 +49,16 @@ struct target {
 	struct session *session;	/* this image of the process (since its last exec) */
 	struct session **retired;	/* sessions of earlier images */
 	size_t nretired;
+	struct bpf_link *wall_link;	/* wall mode: the iterator over its threads */
+	uint64_t interp_head_addr;	/* where the main interpreter's address is */
+	struct thread_names names;	/* threading._active as last read */
 	double cpu_start, cpu_last;
 	bool cpu_known;
 	char cmdline[512];
 	struct target_thread *threads;
 	size_t nthreads, threads_cap;
+	uint32_t *tid_slots;	/* open addressing: tid -> index in threads + 1, 0 = free */
+	size_t tid_slots_cap;	/* a power of two, at least twice nthreads */
 	size_t threads_seen;
 };
 
@@ -69,16 +81,22 @@ void target_table_counts(const struct target_table *tt, unsigned int *processes,
  */
 int target_discover(struct target *t, struct pyi_proc *proc, char *err, size_t errlen);
 
-/* A thread's record, made on first sight with its pyinstrument root frame; NULL if no memory. */
-struct target_thread *target_thread(struct target *t, int tid, uint64_t ident);
-/* A thread's record if it exists. */
-struct target_thread *target_thread_find(struct target *t, int tid);
-/* Adds the off-CPU time of every thread still waiting at ktime now. */
-void target_flush_pending(struct target *t, uint64_t now);
+/*
+ * A thread's record, made on first sight with its pyinstrument root frame; NULL if no memory.
+ * gen tells a thread from an older one that had the same tid.
+ */
+struct target_thread *target_thread(struct target *t, int tid, uint64_t ident, uint32_t gen);
+/* A live thread's record if it exists. */
+struct target_thread *target_thread_find(struct target *t, int tid, uint32_t gen);
 /* The synthetic leaf frame that says a stack lost `missing` frames at its leaf end. */
 uint32_t target_truncated_frame(struct target *t, uint32_t missing);
 
 void target_update_cpu(struct target *t);
+/*
+ * Reads the names threading gives the target's threads; threads already seen that threading
+ * named (or renamed) since get that name in the session (their roots change at retirement).
+ */
+void target_refresh_names(struct target *t);
 /* The process exec'd: what was recorded so far is kept apart. */
 void target_retire_session(struct target *t);
 
@@ -90,5 +108,15 @@ size_t target_table_sessions(struct target_table *tt, double start_time, double 
 /* One session for everything recorded: one process as is, several under a root each. */
 struct session *target_table_session(struct target_table *tt, double start_time, double duration,
 				     double interval, const char *description);
+
+/*
+ * Continuous mode: the window ends now. Every target's sessions for it go to out (finished, at
+ * most max, pids[] says whose); an active target records on into a fresh session with its
+ * threads. Targets that are gone and hold
+ * nothing are freed, so that memory stays flat on a busy host. Returns the count.
+ */
+size_t target_table_take_window(struct target_table *tt, double start_time,
+				double duration, double interval, const char *description,
+				struct session **out, int *pids, size_t max);
 
 #endif

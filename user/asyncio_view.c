@@ -234,7 +234,12 @@ static struct target_thread *thread_of(struct asyncio_view *v, const struct asyn
 	}
 	if (!tid)
 		tid = v->t->pid;	/* not seen running yet: asyncio.run's main thread */
-	return target_thread_find(v->t, tid);
+	/* the newest record of that tid: an older thread with the same tid has ended */
+	for (size_t k = v->t->nthreads; k-- > 0;) {
+		if (v->t->threads[k].tid == tid)
+			return &v->t->threads[k];
+	}
+	return NULL;
 }
 
 static uint32_t task_stack(struct asyncio_view *v, struct symbolizer *sy,

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,18 +32,25 @@
 #define DISCOVERY_TIMEOUT_S 10.0	/* how long an exec'd process may take to look like Python */
 #define MAX_NOTICES 64
 
-#define SYS_EXIT_WINDOW_S 3.0	/* on_sys_exit stays attached this long after an activation */
 #define PENDING_POLL_MS 2	/* how often to look at a process that may become Python */
-#define POLL_SLICE_S 0.03	/* records taken per poll at most this long: the caller's clock
-				 * and signals come back every 50 ms whatever the event rate */
+#define WALL_PERIOD_S 0.01	/* wall mode: threads off a CPU are read this often at most */
+#define NAMES_PERIOD_S 0.5	/* threading's names are read again this often */
+#define WALL_SHARE 0.02		/* the iterators' runs take at most this share of the time */
+#define POLL_SLICE_S 0.02	/* records taken per poll for at most this long past its timeout:
+				 * the caller's clock and signals come back in timeout + 20 ms
+				 * whatever the event rate */
 #define BUDGET_CHECK_S 0.5	/* how often the sampler's cost is read */
 #define MAX_PERIOD_NS 100000000ULL	/* the rate is lowered down to 10 Hz at most */
 
 struct collector {
 	struct collect_opts opts;
 	struct sampler *skel;
-	struct bpf_link *sys_exit_link;	/* attached only around activations (see on_sys_exit) */
-	double last_activation;
+	double next_wall;	/* when the wall iterator runs next */
+	double next_names;	/* when threading's names may be read again */
+	uint64_t wall_tick;	/* runs of the wall iterators so far */
+	double wall_run_s;	/* how long a run of the iterators takes (moving average) */
+	collect_dump_fn dump_fn;	/* dump mode: where each thread's record goes */
+	void *dump_ctx;
 	struct ring_buffer *rb;
 	struct bpf_link **links;
 	int *perf_fds;
@@ -52,6 +60,7 @@ struct collector {
 	char *notices[MAX_NOTICES];
 	unsigned int notice_head, notice_tail;
 	uint64_t samples;
+	uint64_t last_sample_ns;	/* ktime of the latest on-CPU sample taken */
 	double slice_end;	/* on_record stops the ring buffer's loop from then on */
 	bool backlog;		/* records were left in the ring buffer by the last poll */
 	uint64_t period_ns;	/* the perf events' period now */
@@ -161,16 +170,21 @@ static struct asyncio_view *async_view(struct collector *c, const struct target 
 	return NULL;
 }
 
-/* Is the sample's thread parked waiting for work (an idle event loop's select)? */
+/*
+ * Is the sample's thread in its event loop's wait for events (select)? Waiting there for a CPU
+ * too: the loop's task is still suspended until the loop runs it, and pyinstrument counts all
+ * of that time as its await.
+ */
 static bool waits_is_idle_sample(uint32_t reason, struct session *s, uint32_t leaf)
 {
 	const char *info;
 	size_t len = 0;
 
-	if (leaf == SESSION_NO_FRAME)
+	if (leaf == SESSION_NO_FRAME || reason == PYI_REASON_GIL)
 		return false;
 	info = session_frame_info(s, leaf, &len);
-	return waits_is_idle(reason, info, len);
+	return waits_is_idle(reason == PYI_REASON_PREEMPTED ? PYI_REASON_BLOCKED : reason, info,
+			     len);
 }
 
 static void take_sample(struct collector *c, const struct pyi_sample *s, size_t size)
@@ -184,25 +198,38 @@ static void take_sample(struct collector *c, const struct pyi_sample *s, size_t 
 	    size < sizeof(*s) + (size_t)s->nframes * sizeof(struct pyi_frame) ||
 	    (s->nframes && s->head >= s->nframes))
 		return;
-	if (s->flags & PYI_SF_NO_TSTATE)
-		return;	/* a thread without Python: nothing of it belongs in a Python profile */
-	if (s->flags & PYI_SF_WAKE) {
-		th = target_thread_find(t, (int)s->tid);
-		if (th && th->pending) {
-			session_add_sample(t->session, th->pending_stack,
-					   (double)s->weight_ns / 1e9);
-			th->pending = false;
-			c->samples++;
-		}
+	if (c->dump_fn) {
+		th = target_thread(t, (int)s->tid, s->thread_ident, s->gen);
+		stack = th ? sample_stack(c, t, th, s, &leaf) : SESSION_NO_STACK;
+		c->dump_fn(c->dump_ctx, t->session, s, stack);
 		return;
 	}
-	th = target_thread(t, (int)s->tid, s->thread_ident);
-	if (!th)
-		return;
-	stack = sample_stack(c, t, th, s, &leaf);
+	if (s->flags & PYI_SF_NO_TSTATE)
+		return;	/* a thread without Python: nothing of it belongs in a Python profile */
+	if (s->flags & PYI_SF_SAME) {
+		/* not run since its last walk: that stack again, with today's reason */
+		th = target_thread_find(t, (int)s->tid, s->gen);
+		if (!th || !th->walked)
+			return;
+		stack = th->walked_stack;
+		leaf = th->walked_leaf;
+	} else {
+		th = target_thread(t, (int)s->tid, s->thread_ident, s->gen);
+		if (!th)
+			return;
+		stack = sample_stack(c, t, th, s, &leaf);
+		if (s->flags & PYI_SF_OFFCPU) {
+			th->walked = true;
+			th->walked_stack = stack;
+			th->walked_leaf = leaf;
+		}
+	}
 	if (s->flags & PYI_SF_OFFCPU) {
 		uint32_t awaited = SESSION_NO_STACK;
 
+		/* off a CPU at the last run of the iterator: the status line's blocked count */
+		th->off_tick = c->wall_tick;
+		th->off_reason = s->reason;
 		if (waits_is_idle_sample(s->reason, t->session, leaf))
 			awaited = asyncio_view_idle_stack(async_view(c, t), (int)s->tid, stack);
 		if (awaited != SESSION_NO_STACK) {
@@ -212,17 +239,18 @@ static void take_sample(struct collector *c, const struct pyi_sample *s, size_t 
 			if (idle && c->opts.hide_idle)
 				return;
 		}
-	}
-	if (s->flags & PYI_SF_PENDING) {
-		th->pending = true;
-		th->pending_stack = stack;
-		th->pending_ts = s->ts;
-		th->pending_reason = s->reason;
-		return;
+	} else if (c->nasync && waits_is_idle_sample(PYI_REASON_BLOCKED, t->session, leaf)) {
+		/* on a CPU inside the loop's select: still the loop's wait for its task */
+		uint32_t awaited = asyncio_view_idle_stack(async_view(c, t), (int)s->tid, stack);
+
+		if (awaited != SESSION_NO_STACK)
+			stack = awaited;
 	}
 	session_add_sample(t->session, stack,
 			   s->weight_ns ? (double)s->weight_ns / 1e9 : c->opts.interval);
 	c->samples++;
+	if (!(s->flags & PYI_SF_OFFCPU) && s->ts > c->last_sample_ns)
+		c->last_sample_ns = s->ts;
 }
 
 static void mark_interesting(struct collector *c, int pid);
@@ -279,7 +307,6 @@ static void take_proc_event(struct collector *c, const struct pyi_proc_event *ev
 			       t->pid);
 			symbolizer_forget(c->sym, t->pid);
 		}
-		target_flush_pending(t, ev->ts);
 		target_retire_session(t);
 		/* it runs something else now: its root is named after what it runs */
 		proc_cmdline(t->pid, t->cmdline, sizeof(t->cmdline));
@@ -290,9 +317,9 @@ static void take_proc_event(struct collector *c, const struct pyi_proc_event *ev
 		if (!t)
 			break;
 		target_update_cpu(t);
-		if (t->session)
-			target_flush_pending(t, ev->ts);
 		t->state = TARGET_EXITED;
+		bpf_link__destroy(t->wall_link);
+		t->wall_link = NULL;
 		symbolizer_forget(c->sym, t->pid);
 		break;
 	default:
@@ -348,11 +375,11 @@ static size_t ringbuf_size(const struct collect_opts *o, int ncpus)
 static int configure(struct collector *c)
 {
 	struct sampler *skel = c->skel;
-	unsigned int rows = 2 * c->ncpus;
+	unsigned int rows = c->ncpus + 1;	/* one per CPU, then the iterator's */
 
 	skel->rodata->max_depth = c->opts.max_depth;
 	skel->rodata->period_ns = (__u64)(c->opts.interval * 1e9);
-	skel->rodata->wall_mode = c->opts.wall;
+	skel->rodata->iter_slot = c->ncpus;
 	skel->rodata->gil_only = c->opts.gil_only;
 	skel->rodata->target_cgroup = c->opts.cgroup_id;
 	skel->rodata->target_cgroup_level = c->opts.cgroup_level;
@@ -425,7 +452,7 @@ struct collector *collector__new(const struct collect_opts *o, char *err, size_t
 		goto fail;
 	}
 	target_table_init(&c->targets);
-	c->sym = symbolizer__new(2 * c->ncpus);
+	c->sym = symbolizer__new(c->ncpus + 1);
 	c->skel = sampler__open();
 	if (!c->sym || !c->skel) {
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
@@ -435,12 +462,17 @@ struct collector *collector__new(const struct collect_opts *o, char *err, size_t
 		snprintf(err, errlen, "cannot size the BPF maps");
 		goto fail;
 	}
-	/* cpu mode never needs the scheduler hooks: not loaded, they cost other processes nothing */
-	if (!o->wall) {
-		bpf_program__set_autoload(c->skel->progs.on_switch, false);
-		bpf_program__set_autoload(c->skel->progs.on_sys_exit, false);
+	/* the iterator is attached per target (its threads only), and cpu mode has no use for it */
+	bpf_program__set_autoattach(c->skel->progs.wall_iter, false);
+	if (!o->wall && !o->dump)
+		bpf_program__set_autoload(c->skel->progs.wall_iter, false);
+	/* dump reads each thread once: no sampling, no process events */
+	if (o->dump) {
+		bpf_program__set_autoload(c->skel->progs.on_cpu_sample, false);
+		bpf_program__set_autoload(c->skel->progs.on_fork, false);
+		bpf_program__set_autoload(c->skel->progs.on_exec, false);
+		bpf_program__set_autoload(c->skel->progs.on_exit, false);
 	}
-	bpf_program__set_autoattach(c->skel->progs.on_sys_exit, false);
 	rc = sampler__load(c->skel);
 	if (rc) {
 		snprintf(err, errlen, "the BPF programs failed to load: %s%s", strerror(-rc),
@@ -457,8 +489,16 @@ struct collector *collector__new(const struct collect_opts *o, char *err, size_t
 		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
 		goto fail;
 	}
-	if (open_perf_events(c, err, errlen))
+	if (!o->dump && open_perf_events(c, err, errlen))
 		goto fail;
+	/*
+	 * Wall mode reads the threads off a CPU every 10 ms from here: on a host loaded many
+	 * times over, a starved profiler would see them at fewer instants (the time stays exact,
+	 * where it is spent gets coarser). It uses little CPU: a higher priority costs the
+	 * others latency of microseconds, not throughput.
+	 */
+	if (o->wall && setpriority(PRIO_PROCESS, 0, -10))
+		pr_debug("cannot raise the profiler's priority: %s", strerror(errno));
 	return c;
 fail:
 	collector__free(c);
@@ -473,7 +513,8 @@ void collector__free(struct collector *c)
 		return;
 	for (cpu = 0; c->links && cpu < c->ncpus; cpu++)
 		bpf_link__destroy(c->links[cpu]);
-	bpf_link__destroy(c->sys_exit_link);
+	for (size_t i = 0; i < c->targets.len; i++)
+		bpf_link__destroy(c->targets.items[i]->wall_link);
 	for (cpu = 0; c->perf_fds && cpu < c->ncpus; cpu++) {
 		if (c->perf_fds[cpu] >= 0)
 			close(c->perf_fds[cpu]);
@@ -502,6 +543,73 @@ static void mark_interesting(struct collector *c, int pid)
 			  1ULL << (pid & 63), __ATOMIC_SEQ_CST);
 }
 
+/* ---- wall mode: threads off a CPU ---------------------------------------------------------- */
+
+/*
+ * How often the iterators run: 10 ms, or the interval if longer, and less often when their
+ * runs would take more than WALL_SHARE of the time (many busy threads, many targets), so the
+ * profiler's cost stays flat. Off-CPU time stays exact; only how often its stack is looked at
+ * changes.
+ */
+static double wall_period(const struct collector *c)
+{
+	double p = c->opts.interval > WALL_PERIOD_S ? c->opts.interval : WALL_PERIOD_S;
+
+	return c->wall_run_s / WALL_SHARE > p ? c->wall_run_s / WALL_SHARE : p;
+}
+
+/* The iterator over t's threads (and no other task): bpf_iter_attach_opts with its pid. */
+static int attach_wall_iter(struct collector *c, struct target *t, char *err, size_t errlen)
+{
+	DECLARE_LIBBPF_OPTS(bpf_iter_attach_opts, opts);
+	union bpf_iter_link_info linfo;
+
+	memset(&linfo, 0, sizeof(linfo));
+	linfo.task.pid = (__u32)t->pid;
+	opts.link_info = &linfo;
+	opts.link_info_len = sizeof(linfo);
+	t->wall_link = bpf_program__attach_iter(c->skel->progs.wall_iter, &opts);
+	if (!t->wall_link) {
+		snprintf(err, errlen, "cannot attach the thread iterator to process %d: %s",
+			 t->pid, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/*
+ * Runs the iterator over t's threads once: a read() of a new iterator fd runs the program on
+ * each thread; what it finds goes to the ring buffer, taken off by the caller.
+ */
+static int run_wall_iter(struct collector *c, struct target *t, enum pyi_iter_mode mode)
+{
+	char buf[64];
+	ssize_t n;
+	int fd;
+
+	if (!t->wall_link)
+		return 0;
+	c->skel->bss->iter_mode = mode;
+	fd = bpf_iter_create(bpf_link__fd(t->wall_link));
+	if (fd < 0)
+		return -errno;
+	do {
+		n = read(fd, buf, sizeof(buf));
+	} while (n > 0 || (n < 0 && errno == EINTR));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+static void run_wall_iters(struct collector *c, enum pyi_iter_mode mode)
+{
+	c->wall_tick++;
+	for (size_t i = 0; i < c->targets.len; i++) {
+		if (c->targets.items[i]->state == TARGET_ACTIVE)
+			run_wall_iter(c, c->targets.items[i], mode);
+	}
+	ring_buffer__consume(c->rb);
+}
+
 static void unmark_interesting(struct collector *c, int pid)
 {
 	__atomic_fetch_and(&c->skel->bss->pid_bitmap[(pid >> 6) & (PYI_PID_BITMAP / 64 - 1)],
@@ -524,10 +632,16 @@ static int activate(struct collector *c, struct target *t, char *err, size_t err
 		return -errno;
 	}
 	t->state = TARGET_ACTIVE;
-	/* its threads already blocked have their stack read at their syscall exit */
-	c->last_activation = monotonic_now();
-	if (c->opts.wall && !c->sys_exit_link)
-		c->sys_exit_link = bpf_program__attach(c->skel->progs.on_sys_exit);
+	/* threads are named as threading names them from their first sample on */
+	target_refresh_names(t);
+	if ((c->opts.wall || c->opts.dump) && !t->wall_link) {
+		rc = attach_wall_iter(c, t, err, errlen);
+		if (rc)
+			return rc;
+	}
+	/* the first run only notes each thread's run time: its time counts from now */
+	if (c->opts.wall)
+		run_wall_iter(c, t, PYI_ITER_TICK);
 	pr_info("profiling pid %d: CPython %d.%d (%s)", t->pid, t->py.major, t->py.minor,
 		t->py.elf_path);
 	return 0;
@@ -730,6 +844,12 @@ int collector_poll(struct collector *c, int timeout_ms)
 	 * they are seen from their first switch; records left over are taken at once */
 	if (timeout_ms > PENDING_POLL_MS && any_pending(c))
 		timeout_ms = PENDING_POLL_MS;
+	if (c->opts.wall) {
+		double left_ms = (c->next_wall - monotonic_now()) * 1e3;
+
+		if (left_ms < timeout_ms)
+			timeout_ms = left_ms > 0 ? (int)left_ms + 1 : 0;
+	}
 	/* --async scans tasks from here: wake up at their pace (asyncio_view.c) */
 	if (c->opts.async_tasks && timeout_ms > ASYNCIO_VIEW_POLL_MS)
 		timeout_ms = ASYNCIO_VIEW_POLL_MS;
@@ -737,20 +857,29 @@ int collector_poll(struct collector *c, int timeout_ms)
 		timeout_ms = ASYNCIO_IDLE_POLL_MS;
 	if (c->backlog)
 		timeout_ms = 0;
-	/* samples come without wakeups (they would cost the target): sleep, then drain, for
-	 * one slice at most */
-	c->slice_end = 0;
+	/* samples come without wakeups (they would cost the target): sleep, then drain; a
+	 * wakeup (a process event) drains inside the poll: the same deadline bounds both */
+	c->slice_end = monotonic_now() + timeout_ms / 1e3 + POLL_SLICE_S;
 	rc = ring_buffer__poll(c->rb, timeout_ms);
-	if (rc < 0 && rc != -EINTR && rc != -EAGAIN)
-		return rc;
-	c->slice_end = monotonic_now() + POLL_SLICE_S;
-	rc = ring_buffer__consume(c->rb);
+	if (rc >= 0 || rc == -EINTR)
+		rc = ring_buffer__consume(c->rb);
 	c->backlog = rc == -EAGAIN;
 	c->slice_end = 0;
 	if (rc < 0 && rc != -EINTR && rc != -EAGAIN)
 		return rc;
 	retry_pending(c);
 	now = monotonic_now();
+	if (c->opts.wall && now >= c->next_wall) {
+		run_wall_iters(c, PYI_ITER_TICK);
+		/* the run and taking its records: an average over about ten runs */
+		c->wall_run_s += (monotonic_now() - now - c->wall_run_s) / 8;
+		c->next_wall = now + wall_period(c);
+	}
+	if (now >= c->next_names) {
+		c->next_names = now + NAMES_PERIOD_S;
+		for (size_t i = 0; i < c->targets.len; i++)
+			target_refresh_names(c->targets.items[i]);
+	}
 	/* wall mode without --async still reads tasks: a loop's idle time goes to its one task */
 	if (c->opts.async_tasks || c->opts.wall)
 		async_tick(c, now);
@@ -758,10 +887,6 @@ int collector_poll(struct collector *c, int timeout_ms)
 		c->last_budget_check = now;
 	else if (now - c->last_budget_check >= BUDGET_CHECK_S)
 		check_budget(c, now);
-	if (c->sys_exit_link && now - c->last_activation > SYS_EXIT_WINDOW_S) {
-		bpf_link__destroy(c->sys_exit_link);
-		c->sys_exit_link = NULL;
-	}
 	if (now - last_cpu_update > 0.2) {
 		last_cpu_update = now;
 		for (size_t i = 0; i < c->targets.len; i++) {
@@ -813,8 +938,8 @@ static unsigned int count_blocked(const struct collector *c)
 		const struct target *t = c->targets.items[i];
 
 		for (size_t j = 0; t->state == TARGET_ACTIVE && j < t->nthreads; j++)
-			n += t->threads[j].pending &&
-			     t->threads[j].pending_reason != PYI_REASON_PREEMPTED;
+			n += t->threads[j].off_tick == c->wall_tick &&
+			     t->threads[j].off_reason != PYI_REASON_PREEMPTED;
 	}
 	return n;
 }
@@ -827,6 +952,7 @@ void collector_stats(struct collector *c, struct collect_stats *st)
 
 	memset(st, 0, sizeof(*st));
 	st->samples = c->samples;
+	st->last_sample_ns = c->last_sample_ns;
 	for (i = 0; i < PYI_ERR_MAX; i++)
 		sum_percpu(bpf_map__fd(c->skel->maps.errors), i, c->ncpus, &st->errors[i]);
 	st->lost = st->errors[PYI_ERR_RINGBUF];
@@ -841,6 +967,20 @@ void collector_stats(struct collector *c, struct collect_stats *st)
 	st->blocked = count_blocked(c);
 }
 
+void collector_stop_at(struct collector *c, double seconds)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);	/* bpf_ktime_get_ns() */
+	c->skel->bss->stop_at_ns = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec +
+				   (uint64_t)(seconds * 1e9);
+}
+
+volatile uint64_t *collector_stop_word(struct collector *c)
+{
+	return (volatile uint64_t *)&c->skel->bss->stop_at_ns;
+}
+
 void collector_stop(struct collector *c)
 {
 	for (int cpu = 0; c->links && cpu < c->ncpus; cpu++) {
@@ -852,8 +992,6 @@ void collector_stop(struct collector *c)
 static void drain(struct collector *c)
 {
 	double deadline = monotonic_now() + 1.0;
-	struct timespec now;
-	size_t i;
 	int rc;
 
 	/* sampling ends now, not when the backlog is taken */
@@ -864,15 +1002,14 @@ static void drain(struct collector *c)
 		rc = ring_buffer__consume(c->rb);
 	} while (rc == -EAGAIN && monotonic_now() < deadline);
 	c->slice_end = 0;
-	for (i = 0; i < c->nasync; i++)
+	/* every thread's time up to now, on a CPU or not */
+	if (c->opts.wall)
+		run_wall_iters(c, PYI_ITER_FINAL);
+	/* threads named since they were first seen */
+	for (size_t i = 0; i < c->targets.len; i++)
+		target_refresh_names(c->targets.items[i]);
+	for (size_t i = 0; i < c->nasync; i++)
 		asyncio_view_flush(c->async[i].view);
-	/* threads still waiting: their wait lasted until now */
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	for (i = 0; i < c->targets.len; i++) {
-		if (c->targets.items[i]->session)
-			target_flush_pending(c->targets.items[i],
-					     (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec);
-	}
 }
 
 /* What a saved session keeps of how it was recorded besides its samples (session.h). */
@@ -911,4 +1048,53 @@ struct session *collector_finish(struct collector *c, double start_time, double 
 	if (s)
 		set_origin(c, s);
 	return s;
+}
+
+int collector_dump(struct collector *c, int pid, collect_dump_fn fn, void *ctx, char *err,
+		   size_t errlen)
+{
+	struct target *t;
+	int rc;
+
+	rc = collector_add_pid(c, pid, false, true, err, errlen);
+	if (rc)
+		return rc;
+	t = target_find(&c->targets, pid);
+	if (!t || t->state != TARGET_ACTIVE) {
+		snprintf(err, errlen, "process %d is not a Python we can read", pid);
+		return -ESRCH;
+	}
+	c->dump_fn = fn;
+	c->dump_ctx = ctx;
+	rc = run_wall_iter(c, t, PYI_ITER_DUMP);
+	ring_buffer__consume(c->rb);
+	c->dump_fn = NULL;
+	if (rc)
+		snprintf(err, errlen, "cannot read the threads of process %d: %s", pid,
+			 strerror(-rc));
+	return rc;
+}
+
+int collector_python_version(struct collector *c, int pid, int *major, int *minor)
+{
+	struct target *t = target_find(&c->targets, pid);
+
+	if (!t || t->state == TARGET_PENDING)
+		return -ENOENT;
+	*major = t->py.major;
+	*minor = t->py.minor;
+	return 0;
+}
+
+size_t collector_take_window(struct collector *c, double start_time, double duration,
+			     const char *description, struct session **out, int *pids, size_t max)
+{
+	size_t n;
+
+	ring_buffer__consume(c->rb);
+	n = target_table_take_window(&c->targets, start_time, duration, c->opts.interval,
+				     description, out, pids, max);
+	/* the frame cache holds the old sessions' ids */
+	symbolizer_forget_frames(c->sym);
+	return n;
 }

@@ -29,6 +29,8 @@ static void target_free(struct target *t)
 		session__free(t->retired[i]);
 	free(t->retired);
 	free(t->threads);
+	free(t->tid_slots);
+	thread_names_free(&t->names);
 	free(t);
 }
 
@@ -94,6 +96,14 @@ void target_table_counts(const struct target_table *tt, unsigned int *processes,
 		if (t->state == TARGET_ACTIVE || t->state == TARGET_PENDING)
 			(*running)++;
 	}
+}
+
+/* A new image of the process (exec) starts with no threads. */
+static void threads_reset(struct target *t)
+{
+	t->nthreads = 0;
+	if (t->tid_slots)
+		memset(t->tid_slots, 0, t->tid_slots_cap * sizeof(*t->tid_slots));
 }
 
 /* ---- discovery ---------------------------------------------------------------------------- */
@@ -259,6 +269,7 @@ int target_discover(struct target *t, struct pyi_proc *proc, char *err, size_t e
 		return -ENOTSUP;
 	}
 	fill_proc(t, hex, proc);
+	t->interp_head_addr = proc->interp_head_addr;
 	t->sym.pid = t->pid;
 	t->sym.version_hex = hex;
 	t->sym.off = &t->off;
@@ -270,7 +281,7 @@ int target_discover(struct target *t, struct pyi_proc *proc, char *err, size_t e
 		if (!t->session)
 			return -ENOMEM;
 	}
-	t->nthreads = 0;
+	threads_reset(t);
 	if (!proc_cpu_time(t->pid, &t->cpu_start)) {
 		t->cpu_last = t->cpu_start;
 		t->cpu_known = true;
@@ -287,12 +298,85 @@ void target_update_cpu(struct target *t)
 		t->cpu_last = v;
 }
 
+/* stack copied into dst, a thread root named anew where names[root frame] says so */
+static uint32_t copy_renamed(struct session *dst, const struct session *src, uint32_t stack,
+			     uint32_t *memo, const uint32_t *names, const struct target *t)
+{
+	uint32_t parent, frame = session_stack_frame(src, stack), id;
+	const struct target_thread *th;
+	const char *info;
+	char buf[THREAD_NAME_MAX + 64];
+	size_t len;
+	int n;
+
+	if (memo[stack] != SESSION_NO_STACK)
+		return memo[stack];
+	parent = session_stack_parent(src, stack);
+	if (parent == SESSION_NO_STACK && names[frame]) {
+		th = &t->threads[names[frame] - 1];
+		n = snprintf(buf, sizeof(buf), "%s%c<thread>%c%llu", th->name, 0, 0,
+			     (unsigned long long)th->ident);
+		for (char *p = buf; p < buf + strlen(th->name); p++) {
+			if ((unsigned char)*p < 0x20)
+				*p = '?';
+		}
+		id = session_intern_frame(dst, buf, (size_t)n);
+	} else {
+		info = session_frame_info(src, frame, &len);
+		id = session_intern_frame(dst, info, len);
+	}
+	parent = parent == SESSION_NO_STACK ? SESSION_NO_STACK :
+		 copy_renamed(dst, src, parent, memo, names, t);
+	memo[stack] = session_stack_push(dst, parent, id);
+	return memo[stack];
+}
+
+/* The session with the roots of threads that threading named late under their names. */
+static void apply_names(struct target *t)
+{
+	struct session *src = t->session, *dst;
+	const struct session_sample *samples;
+	uint32_t *memo, *names;
+	bool any = false;
+	size_t i, n;
+
+	for (i = 0; i < t->nthreads; i++)
+		any |= t->threads[i].renamed;
+	if (!any)
+		return;
+	memo = malloc(((size_t)session_stack_count(src) + 1) * sizeof(*memo));
+	names = calloc((size_t)session_frame_count(src) + 1, sizeof(*names));
+	dst = session__new();
+	if (!memo || !names || !dst)
+		goto out;
+	memset(memo, 0xff, ((size_t)session_stack_count(src) + 1) * sizeof(*memo));
+	for (i = 0; i < t->nthreads; i++) {
+		if (t->threads[i].renamed)
+			names[session_stack_frame(src, t->threads[i].stack)] = (uint32_t)i + 1;
+	}
+	samples = session_samples(src, &n);
+	for (i = 0; i < n; i++)
+		session_add_record(dst, samples[i].stack == SESSION_NO_STACK ? SESSION_NO_STACK :
+				   copy_renamed(dst, src, samples[i].stack, memo, names, t),
+				   samples[i].weight);
+	session_set_sample_count(dst, session_sample_count(src));
+	if (!session_error(dst)) {
+		t->session = dst;
+		dst = src;
+	}
+out:
+	session__free(dst);
+	free(memo);
+	free(names);
+}
+
 void target_retire_session(struct target *t)
 {
 	struct session **r;
 
 	if (!t->session)
 		return;
+	apply_names(t);
 	if (!session_sample_count(t->session)) {
 		session__free(t->session);
 		t->session = NULL;
@@ -304,15 +388,21 @@ void target_retire_session(struct target *t)
 	t->retired = r;
 	t->retired[t->nretired++] = t->session;
 	t->session = NULL;
-	t->nthreads = 0;
+	threads_reset(t);
 }
 
 /* ---- threads ------------------------------------------------------------------------------ */
 
-static void thread_name(const struct target *t, int tid, char *buf, size_t len)
+static void thread_name(struct target *t, int tid, uint64_t ident, char *buf, size_t len)
 {
 	char comm[64] = "", main_comm[64] = "";
+	const char *py = thread_names_find(&t->names, ident);
 
+	/* the name threading gave it, else the OS's, else Thread-<tid> */
+	if (py) {
+		snprintf(buf, len, "%s", py);
+		return;
+	}
 	if (tid == t->pid) {
 		snprintf(buf, len, "MainThread");
 		return;
@@ -327,25 +417,75 @@ static void thread_name(const struct target *t, int tid, char *buf, size_t len)
 	snprintf(buf, len, "Thread-%d", proc_ns_pid(t->pid, tid));
 }
 
-struct target_thread *target_thread_find(struct target *t, int tid)
+static size_t tid_hash(int tid, size_t cap)
 {
-	size_t i;
-
-	for (i = 0; i < t->nthreads; i++) {
-		if (t->threads[i].tid == tid)
-			return &t->threads[i];
-	}
-	return NULL;
+	return ((uint32_t)tid * 2654435761u) & (cap - 1);
 }
 
-struct target_thread *target_thread(struct target *t, int tid, uint64_t ident)
+/* The slot of tid in the index: its entry, or the free slot where it would go. */
+static uint32_t *tid_slot(struct target *t, int tid)
 {
-	struct target_thread *th = target_thread_find(t, tid);
-	char name[80], info[160];
+	size_t i = tid_hash(tid, t->tid_slots_cap);
+	uint32_t *e;
+
+	for (;; i = (i + 1) & (t->tid_slots_cap - 1)) {
+		e = &t->tid_slots[i];
+		if (!*e || t->threads[*e - 1].tid == tid)
+			return e;
+	}
+}
+
+/* Makes room for one more thread in the index (load at most one half). */
+static int tid_index_grow(struct target *t)
+{
+	size_t cap = t->tid_slots_cap ? t->tid_slots_cap * 2 : 64, i;
+	uint32_t *old = t->tid_slots, *e;
+
+	if (2 * (t->nthreads + 1) <= t->tid_slots_cap)
+		return 0;
+	t->tid_slots = calloc(cap, sizeof(*t->tid_slots));
+	if (!t->tid_slots) {
+		t->tid_slots = old;
+		return -ENOMEM;
+	}
+	t->tid_slots_cap = cap;
+	free(old);
+	for (i = 0; i < t->nthreads; i++) {
+		if (t->threads[i].tid < 0)
+			continue;
+		e = tid_slot(t, t->threads[i].tid);
+		*e = (uint32_t)i + 1;
+	}
+	return 0;
+}
+
+static struct target_thread *find_tid(struct target *t, int tid)
+{
+	uint32_t *e;
+
+	if (!t->tid_slots_cap)
+		return NULL;
+	e = tid_slot(t, tid);
+	return *e ? &t->threads[*e - 1] : NULL;
+}
+
+struct target_thread *target_thread_find(struct target *t, int tid, uint32_t gen)
+{
+	struct target_thread *th = find_tid(t, tid);
+
+	return th && th->gen == gen ? th : NULL;
+}
+
+struct target_thread *target_thread(struct target *t, int tid, uint64_t ident, uint32_t gen)
+{
+	struct target_thread *th = find_tid(t, tid);
+	char name[THREAD_NAME_MAX], info[160];
 	int n;
 
-	if (th)
+	if (th && th->gen == gen)
 		return th;
+	if (tid_index_grow(t))
+		return NULL;
 	if (t->nthreads == t->threads_cap) {
 		th = realloc(t->threads, (t->threads_cap ? t->threads_cap * 2 : 16) * sizeof(*th));
 		if (!th)
@@ -353,7 +493,7 @@ struct target_thread *target_thread(struct target *t, int tid, uint64_t ident)
 		t->threads = th;
 		t->threads_cap = t->threads_cap ? t->threads_cap * 2 : 16;
 	}
-	thread_name(t, tid, name, sizeof(name));
+	thread_name(t, tid, ident, name, sizeof(name));
 	for (char *p = name; *p; p++) {
 		if ((unsigned char)*p < 0x20)
 			*p = '?';
@@ -364,24 +504,47 @@ struct target_thread *target_thread(struct target *t, int tid, uint64_t ident)
 	th = &t->threads[t->nthreads++];
 	memset(th, 0, sizeof(*th));
 	th->tid = tid;
+	th->gen = gen;
+	th->ident = ident;
+	snprintf(th->name, sizeof(th->name), "%s", name);
+	*tid_slot(t, tid) = (uint32_t)t->nthreads;
 	th->stack = session_stack_push(t->session, SESSION_NO_STACK,
 				       session_intern_frame(t->session, info, (size_t)n));
 	t->threads_seen++;
 	return th;
 }
 
-void target_flush_pending(struct target *t, uint64_t now)
+void target_refresh_names(struct target *t)
 {
-	size_t i;
+	uint64_t interp = 0;
+	const char *py;
+	bool *taken;
+	size_t i, j;
 
-	for (i = 0; i < t->nthreads; i++) {
+	if (t->state != TARGET_ACTIVE || proc_read(t->pid, t->interp_head_addr, &interp, 8) ||
+	    !interp || thread_names_read(t->pid, t->py.minor, &t->layout, interp, &t->names))
+		return;
+	taken = calloc(t->names.n + 1, sizeof(*taken));
+	if (!taken)
+		return;
+	/* an ident is reused by a later thread (pthread stacks are cached): the newest has it */
+	for (i = t->nthreads; i-- > 0;) {
 		struct target_thread *th = &t->threads[i];
 
-		if (th->pending && now > th->pending_ts)
-			session_add_sample(t->session, th->pending_stack,
-					   (double)(now - th->pending_ts) / 1e9);
-		th->pending = false;
+		py = thread_names_find(&t->names, th->ident);
+		if (!py)
+			continue;
+		j = (size_t)((const struct thread_name *)(py - offsetof(struct thread_name, name)) -
+			     t->names.v);
+		if (taken[j])
+			continue;
+		taken[j] = true;
+		if (strcmp(th->name, py)) {
+			snprintf(th->name, sizeof(th->name), "%s", py);
+			th->renamed = true;
+		}
 	}
+	free(taken);
 }
 
 uint32_t target_truncated_frame(struct target *t, uint32_t missing)
@@ -632,4 +795,123 @@ struct session *target_table_session(struct target_table *tt, double start_time,
 		session_set_start_call_stack(merged, session_stack_parent(merged,
 					     session_get_header(merged)->start_call_stack));
 	return merged;
+}
+
+/* ---- continuous mode ---------------------------------------------------------------------- */
+
+/* stack of src, rebuilt in dst (same frames, root first). SESSION_NO_STACK on failure. */
+static uint32_t carry_stack(struct session *dst, const struct session *src, uint32_t stack)
+{
+	uint32_t depth = stack == SESSION_NO_STACK ? 0 : session_stack_depth(src, stack);
+	uint32_t *frames, out = SESSION_NO_STACK, i;
+	const char *info;
+	size_t len;
+
+	frames = malloc((depth ? depth : 1) * sizeof(*frames));
+	if (!frames)
+		return SESSION_NO_STACK;
+	for (i = depth; i-- > 0; stack = session_stack_parent(src, stack))
+		frames[i] = session_stack_frame(src, stack);
+	for (i = 0; i < depth; i++) {
+		info = session_frame_info(src, frames[i], &len);
+		out = session_stack_push(dst, out, session_intern_frame(dst, info, len));
+	}
+	free(frames);
+	return out;
+}
+
+/* frame of src, interned in dst (SESSION_NO_FRAME stays). */
+static uint32_t carry_frame(struct session *dst, const struct session *src, uint32_t frame)
+{
+	const char *info;
+	size_t len;
+
+	if (frame == SESSION_NO_FRAME)
+		return frame;
+	info = session_frame_info(src, frame, &len);
+	return session_intern_frame(dst, info, len);
+}
+
+/*
+ * An active target goes on in a fresh session. Its threads come along (their roots, and in wall
+ * mode the stack last read off a CPU, which samples of a thread that has not run since reuse).
+ */
+static int next_window(struct target *t)
+{
+	struct session *old = t->session, *s, **r;
+	size_t i;
+
+	if (!session_sample_count(old) && !t->nthreads)
+		return 0;
+	r = realloc(t->retired, (t->nretired + 1) * sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	t->retired = r;
+	s = session__new();
+	if (!s)
+		return -ENOMEM;
+	for (i = 0; i < t->nthreads; i++) {
+		struct target_thread *th = &t->threads[i];
+
+		th->stack = carry_stack(s, old, th->stack);
+		if (th->walked) {
+			th->walked_stack = carry_stack(s, old, th->walked_stack);
+			th->walked_leaf = carry_frame(s, old, th->walked_leaf);
+		}
+	}
+	t->retired[t->nretired++] = old;
+	t->session = s;
+	return session_error(s);
+}
+
+static bool target_gone(const struct target *t)
+{
+	if (t->session || t->nretired)
+		return false;
+	return t->state == TARGET_EXITED ||
+	       ((t->state == TARGET_FAILED || t->state == TARGET_PENDING) && !proc_exists(t->pid));
+}
+
+size_t target_table_take_window(struct target_table *tt, double start_time,
+				double duration, double interval, const char *description,
+				struct session **out, int *pids, size_t max)
+{
+	size_t i, j, n = 0, kept = 0;
+
+	for (i = 0; i < tt->len; i++) {
+		struct target *t = tt->items[i];
+		size_t nthreads = t->nthreads;
+
+		target_update_cpu(t);
+		/* earlier images (an exec in the window): their threads are gone */
+		t->nthreads = 0;
+		for (j = 0; j < t->nretired; j++)
+			finish_one(t->retired[j], t, start_time, duration, interval, description);
+		t->nthreads = nthreads;
+		if (t->session && (t->nthreads || session_sample_count(t->session)))
+			finish_one(t->session, t, start_time, duration, interval, description);
+		if (t->session && t->state == TARGET_ACTIVE)
+			next_window(t);
+		else if (t->session)
+			target_retire_session(t);
+		for (j = 0; j < t->nretired; j++) {
+			if (n == max) {
+				session__free(t->retired[j]);
+				continue;
+			}
+			out[n] = t->retired[j];
+			pids[n++] = t->pid;
+		}
+		t->nretired = 0;
+		t->cpu_start = t->cpu_last;
+	}
+	tt->last = NULL;
+	for (i = 0; i < tt->len; i++) {
+		if (target_gone(tt->items[i]))
+			target_free(tt->items[i]);
+		else
+			tt->items[kept++] = tt->items[i];
+	}
+	tt->len = kept;
+	return n;
 }

@@ -32,7 +32,7 @@ def interpreters():
             found.append(("pyenv " + version, path))
     if os.path.exists("/usr/bin/python3.11"):
         found.append(("debian 3.11 (static, non-PIE)", "/usr/bin/python3.11"))
-    only = os.environ.get("PYI_ONLY")
+    only = os.environ.get("PYI_PYTHONS")	# a substring of the labels: these interpreters only
     if only:
         found = [f for f in found if only in f[0]]
     return found

@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""What wall mode costs (issue 12), interleaved runs, medians:
+
+  server   bench/workloads/http_server.py (ThreadingHTTPServer, JSON, a lock per request) under
+           a local wrk load: requests/s unprofiled, with a cpu session, with a wall session
+           (--pid), and the profiler's own CPU time per second of session; keep-alive
+           (a thread per connection), and server-close: HTTP/1.0, a thread per request.
+  pingpong bench/pingpong.py (two threads, a context switch per message, on one CPU):
+           round trip unprofiled and profiled in wall mode (launched).
+  pipe     `perf bench sched pipe` (not a target, on one CPU) unprofiled and while a wall
+           session profiles another (idle) Python.
+
+Run as root, alone on the machine: flock -x /tmp/pyinst-bench.lock python3 bench/wall_cost.py
+--smoke runs each once, briefly, and fails only on harness errors (bench/run.py --smoke).
+"""
+import argparse
+import os
+import random
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process (its threads included), in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / HZ
+
+
+class Session:
+    """pyinst-bpf attached to pid in a mode, stopped with SIGINT; None mode: nothing."""
+
+    def __init__(self, binary, mode, pid):
+        self.proc = None
+        if mode:
+            self.proc = subprocess.Popen([binary, "-q", "--mode", mode, "--pid", str(pid),
+                                          "-o", os.devnull, "-r", "session"],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            time.sleep(0.5)  # loaded and attached
+            if self.proc.poll() is not None:
+                raise RuntimeError("pyinst-bpf exited: " + self.proc.stderr.read().decode())
+
+    def cpu(self):
+        return cpu_seconds(self.proc.pid) if self.proc else 0.0
+
+    def stop(self):
+        if not self.proc:
+            return
+        self.proc.send_signal(signal.SIGINT)
+        _, err = self.proc.communicate(timeout=60)
+        if self.proc.returncode:
+            raise RuntimeError("pyinst-bpf exited %d: %s" % (self.proc.returncode, err.decode()))
+
+
+def wrk(port, seconds):
+    out = subprocess.run(["wrk", "-t2", "-c16", "-d%ds" % seconds, "--timeout", "5s",
+                          "http://127.0.0.1:%d/item" % port], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, check=True).stdout.decode()
+    m = re.search(r"Requests/sec:\s*([\d.]+)", out)
+    if not m:
+        raise RuntimeError("no Requests/sec in wrk's output: " + out)
+    return float(m.group(1))
+
+
+def bench_server(args, python, close=False):
+    server = subprocess.Popen([python, os.path.join(ROOT, "bench", "workloads", "http_server.py")]
+                              + (["close"] if close else []),
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        port = int(server.stdout.readline())
+        wrk(port, 1)  # warm up
+        results = {"none": [], "cpu": [], "wall": []}
+        prof_cpu = {"cpu": [], "wall": []}
+        for _ in range(args.rounds):
+            order = list(results)
+            random.shuffle(order)
+            for mode in order:
+                s = Session(args.profiler, None if mode == "none" else mode, server.pid)
+                try:
+                    c0, t0 = s.cpu(), time.monotonic()
+                    results[mode].append(wrk(port, args.seconds))
+                    if mode != "none":
+                        prof_cpu[mode].append((s.cpu() - c0) / (time.monotonic() - t0))
+                finally:
+                    s.stop()
+    finally:
+        server.kill()
+        server.wait()
+    base = statistics.median(results["none"])
+    print("server, %s (wrk -t2 -c16, %d s runs, %d rounds, medians):" %
+          ("a connection and a thread per request" if close else "keep-alive", args.seconds,
+           args.rounds))
+    print("  unprofiled %.0f req/s" % base)
+    for mode in ("cpu", "wall"):
+        med = statistics.median(results[mode])
+        print("  %-4s session %.0f req/s = %.1f%% of unprofiled (runs: %s); profiler CPU %.4f s/s"
+              % (mode, med, 100 * med / base, " ".join("%.0f" % r for r in results[mode]),
+                 statistics.median(prof_cpu[mode])))
+    return results
+
+
+def pingpong(args, python, mode):
+    cmd = ["taskset", "-c", "0", python, os.path.join(ROOT, "bench", "pingpong.py"),
+           str(args.messages)]
+    if mode:
+        cmd = [args.profiler, "-q", "--mode", mode, "-o", os.devnull, "-r", "session", "--"] + cmd
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, check=True).stdout.decode()
+    return float(out.split()[0])
+
+
+def bench_pingpong(args, python):
+    results = {"none": [], "wall": []}
+    for _ in range(args.rounds):
+        order = list(results)
+        random.shuffle(order)
+        for mode in order:
+            results[mode].append(pingpong(args, python, None if mode == "none" else mode))
+    base, wall = statistics.median(results["none"]), statistics.median(results["wall"])
+    print("pingpong (%d messages, one CPU, %d rounds, medians):" % (args.messages, args.rounds))
+    print("  unprofiled %.2f us/round trip (%.0f switches/s); wall %.2f us: %+.1f%%"
+          % (base, 2e6 / base, wall, 100 * (wall / base - 1)))
+    return results
+
+
+def pipe_us(loops):
+    out = subprocess.run(["taskset", "-c", "0", "perf", "bench", "sched", "pipe", "-l",
+                          str(loops)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         check=True).stdout.decode()
+    m = re.search(r"([\d.]+)\s+usecs/op", out)
+    if not m:
+        raise RuntimeError("no usecs/op in perf's output: " + out)
+    return float(m.group(1))
+
+
+def bench_pipe(args, python):
+    idle = subprocess.Popen([python, "-c", "import time; time.sleep(3600)"])
+    results = {"none": [], "wall": []}
+    try:
+        time.sleep(0.3)
+        for _ in range(args.rounds):
+            order = list(results)
+            random.shuffle(order)
+            for mode in order:
+                s = Session(args.profiler, None if mode == "none" else mode, idle.pid)
+                try:
+                    results[mode].append(pipe_us(args.loops))
+                finally:
+                    s.stop()
+    finally:
+        idle.kill()
+        idle.wait()
+    base, wall = statistics.median(results["none"]), statistics.median(results["wall"])
+    print("perf bench sched pipe (-l %d, one CPU, %d rounds, medians):" % (args.loops, args.rounds))
+    print("  unprofiled %.3f us/op; during a wall session on another process %.3f us/op: %+.2f%%"
+          % (base, wall, 100 * (wall / base - 1)))
+    return results
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--profiler", default=os.path.join(ROOT, "build", "pyinst-bpf"))
+    p.add_argument("--python", default="/usr/bin/python3.11")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--seconds", type=int, default=4, help="each wrk run")
+    p.add_argument("--messages", type=int, default=200000, help="each ping-pong run")
+    p.add_argument("--loops", type=int, default=200000, help="each perf bench sched pipe run")
+    p.add_argument("--only", choices=("server", "server-close", "pingpong", "pipe"),
+                   action="append")
+    p.add_argument("--smoke", action="store_true")
+    return p.parse_args(argv)
+
+
+def main(argv):
+    args = parse_args(argv)
+    if os.geteuid() != 0:
+        sys.exit("wall_cost: run as root")
+    if args.smoke:
+        args.rounds, args.seconds, args.messages, args.loops = 1, 1, 20000, 20000
+    for name, fn in (("server", bench_server),
+                     ("server-close", lambda a, p: bench_server(a, p, close=True)),
+                     ("pingpong", bench_pingpong), ("pipe", bench_pipe)):
+        if not args.only or name in args.only:
+            fn(args, args.python)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
