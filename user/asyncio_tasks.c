@@ -23,6 +23,7 @@
 #define MAX_THREADS 1024
 #define MAX_THREAD_FRAMES 512
 #define TYPE_CACHE 64
+#define SEARCH_AGAIN_S 1.0		/* sys.modules searched again even if its length is the same */
 #define FIND_RETRY_S 0.02		/* how often to look again for a not yet imported asyncio */
 #define FRAME_HEAD 96			/* bytes of a _PyInterpreterFrame up to its locals */
 #define STR_READ 160
@@ -66,6 +67,7 @@ struct asyncio_reader {
 	uint64_t task_type;	/* the first Task type seen, checked against the layout */
 	double last_find;
 	uint64_t modules_used;	/* len(sys.modules) at the last search that found no asyncio */
+	double last_search;
 	struct type_entry types[TYPE_CACHE];
 	unsigned int ntypes;
 	struct cached_task *cur, *prev;
@@ -969,16 +971,19 @@ static bool have_task_sets(struct asyncio_reader *r)
 
 	if (r->tasks_set)
 		return true;
-	/* a process without asyncio (yet): sys.modules is searched again only once it has
-	 * grown or shrunk, looked at 50 times a second (one read) */
+	/* a process without asyncio (yet): sys.modules is searched again once it has grown or
+	 * shrunk (looked at 50 times a second, one read), or after a second */
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
 	if (r->last_find && now - r->last_find < FIND_RETRY_S)
 		return false;
 	r->last_find = now;
 	used = rd_ptr(r, rd_ptr(r, r->interp + r->a->interp_modules) + r->a->dict_used);
-	if (used && used == r->modules_used)
+	/* a search can also miss what is there: _asyncio is in sys.modules before its module
+	 * code has made its sets, and a dict may be read while it is resized */
+	if (used && used == r->modules_used && now - r->last_search < SEARCH_AGAIN_S)
 		return false;
+	r->last_search = now;
 	if (find_task_sets(r)) {
 		r->modules_used = used;
 		return false;

@@ -94,8 +94,10 @@ def test_idle_several_tasks(python):
     run = profile_launch(python, "async_single.py", [2.0, 2])
     s = run.session()
     check(not any(st[-1]["name"] == "[await]" for st, _ in s.records), "[await] with 3 tasks")
-    idle = sum(w for st, w in s.records if st[-1]["file"] == "<idle>")
-    check(idle > 0.1, "no idle time left (%.3fs)" % idle)
+    # the loop's wait for events, whatever the thread was doing there (parked, or waiting for
+    # a CPU on a loaded machine)
+    idle = s.time_in(lambda fr: fr["name"] == "select" and "selectors" in fr["file"])
+    check(idle > 0.1, "no time left in the loop's select (%.3fs)" % idle)
 
 
 SID = os.environ.get("PYI_SID_ROOT", "/var/cache/pyinst-bpf/sid")
