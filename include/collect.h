@@ -104,6 +104,15 @@ size_t collector_finish_each(struct collector *c, double start_time, double dura
 			     const char *description, struct session **out, int *pids, size_t max);
 
 /*
+ * Continuous mode: ends the current window without stopping the sampler. Every process's
+ * session for the window [start_time, start_time + duration] goes to out (at most max, pids[]
+ * says whose); the processes still running record on into fresh sessions. Returns the count.
+ */
+size_t collector_take_window(struct collector *c, double start_time, double duration,
+			     const char *description, struct session **out, int *pids, size_t max);
+
+
+/*
  * Dump mode: reads every thread of pid once, whatever it is doing, and hands each to fn
  * (with its Python stack, thread name in the root frame, and state in rec->reason).
  * Returns 0 or -errno with a one-line reason in err.

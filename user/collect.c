@@ -34,6 +34,7 @@
 #define PENDING_POLL_MS 2	/* how often to look at a process that may become Python */
 #define WALL_PERIOD_S 0.01	/* wall mode: threads off a CPU are read this often at most */
 #define NAMES_PERIOD_S 0.5	/* threading's names are read again this often */
+#define WALL_SHARE 0.02		/* the iterators' runs take at most this share of the time */
 #define POLL_SLICE_S 0.02	/* records taken per poll for at most this long past its timeout:
 				 * the caller's clock and signals come back in timeout + 20 ms
 				 * whatever the event rate */
@@ -46,6 +47,7 @@ struct collector {
 	double next_wall;	/* when the wall iterator runs next */
 	double next_names;	/* when threading's names may be read again */
 	uint64_t wall_tick;	/* runs of the wall iterators so far */
+	double wall_run_s;	/* how long a run of the iterators takes (moving average) */
 	collect_dump_fn dump_fn;	/* dump mode: where each thread's record goes */
 	void *dump_ctx;
 	struct ring_buffer *rb;
@@ -416,8 +418,13 @@ struct collector *collector__new(const struct collect_opts *o, char *err, size_t
 	bpf_program__set_autoattach(c->skel->progs.wall_iter, false);
 	if (!o->wall && !o->dump)
 		bpf_program__set_autoload(c->skel->progs.wall_iter, false);
-	if (o->dump)
+	/* dump reads each thread once: no sampling, no process events */
+	if (o->dump) {
 		bpf_program__set_autoload(c->skel->progs.on_cpu_sample, false);
+		bpf_program__set_autoload(c->skel->progs.on_fork, false);
+		bpf_program__set_autoload(c->skel->progs.on_exec, false);
+		bpf_program__set_autoload(c->skel->progs.on_exit, false);
+	}
 	rc = sampler__load(c->skel);
 	if (rc) {
 		snprintf(err, errlen, "the BPF programs failed to load: %s%s", strerror(-rc),
@@ -488,18 +495,16 @@ static void mark_interesting(struct collector *c, int pid)
 /* ---- wall mode: threads off a CPU ---------------------------------------------------------- */
 
 /*
- * How often the iterators run: 10 ms, or the interval if longer, and 1 ms more per target
- * beyond ten (--all, --cgroup), so that the profiler's cost stays flat however many processes
- * it profiles. Off-CPU time stays exact; only how often its stack is looked at changes.
+ * How often the iterators run: 10 ms, or the interval if longer, and less often when their
+ * runs would take more than WALL_SHARE of the time (many busy threads, many targets), so the
+ * profiler's cost stays flat. Off-CPU time stays exact; only how often its stack is looked at
+ * changes.
  */
 static double wall_period(const struct collector *c)
 {
 	double p = c->opts.interval > WALL_PERIOD_S ? c->opts.interval : WALL_PERIOD_S;
-	size_t active = 0;
 
-	for (size_t i = 0; i < c->targets.len; i++)
-		active += c->targets.items[i]->state == TARGET_ACTIVE;
-	return active > 10 ? p + (double)(active - 10) * 0.001 : p;
+	return c->wall_run_s / WALL_SHARE > p ? c->wall_run_s / WALL_SHARE : p;
 }
 
 /* The iterator over t's threads (and no other task): bpf_iter_attach_opts with its pid. */
@@ -780,8 +785,10 @@ int collector_poll(struct collector *c, int timeout_ms)
 	retry_pending(c);
 	now = monotonic_now();
 	if (c->opts.wall && now >= c->next_wall) {
-		c->next_wall = now + wall_period(c);
 		run_wall_iters(c, PYI_ITER_TICK);
+		/* the run and taking its records: an average over about ten runs */
+		c->wall_run_s += (monotonic_now() - now - c->wall_run_s) / 8;
+		c->next_wall = now + wall_period(c);
 	}
 	if (now >= c->next_names) {
 		c->next_names = now + NAMES_PERIOD_S;
@@ -987,4 +994,17 @@ int collector_python_version(struct collector *c, int pid, int *major, int *mino
 	*major = t->py.major;
 	*minor = t->py.minor;
 	return 0;
+}
+
+size_t collector_take_window(struct collector *c, double start_time, double duration,
+			     const char *description, struct session **out, int *pids, size_t max)
+{
+	size_t n;
+
+	ring_buffer__consume(c->rb);
+	n = target_table_take_window(&c->targets, start_time, duration, c->opts.interval,
+				     description, out, pids, max);
+	/* the frame cache holds the old sessions' ids */
+	symbolizer_forget_frames(c->sym);
+	return n;
 }
