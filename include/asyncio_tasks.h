@@ -53,7 +53,7 @@ struct pyi_asyncio_layout {
 	/* Modules/_asynciomodule.c, from the extension's DWARF */
 	int32_t task_size, task_dict, task_weakreflist, task_loop, task_state;
 	int32_t task_fut_waiter, task_coro, task_name;
-	int32_t task_node;		/* 3.14: llist node linking the task into its thread's list */
+	int32_t task_node;		/* 3.14: llist node linking it into its thread's list */
 	int32_t future_size, futureiter_future;
 };
 
@@ -73,7 +73,7 @@ struct asyncio_frame {
 
 enum asyncio_task_state {
 	ASYNCIO_SUSPENDED,	/* waiting on an await: frames[] is its await chain */
-	ASYNCIO_RUNNING,	/* its coroutine executes on thread tid: frames[] is its real stack */
+	ASYNCIO_RUNNING,	/* its coroutine runs on thread tid: frames[] is its real stack */
 	ASYNCIO_READY,		/* neither: scheduled to run (or its coroutine has not started) */
 };
 
@@ -84,7 +84,7 @@ struct asyncio_task {
 	enum asyncio_task_state state;
 	int tid;		/* RUNNING: the thread (host tid); else 0 */
 	uint64_t awaited_task;	/* SUSPENDED on another Task: that Task, else 0 */
-	bool chain_reused;	/* frames[] came from the cache: nothing but the indicator was read */
+	bool chain_reused;	/* frames[] came from the cache: only the indicator was read */
 	char name[ASYNCIO_NAME_MAX];	/* UTF-8, control characters replaced */
 	uint32_t nframes;
 	struct asyncio_frame frames[ASYNCIO_MAX_CHAIN];

@@ -23,11 +23,11 @@
 #define MAX_THREADS 1024
 #define MAX_THREAD_FRAMES 512
 #define TYPE_CACHE 64
-#define SEARCH_AGAIN_S 1.0		/* sys.modules searched again even if its length is the same */
+#define SEARCH_AGAIN_S 1.0		/* sys.modules searched again, same length or not */
 #define FIND_RETRY_S 0.02		/* how often to look again for a not yet imported asyncio */
 #define FRAME_HEAD 96			/* bytes of a _PyInterpreterFrame up to its locals */
-#define STR_READ 160
-#define CHAIN_READ 320			/* bytes of a coroutine read per level of a chain */			/* bytes of a str object read for a name */
+#define STR_READ 160			/* bytes of a str object read for a name */
+#define CHAIN_READ 320			/* bytes of a coroutine read per level of a chain */
 
 enum obj_kind {
 	KIND_OTHER,
@@ -339,7 +339,7 @@ static int set_members(struct asyncio_reader *r, uint64_t set, size_t *n)
 		uint64_t k = get_u64(buf + i * a->setentry_size, a->setentry_size, a->setentry_key);
 
 		if (k)
-			r->objs[(*n)++] = k;	/* the dummy of a deleted slot fails a later check */
+			r->objs[(*n)++] = k;	/* a deleted slot's dummy fails a later check */
 	}
 	free(buf);
 	return err;
@@ -896,7 +896,8 @@ static int asyncio_debug_offsets(struct asyncio_reader *r, struct asyncio_debug_
 
 		fd = -1;
 		if (sscanf(line, "%llx-%llx", &lo, &hi) == 2) {
-			snprintf(link, sizeof(link), "/proc/%d/map_files/%llx-%llx", r->pid, lo, hi);
+			snprintf(link, sizeof(link), "/proc/%d/map_files/%llx-%llx", r->pid, lo,
+				 hi);
 			fd = open(link, O_RDONLY | O_CLOEXEC);
 		}
 		if (fd < 0)

@@ -259,7 +259,8 @@ static uint32_t task_stack(struct asyncio_view *v, struct symbolizer *sy,
 		return stack;
 	if (task->awaited_task) {
 		other = name_of(all, n, task->awaited_task);
-		stack = session_stack_push(s, stack, task_frame(s, "await ", other ? other : "Task"));
+		stack = session_stack_push(s, stack,
+					   task_frame(s, "await ", other ? other : "Task"));
 	}
 	return session_stack_push(s, stack, session_intern_frame(s, "[await]", 7));
 }

@@ -65,8 +65,8 @@ static int start(struct child *c, const char *python)
 		dup2(fds[1], 1);
 		close(fds[0]);
 		if (chrooted)
-			execl("/usr/sbin/chroot", "chroot", SID_ROOT, python + strlen(SID_ROOT), inside,
-			      (char *)NULL);
+			execl("/usr/sbin/chroot", "chroot", SID_ROOT, python + strlen(SID_ROOT),
+			      inside, (char *)NULL);
 		else
 			execl(python, python, script, (char *)NULL);
 		_exit(127);
