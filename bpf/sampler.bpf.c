@@ -73,6 +73,7 @@ struct walk_state {
 	__u32 n;	/* frames walked */
 	__u32 budget;	/* code objects this sample may still describe */
 	__u32 fails;	/* code objects that could not be read */
+	__u32 err_bits;	/* another thread's walk: errors counted only if it did not run */
 	struct seen_code seen[SEEN_SLOTS];
 };
 
@@ -268,13 +269,16 @@ static __always_inline __u64 find_tstate(const struct pyi_proc *p, __u32 tgid, _
 			return 0;
 		}
 	}
+	/* from another process (task), a list that changes as it is read fails without fault */
 	if (read_user(&interp, sizeof(interp), task, (void *)p->interp_head_addr)) {
-		count(&errors, PYI_ERR_READ_TSTATE);
+		if (!task)
+			count(&errors, PYI_ERR_READ_TSTATE);
 	} else if (!interp) {
 		/* not initialized yet, or finalized */
 	} else if (read_user(&w.ts, sizeof(w.ts), task,
 			     (void *)(interp + p->off.interp_tstate_head))) {
-		count(&errors, PYI_ERR_READ_TSTATE);
+		if (!task)
+			count(&errors, PYI_ERR_READ_TSTATE);
 	} else {
 		bpf_loop(max_thread_walk, thread_walk_step, &w, 0);
 	}
@@ -283,6 +287,19 @@ static __always_inline __u64 find_tstate(const struct pyi_proc *p, __u32 tgid, _
 	if (bpf_map_update_elem(&threads, &key, &v, BPF_ANY))
 		count(&errors, PYI_ERR_THREADS_FULL);
 	return w.found;
+}
+
+/*
+ * A failed read. In the thread's own context it is an error; read from another process (the
+ * iterator) it may be a race with the thread running again, which sample_thread tells after
+ * the walk: the error is noted, and counted only if the thread did not run.
+ */
+static __always_inline void walk_error(struct scratch *s, struct task_struct *task, __u32 idx)
+{
+	if (task)
+		s->w.err_bits |= 1u << (idx & 31);
+	else
+		count(&errors, idx);
 }
 
 /* ---- code objects ------------------------------------------------------------------------- */
@@ -428,7 +445,7 @@ static __always_inline int describe_code(struct scratch *s, struct code_cache *c
 	if (!code)
 		return -1;
 	if (read_user(s->code_block, len, task, (void *)code)) {
-		count(&errors, PYI_ERR_READ_CODE);
+		walk_error(s, task, PYI_ERR_READ_CODE);
 		return -1;
 	}
 	if (code_u64(s->code_block, o->object_type) != s->proc.code_type_addr)
@@ -521,7 +538,7 @@ static long frame_walk_step(__u64 i, void *ctx)
 	block = frame_bytes(s, frame, len, task);
 	if (!block) {
 		s->hdr.flags |= PYI_SF_BAD_FRAME;
-		count(&errors, PYI_ERR_READ_FRAME);
+		walk_error(s, task, PYI_ERR_READ_FRAME);
 		return 1;
 	}
 	code = frame_u64(block, o->frame_code);
@@ -599,15 +616,20 @@ static __always_inline bool holds_gil(const struct pyi_proc *p, __u64 tstate,
 	return locked && holder == tstate;
 }
 
+/* sample_thread's switches when the walk is not checked for a race (dump) */
+#define NO_RACE_CHECK (~0ULL)
+
 /*
  * Walks a thread's Python stack and sends it: the current thread (task NULL, perf_event) or
- * the thread the iterator visits (task). slot is the scratch and code cache row. Returns 0 if
- * a stack was sent, 1 if a record went out for a thread without a Python thread state, -1 if
- * nothing was sent.
+ * the thread the iterator visits (task; switches: its switch count before the walk). slot is
+ * the scratch and code cache row. Returns 0 if a stack was sent, 1 if a record went out for a
+ * thread without a Python thread state, 2 if the thread ran while it was read (PYI_SF_RACED),
+ * -1 if nothing was sent.
  */
 static __always_inline int sample_thread(struct task_struct *task, __u32 tgid, __u32 tid,
 					 __u64 fsbase, __u32 gen, __u64 weight_ns, __u32 reason,
-					 __u32 flags, __u32 slot, bool retry_now, bool gil_filter)
+					 __u32 flags, __u32 slot, bool retry_now, bool gil_filter,
+					 __u64 switches)
 {
 	struct frame_walk_ctx fc = { .task = task, .slot = slot };
 	const struct pyi_proc *p;
@@ -648,6 +670,7 @@ static __always_inline int sample_thread(struct task_struct *task, __u32 tgid, _
 	s->w.win_fail = 0;
 	s->w.budget = symbols_per_sample;
 	s->w.fails = 0;
+	s->w.err_bits = 0;
 	__builtin_memset(s->w.seen, 0, sizeof(s->w.seen));
 	s->w.frame = 0;
 	if (!tstate) {
@@ -670,12 +693,26 @@ static __always_inline int sample_thread(struct task_struct *task, __u32 tgid, _
 	s->hdr.depth = depth;
 	if (n > PYI_FRAMES_CAP)
 		return -1;
+	/* another thread, read while it was off a CPU: if it ran meanwhile, the frames may mix
+	 * two moments (user space keeps its last stack) and failed reads were that race */
+	if (task && switches != NO_RACE_CHECK) {
+		if (task->on_cpu || task->nvcsw + task->nivcsw != switches) {
+			s->hdr.flags |= PYI_SF_RACED;
+		} else {
+			if (s->w.err_bits & (1u << PYI_ERR_READ_FRAME))
+				count(&errors, PYI_ERR_READ_FRAME);
+			if (s->w.err_bits & (1u << PYI_ERR_READ_CODE))
+				count(&errors, PYI_ERR_READ_CODE);
+		}
+	}
 	size = sizeof(struct pyi_sample) + (__u64)n * sizeof(struct pyi_frame);
 	/* no wakeup: waking the reader would cost the target microseconds; it drains on a tick */
 	if (bpf_ringbuf_output(&events, s, size, BPF_RB_NO_WAKEUP)) {
 		count(&errors, PYI_ERR_RINGBUF);
 		return -1;
 	}
+	if (s->hdr.flags & PYI_SF_RACED)
+		return 2;
 	return tstate ? 0 : 1;
 }
 
@@ -756,7 +793,7 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	sample_thread(NULL, tgid, tid, BPF_CORE_READ(task, thread.fsbase),
 		      (__u32)BPF_CORE_READ(task, start_time), sample_period_ns, 0, 0,
-		      bpf_get_smp_processor_id(), false, gil_only);
+		      bpf_get_smp_processor_id(), false, gil_only, 0);
 	budget_close(b, start, 1);
 	return 0;
 }
@@ -895,7 +932,7 @@ int wall_iter(struct bpf_iter__task *ctx)
 	if (mode == PYI_ITER_DUMP) {
 		reason = on_cpu ? PYI_REASON_ONCPU : off_reason(task, p);
 		sample_thread(task, tgid, tid, fsbase, (__u32)start, 0, reason, PYI_SF_OFFCPU,
-			      iter_slot, true, false);
+			      iter_slot, true, false, NO_RACE_CHECK);
 		return 0;
 	}
 	wt = bpf_map_lookup_elem(&wall_threads, &tid);
@@ -922,13 +959,17 @@ int wall_iter(struct bpf_iter__task *ctx)
 	if (off) {
 		reason = on_cpu ? PYI_REASON_PREEMPTED : off_reason(task, p);
 		v.reason = reason;
-		if (!on_cpu && !gil_only && v.walked && v.walk_switches == switches) {
+		/* unchanged since its last walk, or running (the session's end): that stack */
+		if (!gil_only && v.walked && (on_cpu || v.walk_switches == switches)) {
 			send_same(tgid, tid, (__u32)start, off, reason);
 		} else {
 			rc = sample_thread(task, tgid, tid, fsbase, (__u32)start, off, reason,
-					   PYI_SF_OFFCPU, iter_slot, false, gil_only);
-			v.walked = rc == 0;
-			v.walk_switches = switches;
+					   PYI_SF_OFFCPU, iter_slot, false, gil_only, switches);
+			/* a walk that raced with the thread is not one to count again */
+			if (rc != 2) {
+				v.walked = rc == 0;
+				v.walk_switches = switches;
+			}
 		}
 	}
 	if (bpf_map_update_elem(&wall_threads, &tid, &v, BPF_ANY))

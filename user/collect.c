@@ -35,6 +35,7 @@
 #define WALL_PERIOD_S 0.01	/* wall mode: threads off a CPU are read this often at most */
 #define NAMES_PERIOD_S 0.5	/* threading's names are read again this often */
 #define WALL_SHARE 0.02		/* the iterators' runs take at most this share of the time */
+#define WALL_PERIOD_MAX_S 0.05	/* ... but they run at least this often */
 #define POLL_SLICE_S 0.03	/* records taken per poll at most this long: the caller's clock
 				 * and signals come back every 50 ms whatever the event rate */
 #define BUDGET_CHECK_S 0.5	/* how often the sampler's cost is read */
@@ -185,11 +186,21 @@ static void take_sample(struct collector *c, const struct pyi_sample *s, size_t 
 			return;
 		stack = th->walked_stack;
 		leaf = th->walked_leaf;
+	} else if (s->flags & PYI_SF_RACED) {
+		/* read while it ran again: the last stack it was seen with, else none (not a mix) */
+		th = target_thread(t, (int)s->tid, s->thread_ident, s->gen);
+		if (!th)
+			return;
+		stack = th->recent ? th->recent_stack : th->stack;
+		leaf = th->recent ? th->recent_leaf : SESSION_NO_FRAME;
 	} else {
 		th = target_thread(t, (int)s->tid, s->thread_ident, s->gen);
 		if (!th)
 			return;
 		stack = sample_stack(c, t, th, s, &leaf);
+		th->recent = true;
+		th->recent_stack = stack;
+		th->recent_leaf = leaf;
 		if (s->flags & PYI_SF_OFFCPU) {
 			th->walked = true;
 			th->walked_stack = stack;
@@ -507,8 +518,11 @@ static void mark_interesting(struct collector *c, int pid)
 static double wall_period(const struct collector *c)
 {
 	double p = c->opts.interval > WALL_PERIOD_S ? c->opts.interval : WALL_PERIOD_S;
+	double share = c->wall_run_s / WALL_SHARE;
 
-	return c->wall_run_s / WALL_SHARE > p ? c->wall_run_s / WALL_SHARE : p;
+	if (share > WALL_PERIOD_MAX_S)
+		share = WALL_PERIOD_MAX_S;
+	return share > p ? share : p;
 }
 
 /* The iterator over t's threads (and no other task): bpf_iter_attach_opts with its pid. */
