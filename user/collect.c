@@ -574,7 +574,7 @@ static void run_wall_iters(struct collector *c, enum pyi_iter_mode mode)
 		if (c->targets.items[i]->state == TARGET_ACTIVE)
 			run_wall_iter(c, c->targets.items[i], mode);
 	}
-	ring_buffer__consume(c->rb);
+	/* the records are taken with the others, a slice at a time (collector_poll, drain) */
 }
 
 static void unmark_interesting(struct collector *c, int pid)
@@ -916,15 +916,15 @@ static void drain(struct collector *c)
 
 	/* sampling ends now, not when the backlog is taken */
 	collector_stop(c);
+	/* every thread's time up to now, on a CPU or not */
+	if (c->opts.wall)
+		run_wall_iters(c, PYI_ITER_FINAL);
 	/* what the kernel sent before the caller stopped still counts, if it comes in time */
 	do {
 		c->slice_end = monotonic_now() + POLL_SLICE_S;
 		rc = ring_buffer__consume(c->rb);
 	} while (rc == -EAGAIN && monotonic_now() < deadline);
 	c->slice_end = 0;
-	/* every thread's time up to now, on a CPU or not */
-	if (c->opts.wall)
-		run_wall_iters(c, PYI_ITER_FINAL);
 	/* threads named since they were first seen */
 	for (size_t i = 0; i < c->targets.len; i++)
 		target_refresh_names(c->targets.items[i]);
