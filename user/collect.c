@@ -36,8 +36,9 @@
 #define NAMES_PERIOD_S 0.5	/* threading's names are read again this often */
 #define WALL_SHARE 0.02		/* the iterators' runs take at most this share of the time */
 #define WALL_PERIOD_MAX_S 0.05	/* ... but they run at least this often */
-#define POLL_SLICE_S 0.03	/* records taken per poll at most this long: the caller's clock
-				 * and signals come back every 50 ms whatever the event rate */
+#define POLL_SLICE_S 0.02	/* records taken per poll for at most this long past its timeout:
+				 * the caller's clock and signals come back in timeout + 20 ms
+				 * whatever the event rate */
 #define BUDGET_CHECK_S 0.5	/* how often the sampler's cost is read */
 #define MAX_PERIOD_NS 100000000ULL	/* the rate is lowered down to 10 Hz at most */
 
@@ -59,6 +60,7 @@ struct collector {
 	char *notices[MAX_NOTICES];
 	unsigned int notice_head, notice_tail;
 	uint64_t samples;
+	uint64_t last_sample_ns;	/* ktime of the latest on-CPU sample taken */
 	double slice_end;	/* on_record stops the ring buffer's loop from then on */
 	bool backlog;		/* records were left in the ring buffer by the last poll */
 	uint64_t period_ns;	/* the perf events' period now */
@@ -218,6 +220,8 @@ static void take_sample(struct collector *c, const struct pyi_sample *s, size_t 
 	session_add_sample(t->session, stack,
 			   s->weight_ns ? (double)s->weight_ns / 1e9 : c->opts.interval);
 	c->samples++;
+	if (!(s->flags & PYI_SF_OFFCPU) && s->ts > c->last_sample_ns)
+		c->last_sample_ns = s->ts;
 }
 
 static void mark_interesting(struct collector *c, int pid);
@@ -790,14 +794,12 @@ int collector_poll(struct collector *c, int timeout_ms)
 	}
 	if (c->backlog)
 		timeout_ms = 0;
-	/* samples come without wakeups (they would cost the target): sleep, then drain, for
-	 * one slice at most */
-	c->slice_end = 0;
+	/* samples come without wakeups (they would cost the target): sleep, then drain; a
+	 * wakeup (a process event) drains inside the poll: the same deadline bounds both */
+	c->slice_end = monotonic_now() + timeout_ms / 1e3 + POLL_SLICE_S;
 	rc = ring_buffer__poll(c->rb, timeout_ms);
-	if (rc < 0 && rc != -EINTR && rc != -EAGAIN)
-		return rc;
-	c->slice_end = monotonic_now() + POLL_SLICE_S;
-	rc = ring_buffer__consume(c->rb);
+	if (rc >= 0 || rc == -EINTR)
+		rc = ring_buffer__consume(c->rb);
 	c->backlog = rc == -EAGAIN;
 	c->slice_end = 0;
 	if (rc < 0 && rc != -EINTR && rc != -EAGAIN)
@@ -887,6 +889,7 @@ void collector_stats(struct collector *c, struct collect_stats *st)
 
 	memset(st, 0, sizeof(*st));
 	st->samples = c->samples;
+	st->last_sample_ns = c->last_sample_ns;
 	for (i = 0; i < PYI_ERR_MAX; i++)
 		sum_percpu(bpf_map__fd(c->skel->maps.errors), i, c->ncpus, &st->errors[i]);
 	st->lost = st->errors[PYI_ERR_RINGBUF];
@@ -899,6 +902,20 @@ void collector_stats(struct collector *c, struct collect_stats *st)
 	st->unresolved = sst.unresolved;
 	target_table_counts(&c->targets, &st->processes, &st->threads, &st->running);
 	st->blocked = count_blocked(c);
+}
+
+void collector_stop_at(struct collector *c, double seconds)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);	/* bpf_ktime_get_ns() */
+	c->skel->bss->stop_at_ns = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec +
+				   (uint64_t)(seconds * 1e9);
+}
+
+volatile uint64_t *collector_stop_word(struct collector *c)
+{
+	return (volatile uint64_t *)&c->skel->bss->stop_at_ns;
 }
 
 void collector_stop(struct collector *c)
@@ -1002,4 +1019,17 @@ int collector_python_version(struct collector *c, int pid, int *major, int *mino
 	*major = t->py.major;
 	*minor = t->py.minor;
 	return 0;
+}
+
+size_t collector_take_window(struct collector *c, double start_time, double duration,
+			     const char *description, struct session **out, int *pids, size_t max)
+{
+	size_t n;
+
+	ring_buffer__consume(c->rb);
+	n = target_table_take_window(&c->targets, start_time, duration, c->opts.interval,
+				     description, out, pids, max);
+	/* the frame cache holds the old sessions' ids */
+	symbolizer_forget_frames(c->sym);
+	return n;
 }
