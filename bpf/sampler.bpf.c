@@ -77,13 +77,9 @@ struct walk_state {
 	__u32 n;	/* frames walked */
 	__u32 budget;	/* code objects this sample may still describe */
 	__u32 fails;	/* code objects that could not be read */
-<<<<<<< HEAD
-	__u32 err_bits;	/* another thread's walk: errors counted only if it did not run */
-=======
 	__u8 frame_failed;	/* the walk stopped at an unreadable frame */
 	__u8 code_failed;	/* a code object was unreadable (its frame left out) */
 	__u8 pad[2];
->>>>>>> main
 	struct seen_code seen[SEEN_SLOTS];
 };
 
@@ -299,19 +295,6 @@ static __always_inline __u64 find_tstate(const struct pyi_proc *p, __u32 tgid, _
 	return w.found;
 }
 
-/*
- * A failed read. In the thread's own context it is an error; read from another process (the
- * iterator) it may be a race with the thread running again, which sample_thread tells after
- * the walk: the error is noted, and counted only if the thread did not run.
- */
-static __always_inline void walk_error(struct scratch *s, struct task_struct *task, __u32 idx)
-{
-	if (task)
-		s->w.err_bits |= 1u << (idx & 31);
-	else
-		count(&errors, idx);
-}
-
 /* ---- code objects ------------------------------------------------------------------------- */
 
 /* A str object's raw PEP 393 data; user space decodes it. */
@@ -455,11 +438,7 @@ static __always_inline int describe_code(struct scratch *s, struct code_cache *c
 	if (!code)
 		return -1;
 	if (read_user(s->code_block, len, task, (void *)code)) {
-<<<<<<< HEAD
-		walk_error(s, task, PYI_ERR_READ_CODE);
-=======
 		s->w.code_failed = 1;	/* counted once the walk is over (walk_failures) */
->>>>>>> main
 		return -1;
 	}
 	if (code_u64(s->code_block, o->object_type) != s->proc.code_type_addr)
@@ -551,12 +530,7 @@ static long frame_walk_step(__u64 i, void *ctx)
 		len = PYI_FRAME_BLOCK;
 	block = frame_bytes(s, frame, len, task);
 	if (!block) {
-<<<<<<< HEAD
-		s->hdr.flags |= PYI_SF_BAD_FRAME;
-		walk_error(s, task, PYI_ERR_READ_FRAME);
-=======
 		s->w.frame_failed = 1;
->>>>>>> main
 		return 1;
 	}
 	code = frame_u64(block, o->frame_code);
@@ -710,12 +684,8 @@ static __always_inline int sample_thread(struct task_struct *task, __u32 tgid, _
 	s->w.win_fail = 0;
 	s->w.budget = symbols_per_sample;
 	s->w.fails = 0;
-<<<<<<< HEAD
-	s->w.err_bits = 0;
-=======
 	s->w.frame_failed = 0;
 	s->w.code_failed = 0;
->>>>>>> main
 	__builtin_memset(s->w.seen, 0, sizeof(s->w.seen));
 	s->w.frame = 0;
 	if (!tstate) {
@@ -724,7 +694,13 @@ static __always_inline int sample_thread(struct task_struct *task, __u32 tgid, _
 	} else {
 		s->w.frame = first_frame(&s->proc, tstate, task);
 		bpf_loop(max_walk, frame_walk_step, &fc, 0);
-		if (!walk_failures(s))
+		/* another thread, read while it was off a CPU: if it ran meanwhile, the frames may
+		 * mix two moments (user space keeps its latest stack), and failed reads were that
+		 * race, not losses */
+		if (task && switches != NO_RACE_CHECK &&
+		    (task->on_cpu || task->nvcsw + task->nivcsw != switches))
+			s->hdr.flags |= PYI_SF_RACED;
+		else if (!walk_failures(s))
 			tstate = 0;
 	}
 	depth = s->w.n;
@@ -740,18 +716,6 @@ static __always_inline int sample_thread(struct task_struct *task, __u32 tgid, _
 	s->hdr.depth = depth;
 	if (n > PYI_FRAMES_CAP)
 		return -1;
-	/* another thread, read while it was off a CPU: if it ran meanwhile, the frames may mix
-	 * two moments (user space keeps its last stack) and failed reads were that race */
-	if (task && switches != NO_RACE_CHECK) {
-		if (task->on_cpu || task->nvcsw + task->nivcsw != switches) {
-			s->hdr.flags |= PYI_SF_RACED;
-		} else {
-			if (s->w.err_bits & (1u << PYI_ERR_READ_FRAME))
-				count(&errors, PYI_ERR_READ_FRAME);
-			if (s->w.err_bits & (1u << PYI_ERR_READ_CODE))
-				count(&errors, PYI_ERR_READ_CODE);
-		}
-	}
 	size = sizeof(struct pyi_sample) + (__u64)n * sizeof(struct pyi_frame);
 	/* no wakeup: waking the reader would cost the target microseconds; it drains on a tick */
 	if (bpf_ringbuf_output(&events, s, size, BPF_RB_NO_WAKEUP)) {
