@@ -45,6 +45,10 @@ __u64 pid_bitmap[PYI_PID_BITMAP / 64];
 /* The weight of an on-CPU sample: the perf event's period, raised by user space over budget. */
 __u64 sample_period_ns = 1000000;
 
+/* ktime after which no sample is taken (0: none): --duration's end, or 1 from user space's
+ * signal handler. Sampling ends on time even when the profiler waits for a CPU. */
+__u64 stop_at_ns;
+
 /* task_struct.flags: the task is in do_exit (include/linux/sched.h) */
 #define PF_EXITING 0x00000004
 
@@ -73,6 +77,9 @@ struct walk_state {
 	__u32 n;	/* frames walked */
 	__u32 budget;	/* code objects this sample may still describe */
 	__u32 fails;	/* code objects that could not be read */
+	__u8 frame_failed;	/* the walk stopped at an unreadable frame */
+	__u8 code_failed;	/* a code object was unreadable (its frame left out) */
+	__u8 pad[2];
 	struct seen_code seen[SEEN_SLOTS];
 };
 
@@ -428,7 +435,7 @@ static __always_inline int describe_code(struct scratch *s, struct code_cache *c
 	if (!code)
 		return -1;
 	if (read_user(s->code_block, len, task, (void *)code)) {
-		count(&errors, PYI_ERR_READ_CODE);
+		s->w.code_failed = 1;	/* counted once the walk is over (walk_failures) */
 		return -1;
 	}
 	if (code_u64(s->code_block, o->object_type) != s->proc.code_type_addr)
@@ -520,8 +527,7 @@ static long frame_walk_step(__u64 i, void *ctx)
 		len = PYI_FRAME_BLOCK;
 	block = frame_bytes(s, frame, len, task);
 	if (!block) {
-		s->hdr.flags |= PYI_SF_BAD_FRAME;
-		count(&errors, PYI_ERR_READ_FRAME);
+		s->w.frame_failed = 1;
 		return 1;
 	}
 	code = frame_u64(block, o->frame_code);
@@ -568,6 +574,28 @@ static long frame_walk_step(__u64 i, void *ctx)
 }
 
 /* ---- samples ------------------------------------------------------------------------------ */
+
+/*
+ * Counts what the walk could not read; false when nothing of the stack was readable. A live
+ * thread state's current frame is always readable: when not even the first frame (or its code)
+ * is, the state is not live (a thread between freeing its state and exiting, its cached state's
+ * memory reused) and the thread runs no Python: a sample without a thread state, not a loss.
+ */
+static __always_inline bool walk_failures(struct scratch *s)
+{
+	if (!s->w.n && (s->w.frame_failed || s->w.code_failed)) {
+		s->hdr.flags |= PYI_SF_NO_TSTATE;
+		count(&errors, PYI_ERR_NO_TSTATE);
+		return false;
+	}
+	if (s->w.frame_failed) {
+		s->hdr.flags |= PYI_SF_BAD_FRAME;
+		count(&errors, PYI_ERR_READ_FRAME);
+	}
+	if (s->w.code_failed)
+		count(&errors, PYI_ERR_READ_CODE);
+	return true;
+}
 
 static __always_inline __u64 first_frame(const struct pyi_proc *p, __u64 tstate,
 					  struct task_struct *task)
@@ -648,6 +676,8 @@ static __always_inline int sample_thread(struct task_struct *task, __u32 tgid, _
 	s->w.win_fail = 0;
 	s->w.budget = symbols_per_sample;
 	s->w.fails = 0;
+	s->w.frame_failed = 0;
+	s->w.code_failed = 0;
 	__builtin_memset(s->w.seen, 0, sizeof(s->w.seen));
 	s->w.frame = 0;
 	if (!tstate) {
@@ -656,6 +686,8 @@ static __always_inline int sample_thread(struct task_struct *task, __u32 tgid, _
 	} else {
 		s->w.frame = first_frame(&s->proc, tstate, task);
 		bpf_loop(max_walk, frame_walk_step, &fc, 0);
+		if (!walk_failures(s))
+			tstate = 0;
 	}
 	depth = s->w.n;
 	n = depth;
@@ -751,6 +783,8 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	if (BPF_CORE_READ(task, flags) & PF_EXITING)
 		return 0;
 	start = bpf_ktime_get_ns();
+	if (stop_at_ns && start >= stop_at_ns)
+		return 0;
 	b = budget_open(start);
 	if (!b)
 		return 0;

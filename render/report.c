@@ -440,3 +440,16 @@ int report_write(struct session *s, const struct report_opts *o)
 	render_opts_release(&ro);
 	return rc;
 }
+
+int report_render(struct session *s, const struct report_opts *o, FILE *out)
+{
+	const struct renderer *r = find_renderer(o);
+	struct render_opts ro;
+	int rc;
+
+	if (!r || make_opts(o, &ro))
+		return -EINVAL;
+	rc = r->fn(s, &ro, out);
+	render_opts_release(&ro);
+	return rc;
+}
