@@ -310,7 +310,8 @@ async function testLaunchReport(ctx, r) {
 	check(tag + ': viewer started', log.error === null, log.error);
 	const facts = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll('.pyi-fact')]
 		.map((d) => [d.querySelector('dt').textContent, d.querySelector('dd').textContent])));
-	check(tag + ': header PID is the launched process', facts.PID === String(r.pid), JSON.stringify(facts));
+	check(tag + ': header PID is the launched process', facts.PID === String(r.pid),
+		'launched ' + r.pid + ', header ' + JSON.stringify(facts));
 	check(tag + ': header mode is CPU time', facts.Mode === 'CPU time', facts.Mode);
 	check(tag + ': header lost samples counted', facts['Lost samples'] === '0', facts['Lost samples']);
 	await page.click('button[data-view="timeline"]');
@@ -362,7 +363,7 @@ async function main() {
 		files[spec.name] = r.path;
 	}
 	const cReports = renderCReports(FIXTURES);
-	const launchReport = cReports && renderLaunchReport(FIXTURES);
+	const launchReport = cReports && renderLaunchReport();
 	if (cReports && !launchReport) console.log('# launched report: skipped (profiling needs root)');
 	console.log(cReports ? '# C renderer: ' + PYI_BIN : `# C renderer: skipped (no ${PYI_BIN}; set PYI_BIN)`);
 	console.log('# fixtures in ' + FIXTURES);
