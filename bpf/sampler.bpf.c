@@ -45,6 +45,10 @@ __u64 pid_bitmap[PYI_PID_BITMAP / 64];
 /* The weight of an on-CPU sample: the perf event's period, raised by user space over budget. */
 __u64 sample_period_ns = 1000000;
 
+/* ktime after which no sample is taken (0: none): --duration's end, or 1 from user space's
+ * signal handler. Sampling ends on time even when the profiler waits for a CPU. */
+__u64 stop_at_ns;
+
 /* task_struct.flags: the task is in do_exit (include/linux/sched.h) */
 #define PF_EXITING 0x00000004
 
@@ -822,6 +826,8 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	if (BPF_CORE_READ(task, flags) & PF_EXITING)
 		return 0;
 	start = bpf_ktime_get_ns();
+	if (stop_at_ns && start >= stop_at_ns)
+		return 0;
 	b = budget_open(start);
 	if (!b)
 		return 0;

@@ -159,6 +159,8 @@ class Profile {
 				this.stackThread[s] = this.stackThread[this.sParent[s]];
 		this.noThread = nT;	/* selection slot of samples outside any thread */
 		this.interval = m.interval > 0 ? m.interval : 0.001;
+		/* a long session's timeline buckets (0: every sample kept): the finest zoom that means anything */
+		this.resolution = m.resolution > 0 && Number.isFinite(m.resolution) ? m.resolution : 0;
 		this.precision = Number.isInteger(m.precision) ? m.precision :
 			Math.max(0, Math.ceil(-Math.log10(Math.min(Math.max(1e-9, this.interval), 1))));
 		this.endTime = 0;
@@ -437,6 +439,7 @@ class App {
 		fact('Samples', fmtCount(m.sample_count ?? prof.sampStack.length));
 		fact('CPU utilization', m.duration > 0 ? Math.round((m.cpu_time || 0) / m.duration * 100) + '%' : '–');
 		fact('Interval', fmtDuration(prof.interval));
+		if (prof.resolution > 0) fact('Timeline resolution', fmtDuration(prof.resolution));
 		fact('Mode', { cpu: 'CPU time', mixed: 'wall clock and CPU time' }[m.mode] || 'wall clock');
 		fact('Lost samples', m.lost_samples == null ? '–' : fmtCount(m.lost_samples), (m.lost_samples > 0) ? 'pyi-warn' : '');
 		h.append(dl);
@@ -1291,6 +1294,9 @@ class TimelineView {
 
 	span() { return Math.max(this.app.prof.endTime, this.app.prof.meta.duration || 0, 1e-6); }
 
+	/* Zoom stops where one timeline bucket fills the view. */
+	minRange() { return Math.max(1e-7, this.app.prof.resolution); }
+
 	draw() {
 		if (this.elem.hidden) return;
 		const app = this.app, tree = app.getTree(), prof = app.prof;
@@ -1399,7 +1405,7 @@ class TimelineView {
 			const f = (e.clientX - r.left) / this.w;
 			const at = this.t0 + f * range;
 			const k = Math.exp(e.deltaY * (e.deltaMode === 1 ? 0.05 : 0.0015));
-			const nr = Math.min(this.span(), Math.max(range * k, 1e-7));
+			const nr = Math.min(this.span(), Math.max(range * k, this.minRange()));
 			this.t0 = at - f * nr; this.t1 = this.t0 + nr;
 			this.panTo(this.t0);
 		}
@@ -1416,7 +1422,7 @@ class TimelineView {
 		const range = this.t1 - this.t0;
 		if (e.key === 'ArrowLeft') this.panTo(this.t0 - range * 0.1);
 		else if (e.key === 'ArrowRight') this.panTo(this.t0 + range * 0.1);
-		else if (e.key === '+' || e.key === '=') { const c = this.t0 + range / 2; this.t0 = c - range / 4; this.t1 = c + range / 4; }
+		else if (e.key === '+' || e.key === '=') { const c = this.t0 + range / 2, nr = Math.min(range, Math.max(range / 2, this.minRange())); this.t0 = c - nr / 2; this.t1 = c + nr / 2; this.panTo(this.t0); }
 		else if (e.key === '-') { const c = this.t0 + range / 2; const nr = Math.min(this.span(), range * 2); this.t0 = c - nr / 2; this.t1 = c + nr / 2; this.panTo(this.t0); }
 		else return;
 		e.preventDefault();

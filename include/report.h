@@ -48,4 +48,8 @@ int report_check_output(const char *path);
  */
 int report_write(struct session *s, const struct report_opts *o);
 
+/* Renders s into out with the renderer and options of o (continuous mode's files). */
+#include <stdio.h>
+int report_render(struct session *s, const struct report_opts *o, FILE *out);
+
 #endif

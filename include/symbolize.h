@@ -42,6 +42,9 @@ uint32_t symbolizer_frame(struct symbolizer *sy, struct session *s, const struct
 /* Forgets what is known of a process (it exited or exec'd). */
 void symbolizer_forget(struct symbolizer *sy, int pid);
 
+/* Frame ids are per session: forgets them when the sessions are replaced (a new window). */
+void symbolizer_forget_frames(struct symbolizer *sy);
+
 struct symbolizer_stats {
 	uint64_t codes;		/* code records taken */
 	uint64_t unresolved;	/* frames whose code object was never described */

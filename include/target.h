@@ -109,4 +109,14 @@ size_t target_table_sessions(struct target_table *tt, double start_time, double 
 struct session *target_table_session(struct target_table *tt, double start_time, double duration,
 				     double interval, const char *description);
 
+/*
+ * Continuous mode: the window ends now. Every target's sessions for it go to out (finished, at
+ * most max, pids[] says whose); an active target records on into a fresh session with its
+ * threads. Targets that are gone and hold
+ * nothing are freed, so that memory stays flat on a busy host. Returns the count.
+ */
+size_t target_table_take_window(struct target_table *tt, double start_time,
+				double duration, double interval, const char *description,
+				struct session **out, int *pids, size_t max);
+
 #endif

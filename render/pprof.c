@@ -10,7 +10,7 @@
  * name "Class.function", system_name the code name, filename the full path, start_line the
  * first line. One location per (function, line).
  *
- * Sample values: [samples/count, wall/nanoseconds]. A record is one sample when the session has
+ * Sample values: [samples/count, wall/nanoseconds] (cpu/nanoseconds with mode "cpu"). A record is one sample when the session has
  * one record per sample (pyinstrument's sessions); when records were merged (ours), it counts
  * weight / min_interval samples, at least one. Strings are made valid UTF-8 (a bad byte becomes
  * U+FFFD), as protobuf strings must be.
@@ -187,6 +187,7 @@ static void idmap_free(struct idmap *m)
 
 struct pprof {
 	const struct session *s;
+	const char *kind;	/* "wall", or "cpu" for a session of on-CPU time only */
 	struct pb strings;	/* the string_table fields, in order */
 	struct pb functions;	/* the function fields */
 	struct pb locations;	/* the location fields */
@@ -455,7 +456,7 @@ static int build(struct pprof *p, struct pb *out)
 	}
 	string_index(p, "", 0);		/* string_table[0] must be "" */
 	put_value_type(p, out, PF_SAMPLE_TYPE, "samples", "count");
-	put_value_type(p, out, PF_SAMPLE_TYPE, "wall", "nanoseconds");
+	put_value_type(p, out, PF_SAMPLE_TYPE, p->kind, "nanoseconds");
 	for (uint32_t i = 0; i <= nstacks && !p->err; i++)
 		if (totals[i].count)
 			put_sample(p, &samples, i < nstacks ? i : SESSION_NO_STACK, &totals[i]);
@@ -464,7 +465,7 @@ static int build(struct pprof *p, struct pb *out)
 	pb_put(out, p->functions.p, p->functions.len);
 	pb_uint(out, PF_TIME_NANOS, session_seconds_to_ns(h->start_time));
 	pb_uint(out, PF_DURATION_NANOS, session_seconds_to_ns(h->duration));
-	put_value_type(p, out, PF_PERIOD_TYPE, "wall", "nanoseconds");
+	put_value_type(p, out, PF_PERIOD_TYPE, p->kind, "nanoseconds");
 	pb_uint(out, PF_PERIOD, (uint64_t)llround(h->min_interval * 1e9));
 	/* the string table last: the fields above added to it */
 	pb_put(out, p->strings.p, p->strings.len);
@@ -503,10 +504,13 @@ static int write_gzip(const uint8_t *data, size_t len, FILE *out)
 
 int render_pprof(struct session *s, const struct render_opts *o, FILE *out)
 {
-	struct pprof p = { .s = s };
+	struct pprof p = { .s = s, .kind = "wall" };
 	struct pb profile = { 0 };
 	int err;
 
+	/* --mode cpu: on-CPU time, named as pprof and Pyroscope name it */
+	if (o && o->mode && !strcmp(o->mode, "cpu"))
+		p.kind = "cpu";
 	err = build(&p, &profile);
 	if (!err && profile.len > UINT32_MAX) {
 		pr_err("pprof renderer: the profile is over 4 GiB");

@@ -414,6 +414,13 @@ int report_write(struct session *s, const struct report_opts *o)
 
 	if (!r || make_opts(o, &ro))
 		return -EINVAL;
+	/* a report's size and writing time do not grow with the session's length */
+	rc = session_limit_records(s, SESSION_REPORT_RECORDS);
+	if (rc) {
+		pr_err("cannot write the report: %s", strerror(-rc));
+		render_opts_release(&ro);
+		return rc;
+	}
 	if (o->outfile) {
 		enum output_kind kind;
 		int fd;
@@ -430,6 +437,19 @@ int report_write(struct session *s, const struct report_opts *o)
 		if (rc)
 			pr_err("cannot write the report: %s", strerror(rc < 0 ? -rc : EIO));
 	}
+	render_opts_release(&ro);
+	return rc;
+}
+
+int report_render(struct session *s, const struct report_opts *o, FILE *out)
+{
+	const struct renderer *r = find_renderer(o);
+	struct render_opts ro;
+	int rc;
+
+	if (!r || make_opts(o, &ro))
+		return -EINVAL;
+	rc = r->fn(s, &ro, out);
 	render_opts_release(&ro);
 	return rc;
 }

@@ -6,9 +6,12 @@ set -euo pipefail
 packages=(
 	meson ninja-build pkg-config gcc clang llvm		# build; clang's BPF target
 	libbpf-dev bpftool libelf-dev zlib1g-dev libcjson-dev	# BPF loading, ELF symbols, formats
+	libcurl4-openssl-dev systemd debootstrap		# continuous mode: push, unit check, one-file test
 	libcmocka-dev python3 valgrind wrk			# tests (wrk: a local HTTP load)
 	golang-go						# go tool pprof reads our pprof output
 	chromium nodejs npm					# the HTML report's browser tests
+	python3-ipython python3-django python3-fastapi		# the Python API's integrations
+	python3-httpx python3-starlette				# (FastAPI's TestClient)
 )
 missing=()
 for p in "${packages[@]}"; do

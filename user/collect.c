@@ -34,8 +34,10 @@
 #define PENDING_POLL_MS 2	/* how often to look at a process that may become Python */
 #define WALL_PERIOD_S 0.01	/* wall mode: threads off a CPU are read this often at most */
 #define NAMES_PERIOD_S 0.5	/* threading's names are read again this often */
-#define POLL_SLICE_S 0.03	/* records taken per poll at most this long: the caller's clock
-				 * and signals come back every 50 ms whatever the event rate */
+#define WALL_SHARE 0.02		/* the iterators' runs take at most this share of the time */
+#define POLL_SLICE_S 0.02	/* records taken per poll for at most this long past its timeout:
+				 * the caller's clock and signals come back in timeout + 20 ms
+				 * whatever the event rate */
 #define BUDGET_CHECK_S 0.5	/* how often the sampler's cost is read */
 #define MAX_PERIOD_NS 100000000ULL	/* the rate is lowered down to 10 Hz at most */
 
@@ -45,6 +47,7 @@ struct collector {
 	double next_wall;	/* when the wall iterator runs next */
 	double next_names;	/* when threading's names may be read again */
 	uint64_t wall_tick;	/* runs of the wall iterators so far */
+	double wall_run_s;	/* how long a run of the iterators takes (moving average) */
 	collect_dump_fn dump_fn;	/* dump mode: where each thread's record goes */
 	void *dump_ctx;
 	struct ring_buffer *rb;
@@ -56,6 +59,7 @@ struct collector {
 	char *notices[MAX_NOTICES];
 	unsigned int notice_head, notice_tail;
 	uint64_t samples;
+	uint64_t last_sample_ns;	/* ktime of the latest on-CPU sample taken */
 	double slice_end;	/* on_record stops the ring buffer's loop from then on */
 	bool backlog;		/* records were left in the ring buffer by the last poll */
 	uint64_t period_ns;	/* the perf events' period now */
@@ -197,6 +201,8 @@ static void take_sample(struct collector *c, const struct pyi_sample *s, size_t 
 	session_add_sample(t->session, stack,
 			   s->weight_ns ? (double)s->weight_ns / 1e9 : c->opts.interval);
 	c->samples++;
+	if (!(s->flags & PYI_SF_OFFCPU) && s->ts > c->last_sample_ns)
+		c->last_sample_ns = s->ts;
 }
 
 static void mark_interesting(struct collector *c, int pid);
@@ -412,8 +418,13 @@ struct collector *collector__new(const struct collect_opts *o, char *err, size_t
 	bpf_program__set_autoattach(c->skel->progs.wall_iter, false);
 	if (!o->wall && !o->dump)
 		bpf_program__set_autoload(c->skel->progs.wall_iter, false);
-	if (o->dump)
+	/* dump reads each thread once: no sampling, no process events */
+	if (o->dump) {
 		bpf_program__set_autoload(c->skel->progs.on_cpu_sample, false);
+		bpf_program__set_autoload(c->skel->progs.on_fork, false);
+		bpf_program__set_autoload(c->skel->progs.on_exec, false);
+		bpf_program__set_autoload(c->skel->progs.on_exit, false);
+	}
 	rc = sampler__load(c->skel);
 	if (rc) {
 		snprintf(err, errlen, "the BPF programs failed to load: %s%s", strerror(-rc),
@@ -484,18 +495,16 @@ static void mark_interesting(struct collector *c, int pid)
 /* ---- wall mode: threads off a CPU ---------------------------------------------------------- */
 
 /*
- * How often the iterators run: 10 ms, or the interval if longer, and 1 ms more per target
- * beyond ten (--all, --cgroup), so that the profiler's cost stays flat however many processes
- * it profiles. Off-CPU time stays exact; only how often its stack is looked at changes.
+ * How often the iterators run: 10 ms, or the interval if longer, and less often when their
+ * runs would take more than WALL_SHARE of the time (many busy threads, many targets), so the
+ * profiler's cost stays flat. Off-CPU time stays exact; only how often its stack is looked at
+ * changes.
  */
 static double wall_period(const struct collector *c)
 {
 	double p = c->opts.interval > WALL_PERIOD_S ? c->opts.interval : WALL_PERIOD_S;
-	size_t active = 0;
 
-	for (size_t i = 0; i < c->targets.len; i++)
-		active += c->targets.items[i]->state == TARGET_ACTIVE;
-	return active > 10 ? p + (double)(active - 10) * 0.001 : p;
+	return c->wall_run_s / WALL_SHARE > p ? c->wall_run_s / WALL_SHARE : p;
 }
 
 /* The iterator over t's threads (and no other task): bpf_iter_attach_opts with its pid. */
@@ -763,14 +772,12 @@ int collector_poll(struct collector *c, int timeout_ms)
 	}
 	if (c->backlog)
 		timeout_ms = 0;
-	/* samples come without wakeups (they would cost the target): sleep, then drain, for
-	 * one slice at most */
-	c->slice_end = 0;
+	/* samples come without wakeups (they would cost the target): sleep, then drain; a
+	 * wakeup (a process event) drains inside the poll: the same deadline bounds both */
+	c->slice_end = monotonic_now() + timeout_ms / 1e3 + POLL_SLICE_S;
 	rc = ring_buffer__poll(c->rb, timeout_ms);
-	if (rc < 0 && rc != -EINTR && rc != -EAGAIN)
-		return rc;
-	c->slice_end = monotonic_now() + POLL_SLICE_S;
-	rc = ring_buffer__consume(c->rb);
+	if (rc >= 0 || rc == -EINTR)
+		rc = ring_buffer__consume(c->rb);
 	c->backlog = rc == -EAGAIN;
 	c->slice_end = 0;
 	if (rc < 0 && rc != -EINTR && rc != -EAGAIN)
@@ -778,8 +785,10 @@ int collector_poll(struct collector *c, int timeout_ms)
 	retry_pending(c);
 	now = monotonic_now();
 	if (c->opts.wall && now >= c->next_wall) {
-		c->next_wall = now + wall_period(c);
 		run_wall_iters(c, PYI_ITER_TICK);
+		/* the run and taking its records: an average over about ten runs */
+		c->wall_run_s += (monotonic_now() - now - c->wall_run_s) / 8;
+		c->next_wall = now + wall_period(c);
 	}
 	if (now >= c->next_names) {
 		c->next_names = now + NAMES_PERIOD_S;
@@ -855,6 +864,7 @@ void collector_stats(struct collector *c, struct collect_stats *st)
 
 	memset(st, 0, sizeof(*st));
 	st->samples = c->samples;
+	st->last_sample_ns = c->last_sample_ns;
 	for (i = 0; i < PYI_ERR_MAX; i++)
 		sum_percpu(bpf_map__fd(c->skel->maps.errors), i, c->ncpus, &st->errors[i]);
 	st->lost = st->errors[PYI_ERR_RINGBUF];
@@ -867,6 +877,20 @@ void collector_stats(struct collector *c, struct collect_stats *st)
 	st->unresolved = sst.unresolved;
 	target_table_counts(&c->targets, &st->processes, &st->threads, &st->running);
 	st->blocked = count_blocked(c);
+}
+
+void collector_stop_at(struct collector *c, double seconds)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);	/* bpf_ktime_get_ns() */
+	c->skel->bss->stop_at_ns = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec +
+				   (uint64_t)(seconds * 1e9);
+}
+
+volatile uint64_t *collector_stop_word(struct collector *c)
+{
+	return (volatile uint64_t *)&c->skel->bss->stop_at_ns;
 }
 
 void collector_stop(struct collector *c)
@@ -970,4 +994,17 @@ int collector_python_version(struct collector *c, int pid, int *major, int *mino
 	*major = t->py.major;
 	*minor = t->py.minor;
 	return 0;
+}
+
+size_t collector_take_window(struct collector *c, double start_time, double duration,
+			     const char *description, struct session **out, int *pids, size_t max)
+{
+	size_t n;
+
+	ring_buffer__consume(c->rb);
+	n = target_table_take_window(&c->targets, start_time, duration, c->opts.interval,
+				     description, out, pids, max);
+	/* the frame cache holds the old sessions' ids */
+	symbolizer_forget_frames(c->sym);
+	return n;
 }

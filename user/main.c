@@ -17,8 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "cgroup.h"
 #include "collect.h"
+#include "fleet.h"
 #include "dump.h"
 #include "log.h"
 #include "proc.h"
@@ -44,16 +46,31 @@ struct cli {
 	int subprocesses;	/* -1: default (on when launching) */
 	bool quiet;
 	const char *description;
+	int ready_fd;		/* --ready-fd: a byte is written here once sampling runs */
 	struct collect_opts collect;
 	struct report_opts report;
+	struct fleet_opts fleet;	/* continuous mode (--push, --output-dir) */
 	char regex_buf[2][REGEX_MAX + 64];
 };
 
 static volatile sig_atomic_t stop_requested;
+static volatile uint64_t *stop_word;	/* ends sampling in the kernel (collector_stop_word) */
+static struct timespec stopped_at, sampling_begun;
 
+/* The handler runs when this process next gets a CPU, which under load may be long before the
+ * main loop does: sampling ends here, in the kernel, and the loop follows. */
 static void on_signal(int sig)
 {
+	if (stop_word && !stop_requested) {
+		*stop_word = 1;
+		clock_gettime(CLOCK_MONOTONIC, &stopped_at);
+	}
 	stop_requested = sig;
+}
+
+static double monotonic_s(const struct timespec *ts)
+{
+	return (double)ts->tv_sec + ts->tv_nsec / 1e9;
 }
 
 static void usage(FILE *f)
@@ -63,6 +80,7 @@ static void usage(FILE *f)
 	      "       pyinst-bpf [options] --cgroup PATH | --container ID | --all\n"
 	      "       pyinst-bpf [options] -- COMMAND [ARG ...]\n"
 	      "       pyinst-bpf [render options] --load FILE [--load FILE ...]\n"
+	      "       pyinst-bpf agent [--help]   (the Python API's privileged service)\n"
 	      "\n"
 	      "Profiles running CPython processes (3.6 to 3.14) from outside with eBPF, without\n"
 	      "touching them, and reports like pyinstrument. Needs root (CAP_BPF, CAP_PERFMON,\n"
@@ -113,6 +131,22 @@ static void usage(FILE *f)
 	      "                            time=percent_of_total, short_mode,\n"
 	      "                            processor_options.filter_threshold=0, ...\n"
 	      "  --target-description TEXT the report's title (default: the command line)\n"
+	      "  --ready-fd FD             write one byte to FD once sampling has started\n"
+	      "Continuous mode (runs until stopped; docs/fleet.md):\n"
+	      "  --push URL                push each process's profile every interval to a\n"
+	      "                            Pyroscope/Grafana backend (POST URL/ingest, pprof)\n"
+	      "  --push-interval SECONDS   the window (default 15)\n"
+	      "  --tag KEY=VALUE           a label on every profile (repeatable)\n"
+	      "  --push-tenant ID          X-Scope-OrgID (or $PYROSCOPE_TENANT_ID)\n"
+	      "  --push-basic-auth USER:PASSWORD  (or $PYROSCOPE_BASIC_AUTH_USER/_PASSWORD)\n"
+	      "  --push-token TOKEN        bearer token (or $PYROSCOPE_AUTH_TOKEN)\n"
+	      "  --push-ca-file FILE       CA certificates for an https backend\n"
+	      "  --spool-memory SIZE       windows kept in memory while the backend is down\n"
+	      "                            (default 16M)\n"
+	      "  --spool-dir DIR           then in DIR, up to --spool-max-size (default 256M)\n"
+	      "  --output-dir DIR          one file per process per window (-r, default pprof)\n"
+	      "  --output-keep N           keep the newest N files there\n"
+	      "  --output-max-size SIZE    keep at most SIZE bytes of them\n"
 	      "Other:\n"
 	      "  -q, --quiet               no live status line, no notices\n"
 	      "  -v, --verbose             more diagnostics (libbpf, the verifier log)\n"
@@ -124,7 +158,7 @@ enum {
 	OPT_LOAD = 256, OPT_UNICODE, OPT_NO_UNICODE, OPT_COLOR, OPT_NO_COLOR, OPT_SHOW_ALL,
 	OPT_HIDE, OPT_HIDE_REGEX, OPT_SHOW, OPT_SHOW_REGEX, OPT_MAX_DEPTH, OPT_MODE, OPT_GIL,
 	OPT_SUBPROC, OPT_NO_SUBPROC, OPT_DESCRIPTION, OPT_HIDE_IDLE, OPT_CGROUP, OPT_CONTAINER,
-	OPT_ALL, OPT_PER_PROCESS,
+	OPT_ALL, OPT_PER_PROCESS, OPT_READY_FD,
 };
 
 static const struct option long_options[] = {
@@ -160,6 +194,7 @@ static const struct option long_options[] = {
 	{ "container", required_argument, NULL, OPT_CONTAINER },
 	{ "all", no_argument, NULL, OPT_ALL },
 	{ "per-process", no_argument, NULL, OPT_PER_PROCESS },
+	{ "ready-fd", required_argument, NULL, OPT_READY_FD },
 	{ 0 },
 };
 
@@ -314,6 +349,11 @@ static int parse_option(struct cli *cli, int opt, const char *arg)
 	case OPT_DESCRIPTION:
 		cli->description = arg;
 		break;
+	case OPT_READY_FD:
+		if (parse_double(arg, 3, INT_MAX, &d) || d != (int)d || fcntl((int)d, F_GETFD) < 0)
+			goto bad;
+		cli->ready_fd = (int)d;
+		break;
 	case 'q':
 		cli->quiet = true;
 		break;
@@ -328,6 +368,8 @@ static int parse_option(struct cli *cli, int opt, const char *arg)
 		printf("pyinst-bpf %s (CPython 3.6 to 3.14)\n", PYINST_VERSION);
 		return 1;
 	default:
+		if (opt >= FLEET_OPT_BASE)
+			return fleet_parse_option(&cli->fleet, opt, arg) ? 2 : 0;
 		fputs("Try 'pyinst-bpf --help'.\n", stderr);
 		return 2;
 	}
@@ -341,16 +383,23 @@ bad:
 
 static int parse_args(struct cli *cli, int argc, char **argv)
 {
+	static struct option all_options[sizeof(long_options) / sizeof(long_options[0]) + 16];
+	const size_t nbase = sizeof(long_options) / sizeof(long_options[0]) - 1;
 	bool targets;
 	int opt, rc;
 
 	memset(cli, 0, sizeof(*cli));
+	fleet_opts_init(&cli->fleet);
+	memcpy(all_options, long_options, nbase * sizeof(*long_options));
+	memcpy(all_options + nbase, fleet_long_options,
+	       fleet_nlong_options * sizeof(*fleet_long_options));
 	cli->subprocesses = -1;
+	cli->ready_fd = -1;
 	cli->collect.interval = 0.001;
 	cli->collect.max_depth = PYI_DEFAULT_MAX_DEPTH;
 	cli->collect.wall = true;	/* pyinstrument's wall-clock time */
 	cli->report.mode = "wall";
-	while ((opt = getopt_long(argc, argv, "+p:d:i:o:r:P:tqvhV", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+p:d:i:o:r:P:tqvhV", all_options, NULL)) != -1) {
 		rc = parse_option(cli, opt, optarg);
 		if (rc)
 			return rc;
@@ -374,6 +423,15 @@ static int parse_args(struct cli *cli, int argc, char **argv)
 	}
 	if (cli->subprocesses < 0)
 		cli->subprocesses = cli->command != NULL;
+	if (fleet_check(&cli->fleet, &cli->report) || (fleet_enabled(&cli->fleet) &&
+	    (cli->nloads || cli->per_process))) {
+		if (cli->nloads || cli->per_process)
+			pr_err("--push and --output-dir profile live processes, one file per "
+			       "process already: not with --load or --per-process");
+		return 2;
+	}
+	if (fleet_enabled(&cli->fleet))
+		return 0;
 	return report_check(&cli->report) ? 2 : 0;
 }
 
@@ -500,6 +558,20 @@ static double wall_now(void)
 	return (double)tv.tv_sec + tv.tv_usec / 1e6;
 }
 
+/* Our resident memory in MiB (/proc/self/statm), 0 when unreadable. */
+static double resident_mib(void)
+{
+	unsigned long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+
+	if (f) {
+		if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
+	return (double)resident * (double)sysconf(_SC_PAGESIZE) / (1024.0 * 1024.0);
+}
+
 /*
  * What was recorded, at a glance: redrawn on a terminal while sampling, and once at the end
  * wherever stderr goes (the final summary). Blocked: wall mode's threads waiting now.
@@ -516,9 +588,10 @@ static void status_line(const struct cli *cli, struct collector *c, double elaps
 	if (cli->collect.wall)
 		snprintf(blocked, sizeof(blocked), " (%u blocked)", st.blocked);
 	fprintf(stderr, "%spyinst-bpf: %.1fs, %llu samples, %u thread%s%s in %u process%s, "
-		"%llu lost%s", tty ? "\r\033[K" : "", elapsed, (unsigned long long)st.samples,
-		st.threads, st.threads == 1 ? "" : "s", blocked, st.processes,
-		st.processes == 1 ? "" : "es", (unsigned long long)st.lost, final ? "\n" : "");
+		"%llu lost, %.0f MiB%s", tty ? "\r\033[K" : "", elapsed,
+		(unsigned long long)st.samples, st.threads, st.threads == 1 ? "" : "s", blocked,
+		st.processes, st.processes == 1 ? "" : "es", (unsigned long long)st.lost,
+		resident_mib(), final ? "\n" : "");
 }
 
 /* What sampling cost the host: kernel time per CPU, and what the budget took away. */
@@ -626,15 +699,23 @@ static void describe(const struct cli *cli, char *buf, size_t len)
 static int sample_until_done(const struct cli *cli, struct collector *c, struct launch *l,
 			     double started)
 {
-	double last_status = 0, elapsed, left;
+	double last_status = 0, elapsed, left, end_s, begun_s;
+	struct timespec now, begun;
 	const char *msg;
 	int rc = 0, timeout;
 
+	clock_gettime(CLOCK_MONOTONIC, &begun);
+	sampling_begun = begun;
+	begun_s = wall_now() - started;
+	if (cli->duration)
+		collector_stop_at(c, cli->duration - (wall_now() - started));
+	stop_word = collector_stop_word(c);
 	pr_info("sampling started");
 	while (!stop_requested) {
-		/* never sleep past the end of --duration */
+		/* never sleep past the end of --duration; a poll returns within its timeout + 20 ms
+		 * whatever the event rate, so the clock and signals are looked at every 50 ms */
 		left = cli->duration ? cli->duration - (wall_now() - started) : 1;
-		timeout = left <= 0 ? 0 : left < 0.05 ? (int)(left * 1000) + 1 : 50;
+		timeout = left <= 0 ? 0 : left < 0.03 ? (int)(left * 1000) + 1 : 30;
 		rc = collector_poll(c, timeout);
 		if (rc < 0) {
 			pr_err("sampling stopped: the collector failed: %s", strerror(-rc));
@@ -654,8 +735,17 @@ static int sample_until_done(const struct cli *cli, struct collector *c, struct 
 			last_status = elapsed;
 		}
 	}
+	stop_word = NULL;
 	collector_stop(c);
-	pr_info("sampling ended after %.3f s", wall_now() - started);
+	/* when sampling ended in the kernel: at the signal's handler, at --duration, or now */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	end_s = begun_s + monotonic_s(stopped_at.tv_sec ? &stopped_at : &now) -
+		monotonic_s(&begun);
+	if (cli->duration && end_s > cli->duration)
+		end_s = cli->duration;
+	/* CLOCK_MONOTONIC too: a test compares it with when it sent a signal */
+	pr_info("sampling ended after %.3f s (monotonic %.6f)", end_s,
+		monotonic_s(&begun) + end_s - begun_s);
 	status_line(cli, c, wall_now() - started, true);
 	return rc < 0 ? rc : 0;
 }
@@ -747,6 +837,17 @@ static int write_each(struct cli *cli, struct collector *c, double started, cons
 	return rc ? 1 : 0;
 }
 
+/* --ready-fd: the sampler is attached; whoever started us may go on (the Python API). */
+static void signal_ready(struct cli *cli)
+{
+	if (cli->ready_fd < 0)
+		return;
+	if (write(cli->ready_fd, "R", 1) != 1)
+		pr_warn("--ready-fd %d: %s", cli->ready_fd, strerror(errno));
+	close(cli->ready_fd);
+	cli->ready_fd = -1;
+}
+
 static int profile(struct cli *cli)
 {
 	struct launch l = { .pid = -1, .go_fd = -1, .err_fd = -1, .status = -1 };
@@ -780,6 +881,14 @@ static int profile(struct cli *cli)
 	started = wall_now();
 	if (add_targets(cli, c, &l))
 		goto out;
+	signal_ready(cli);
+
+	if (fleet_enabled(&cli->fleet)) {
+		err_code = fleet_run(&cli->fleet, c, &cli->report, &stop_requested, cli->duration,
+				     cli->quiet);
+		report_problems(c, cli, wall_now() - started);
+		goto out;
+	}
 	sampled = sample_until_done(cli, c, &l, started);
 	report_problems(c, cli, wall_now() - started);
 	collector_stats(c, &st);
@@ -800,6 +909,10 @@ static int profile(struct cli *cli)
 		else
 			err_code = report_write(s, &cli->report) ? 1 : 0;
 	}
+	collector_stats(c, &st);
+	if (st.last_sample_ns)	/* what the data says, beside what the clock said */
+		pr_info("last sample %.3f s after sampling started",
+			(double)st.last_sample_ns / 1e9 - monotonic_s(&sampling_begun));
 	/* what was collected is written, but a failed collection is not a success */
 	if (sampled < 0)
 		err_code = 1;
@@ -857,6 +970,8 @@ int main(int argc, char **argv)
 	struct cli cli;
 	int rc;
 
+	if (argc > 1 && !strcmp(argv[1], "agent"))
+		return agent_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "dump"))
 		return dump_main(argc - 1, argv + 1);
 	rc = parse_args(&cli, argc, argv);

@@ -423,6 +423,12 @@ void symbolizer_forget(struct symbolizer *sy, int pid)
 	}
 }
 
+void symbolizer_forget_frames(struct symbolizer *sy)
+{
+	memset(sy->frames, 0, sy->frames_cap * sizeof(*sy->frames));
+	sy->frames_len = 0;
+}
+
 void symbolizer_stats(const struct symbolizer *sy, struct symbolizer_stats *st)
 {
 	*st = sy->st;

@@ -796,3 +796,122 @@ struct session *target_table_session(struct target_table *tt, double start_time,
 					     session_get_header(merged)->start_call_stack));
 	return merged;
 }
+
+/* ---- continuous mode ---------------------------------------------------------------------- */
+
+/* stack of src, rebuilt in dst (same frames, root first). SESSION_NO_STACK on failure. */
+static uint32_t carry_stack(struct session *dst, const struct session *src, uint32_t stack)
+{
+	uint32_t depth = stack == SESSION_NO_STACK ? 0 : session_stack_depth(src, stack);
+	uint32_t *frames, out = SESSION_NO_STACK, i;
+	const char *info;
+	size_t len;
+
+	frames = malloc((depth ? depth : 1) * sizeof(*frames));
+	if (!frames)
+		return SESSION_NO_STACK;
+	for (i = depth; i-- > 0; stack = session_stack_parent(src, stack))
+		frames[i] = session_stack_frame(src, stack);
+	for (i = 0; i < depth; i++) {
+		info = session_frame_info(src, frames[i], &len);
+		out = session_stack_push(dst, out, session_intern_frame(dst, info, len));
+	}
+	free(frames);
+	return out;
+}
+
+/* frame of src, interned in dst (SESSION_NO_FRAME stays). */
+static uint32_t carry_frame(struct session *dst, const struct session *src, uint32_t frame)
+{
+	const char *info;
+	size_t len;
+
+	if (frame == SESSION_NO_FRAME)
+		return frame;
+	info = session_frame_info(src, frame, &len);
+	return session_intern_frame(dst, info, len);
+}
+
+/*
+ * An active target goes on in a fresh session. Its threads come along (their roots, and in wall
+ * mode the stack last read off a CPU, which samples of a thread that has not run since reuse).
+ */
+static int next_window(struct target *t)
+{
+	struct session *old = t->session, *s, **r;
+	size_t i;
+
+	if (!session_sample_count(old) && !t->nthreads)
+		return 0;
+	r = realloc(t->retired, (t->nretired + 1) * sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	t->retired = r;
+	s = session__new();
+	if (!s)
+		return -ENOMEM;
+	for (i = 0; i < t->nthreads; i++) {
+		struct target_thread *th = &t->threads[i];
+
+		th->stack = carry_stack(s, old, th->stack);
+		if (th->walked) {
+			th->walked_stack = carry_stack(s, old, th->walked_stack);
+			th->walked_leaf = carry_frame(s, old, th->walked_leaf);
+		}
+	}
+	t->retired[t->nretired++] = old;
+	t->session = s;
+	return session_error(s);
+}
+
+static bool target_gone(const struct target *t)
+{
+	if (t->session || t->nretired)
+		return false;
+	return t->state == TARGET_EXITED ||
+	       ((t->state == TARGET_FAILED || t->state == TARGET_PENDING) && !proc_exists(t->pid));
+}
+
+size_t target_table_take_window(struct target_table *tt, double start_time,
+				double duration, double interval, const char *description,
+				struct session **out, int *pids, size_t max)
+{
+	size_t i, j, n = 0, kept = 0;
+
+	for (i = 0; i < tt->len; i++) {
+		struct target *t = tt->items[i];
+		size_t nthreads = t->nthreads;
+
+		target_update_cpu(t);
+		/* earlier images (an exec in the window): their threads are gone */
+		t->nthreads = 0;
+		for (j = 0; j < t->nretired; j++)
+			finish_one(t->retired[j], t, start_time, duration, interval, description);
+		t->nthreads = nthreads;
+		if (t->session && (t->nthreads || session_sample_count(t->session)))
+			finish_one(t->session, t, start_time, duration, interval, description);
+		if (t->session && t->state == TARGET_ACTIVE)
+			next_window(t);
+		else if (t->session)
+			target_retire_session(t);
+		for (j = 0; j < t->nretired; j++) {
+			if (n == max) {
+				session__free(t->retired[j]);
+				continue;
+			}
+			out[n] = t->retired[j];
+			pids[n++] = t->pid;
+		}
+		t->nretired = 0;
+		t->cpu_start = t->cpu_last;
+	}
+	tt->last = NULL;
+	for (i = 0; i < tt->len; i++) {
+		if (target_gone(tt->items[i]))
+			target_free(tt->items[i]);
+		else
+			tt->items[kept++] = tt->items[i];
+	}
+	tt->len = kept;
+	return n;
+}

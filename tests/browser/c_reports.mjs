@@ -3,7 +3,7 @@
 // pyinstrument's own sessions and on a hostile session this file writes.
 // env: PYI_BIN (default <repo>/build/pyinst-bpf), PYI_SAMPLES (default <repo>/tests/data/pyinstrument-samples).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +48,47 @@ function surrogateSession() {
 		'[[["T\\u0000<thread>\\u00001", "f \\udc41 \\ud800\\u0000/a.py\\u00001"], 0.001]]}';
 }
 
+// A long session (docs/long-sessions.md): 8 threads x 80 000 records of 5 ms, 400 s each,
+// more records than a session keeps, so `--load` coarsens its timeline into buckets.
+export const LONG = { threads: 8, records: 80000, weight: 0.005 };
+function writeLongSession(path) {
+	const fd = openSync(path, 'w');
+	let seed = 7;
+	const rnd = (n) => { seed = (seed * 1103515245 + 12345) >>> 0; return (seed >>> 8) % n; };
+	const pools = [];
+	for (let t = 0; t < LONG.threads; t++) {
+		const thread = JSON.stringify((t ? 'Worker-' + t : 'MainThread') + '\u0000<thread>\u0000' + (140000 + t));
+		const pool = [];
+		for (let i = 0; i < 60; i++) {
+			const frames = [thread];
+			for (let d = 0, n = 3 + rnd(6); d < n; d++) {
+				const f = (i * 3 + d * 7 + rnd(4)) % 50;
+				frames.push(JSON.stringify(`handler_${f}\u0000/srv/app/mod${f % 9}.py\u0000${10 + f}`));
+			}
+			pool.push('[[' + frames.join(', ') + '], ' + LONG.weight + ']');
+		}
+		pools.push(pool);
+	}
+	const n = LONG.threads * LONG.records;
+	writeSync(fd, '{"start_time": 1795559549.5, "duration": ' + LONG.records * LONG.weight +
+		', "min_interval": ' + LONG.weight + ', "max_interval": ' + LONG.weight + ', "sample_count": ' + n +
+		', "start_call_stack": [], "target_description": "Program: long_server.py", "cpu_time": 100.0, ' +
+		'"sys_path": ["/srv/app"], "sys_prefixes": ["/usr"], "frame_records": [');
+	const cur = new Array(LONG.threads).fill(0);
+	let chunk = [];
+	for (let i = 0; i < n; i++) {
+		const t = i % LONG.threads;
+		if (rnd(10) === 0) cur[t] = rnd(60);
+		chunk.push(pools[t][cur[t]]);
+		if (chunk.length === 10000 || i === n - 1) {
+			writeSync(fd, (i >= chunk.length ? ', ' : '') + chunk.join(', '));
+			chunk = [];
+		}
+	}
+	writeSync(fd, ']}');
+	closeSync(fd);
+}
+
 function render(src, out) {
 	const r = spawnSync(PYI_BIN, ['--load', src, '-o', out], { encoding: 'utf8' });
 	return { status: r.status, stderr: (r.stderr || '') + (r.error ? String(r.error) : ''), out };
@@ -63,6 +104,7 @@ export function renderCReports(outDir) {
 	mkdirSync(outDir, { recursive: true });
 	writeFileSync(join(outDir, 'c-hostile.pyisession'), hostileSession());
 	writeFileSync(join(outDir, 'c-surrogate.pyisession'), surrogateSession());
+	writeLongSession(join(outDir, 'c-long.pyisession'));
 	return {
 		demo: render(join(SAMPLES, 'demo.pyisession'), join(outDir, 'c-demo.html')),
 		combined: render(join(SAMPLES, 'combined.pyisession'), join(outDir, 'c-combined.html')),
@@ -70,6 +112,7 @@ export function renderCReports(outDir) {
 		empty: render(join(SAMPLES, 'empty.pyisession'), join(outDir, 'c-empty.html')),
 		hostile: render(join(outDir, 'c-hostile.pyisession'), join(outDir, 'c-hostile.html')),
 		surrogate: render(join(outDir, 'c-surrogate.pyisession'), join(outDir, 'c-surrogate.html')),
+		long: render(join(outDir, 'c-long.pyisession'), join(outDir, 'c-long.html')),
 	};
 }
 

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIREFOX, firefoxAvailable, firefoxSmoke } from './firefox.mjs';
-import { HOSTILE_TARGET, PYI_BIN, renderCReports, renderLaunchReport } from './c_reports.mjs';
+import { HOSTILE_TARGET, LONG, PYI_BIN, renderCReports, renderLaunchReport } from './c_reports.mjs';
 import { launch, openReport } from './harness.mjs';
 import { STANDARD, assembleTemplate, writeFixture } from './make_fixture.mjs';
 
@@ -256,6 +256,45 @@ async function testBig(ctx, file, tag) {
 	await page.close();
 }
 
+/* A long session through `pyinst-bpf --load`: bounded file, fast first draw, the timeline's
+ * resolution in the header and zoom that stops at it. */
+async function testLongC(ctx, file, tag) {
+	const { page, log } = await openReport(ctx, file, { timeout: 120000 });
+	check(tag + ': viewer started', log.error === null, log.error);
+	check(tag + `: file under 10 MB (${(log.bytes / 1e6).toFixed(2)} MB)`, log.bytes < SIZE_LIMIT);
+	check(tag + `: first draw under ${FIRST_DRAW_LIMIT_MS} ms (${log.firstDrawMs.toFixed(0)} ms)`,
+		log.firstDrawMs > 0 && log.firstDrawMs < FIRST_DRAW_LIMIT_MS);
+	const info = await page.evaluate(() => {
+		const p = window.__pyiApp.prof;
+		return { res: p.resolution, n: p.sampStack.length, count: p.meta.sample_count, threads: p.threads.length };
+	});
+	console.log(`# ${tag}: ${(log.bytes / 1e6).toFixed(2)} MB, first draw ${log.firstDrawMs.toFixed(0)} ms, ` +
+		`${info.n} records, resolution ${info.res} s`);
+	check(tag + ': records coarsened, every sample counted', info.n < LONG.threads * LONG.records &&
+		info.count === LONG.threads * LONG.records && info.threads === LONG.threads, JSON.stringify(info));
+	check(tag + ': resolution kept', info.res > LONG.weight && info.res < LONG.records * LONG.weight / 50, String(info.res));
+	check(tag + ': header shows the timeline resolution', (await page.textContent('.pyi-facts')).includes('Timeline resolution'));
+	await page.click('button[data-view="timeline"]');
+	await page.waitForTimeout(150);
+	const range = () => page.evaluate(() => { const t = window.__pyiApp.views.timeline; return t.t1 - t.t0; });
+	const whole = await range();
+	const tb = await page.locator('.pyi-timeline-view canvas').boundingBox();
+	await page.mouse.move(tb.x + tb.width / 2, tb.y + 40);
+	for (let i = 0; i < 60; i++) await page.mouse.wheel(0, -400);
+	const zoomed = await range();
+	check(tag + ': timeline zooms down to the resolution and no further',
+		zoomed < whole / 100 && Math.abs(zoomed - info.res) < info.res * 1e-6, `${whole} -> ${zoomed} (resolution ${info.res})`);
+	await page.waitForTimeout(100);
+	/* one readback per canvas: more makes Chromium warn on the console */
+	check(tag + ': zoomed timeline drawn', (await canvasInk(page, '.pyi-timeline-view canvas')) > 100);
+	await page.mouse.move(tb.x + tb.width / 2, tb.y + 22 + 20 + 9);
+	await page.waitForTimeout(50);
+	check(tag + ': zoomed timeline tooltip', await page.isVisible('.pyi-tooltip'));
+	await shot(page, tag + '-timeline-zoomed');
+	await checkClean(tag, page, log);
+	await page.close();
+}
+
 /* A report from the C renderer that must defeat its hostile names. */
 async function testHostileC(ctx, file, tag) {
 	const { page, log } = await openReport(ctx, file);
@@ -348,6 +387,7 @@ async function testCReports(ctx, reports) {
 		fn: () => !document.querySelector('.pyi-empty').hidden,
 	});
 	await testHostileC(ctx, reports.hostile.out, 'c-hostile');
+	await testLongC(ctx, reports.long.out, 'c-long');
 	/* lone surrogates: refused by the loader, or written as U+FFFD */
 	const sur = reports.surrogate;
 	if (sur.status === 0) await testOpens(ctx, sur.out, 'c-surrogate');

@@ -344,7 +344,7 @@ def test_thread_totals_wall():
 
 
 SUMMARY = re.compile(r"^pyinst-bpf: [0-9.]+s, (\d+) samples, (\d+) threads?( \((\d+) blocked\))? "
-                     r"in (\d+) process(es)?, (\d+) lost$", re.M)
+                     r"in (\d+) process(es)?, (\d+) lost, \d+ MiB$", re.M)
 
 
 def summary_of(mode, threads=4):

@@ -186,9 +186,10 @@ def test_wall_gil(python):
     s = run_.session()
     for func in ("sleeping", "locked"):
         check(s.function_time(func) == 0, "%s: %.3fs with --gil" % (func, s.function_time(func)))
-    check(s.function_time("spinning") >= 0.5 * run_.truth()["spinning"],
-          "spinning: %.3fs with --gil, it ran %.3fs" % (s.function_time("spinning"),
-                                                        run_.truth()["spinning"]))
+    # the session starts when the profiler is attached, which on a loaded host may be late
+    spun = min(run_.truth()["spinning"], s.raw["duration"])
+    check(s.function_time("spinning") >= 0.5 * spun,
+          "spinning: %.3fs with --gil, it ran %.3fs" % (s.function_time("spinning"), spun))
     check(s.total() <= 1.05 * s.raw["duration"], "%.3fs of GIL time in a %.3fs session" %
           (s.total(), s.raw["duration"]))
 
