@@ -293,7 +293,10 @@ def test_sigterm_writes_report(python=None):
         _, err = prof.communicate(timeout=30)
         check(prof.returncode == 0, "exit %d after SIGTERM: %s" % (prof.returncode, err))
         s = Session(out)
-        check(len(s.records) > 100, "only %d records after 1.5 s" % len(s.records))
+        # time, not records: wall mode sends a thread waiting for a CPU as one record per
+        # 10 ms, so a loaded host gives fewer records for the same time
+        check(len(s.records) > 0 and s.total() >= 0.5,
+              "only %d records, %.3f s after 1.5 s" % (len(s.records), s.total()))
     finally:
         target.kill()
 
@@ -301,13 +304,16 @@ def test_sigterm_writes_report(python=None):
 def test_target_exits_midway():
     python = interpreters()[0][1]
     out = os.path.join(tmpdir(), "exits-%d.pyisession" % os.getpid())
-    target = subprocess.Popen([python, os.path.join(WORKLOADS, "deep.py"), "1", "10",
+    # 3 s: on a loaded host attaching can take over a second
+    target = subprocess.Popen([python, os.path.join(WORKLOADS, "deep.py"), "3", "10",
                                "/dev/null"])
     time.sleep(0.2)
     rc, _, err = run_cli(["-q", "--pid", str(target.pid), "--duration", "30", "-o", out])
     target.wait()
     check(rc == 0, "exit %d: %s" % (rc, err))
-    check(len(Session(out).records) > 100, "report missing what came before the exit")
+    s = Session(out)
+    check(len(s.records) > 0 and s.total() >= 1.0,
+          "report missing what came before the exit: %.3f s" % s.total())
 
 
 def test_exec_command_fails():
