@@ -72,7 +72,10 @@ def test_threads_and_sleeper(python):
                    if any(f["name"] == "sleeper" for f in st) and st[-1]["name"] == "[sleeping]")
     check(abs(slept - truth["sleeper"]) <= 0.05 * truth["sleeper"],
           "sleeper: %.3fs in the profile, %.3fs measured" % (slept, truth["sleeper"]))
-    check(in_sleep >= 0.95 * slept, "sleeper's time is not under [sleeping]")
+    # the measured time also holds the wait for a CPU and the GIL after the sleep ends (0.3 s on
+    # a loaded host), which the profile rightly shows under those: the sleep itself is DURATION
+    check(in_sleep >= 0.95 * DURATION, "sleeper: %.3fs under [sleeping] of its %.3fs sleep" %
+          (in_sleep, DURATION))
 
 
 def test_line_numbers(python):
@@ -122,9 +125,18 @@ def wait_test(python, mode):
         if mode == "cpu":
             check(under == 0, "%s: waits appear in cpu mode" % func)
             continue
-        check(abs(under - truth[func]) <= 0.05 * truth[func],
-              "%s: %.3fs under %s, %.3fs measured" % (func, under, want, truth[func]))
-        check(under >= 0.95 * total, "%s: only %.3f of %.3f s under %s" % (func, under, total, want))
+        # measured: the wait, then the wait for a CPU and the GIL once it ends (a few ms on a
+        # quiet host, 0.3 s on a loaded one), which the profile puts under those. So: all the
+        # function's time, the wait itself (at least DURATION) under its reason, none under
+        # another reason's.
+        check(abs(total - truth[func]) <= 0.05 * truth[func],
+              "%s: %.3fs in the profile, %.3fs measured" % (func, total, truth[func]))
+        check(under >= 0.95 * DURATION and under <= 1.02 * truth[func],
+              "%s: %.3fs under %s, it waited %.3fs (%.3fs measured in all)" %
+              (func, under, want, DURATION, truth[func]))
+        wrong = sum(w for st, w in s.records if any(f["name"] == func for f in st) and
+                    st[-1]["name"] in reasons.values() and st[-1]["name"] != want)
+        check(wrong <= 0.01 * total, "%s: %.3fs under another wait than %s" % (func, wrong, want))
     spun = s.time_in(lambda f: f["name"] == "spinning")
     comp = s.time_in(lambda f: f["name"] == "compressing")
     if mode == "cpu":

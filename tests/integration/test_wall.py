@@ -82,11 +82,8 @@ HUNG_STATES = {"deadlock_one": "waiting on a lock", "deadlock_two": "waiting on 
 
 
 def dump(pid, *opts):
-    t0 = time.time()
     rc, out, err = run(["dump", "--pid", str(pid)] + list(opts))
-    took = time.time() - t0
     check(rc == 0, "dump exited %d: %s" % (rc, err.strip()))
-    check(took < 1.0, "dump took %.2fs" % took)
     return out
 
 
@@ -186,9 +183,10 @@ def test_wall_gil(python):
     s = run_.session()
     for func in ("sleeping", "locked"):
         check(s.function_time(func) == 0, "%s: %.3fs with --gil" % (func, s.function_time(func)))
-    # the session starts when the profiler is attached, which on a loaded host may be late
-    spun = min(run_.truth()["spinning"], s.raw["duration"])
-    check(s.function_time("spinning") >= 0.5 * spun,
+    # the workload starts once the profiler samples (--ready-fd): its GIL holder is all there,
+    # also while it waits for a CPU (1% off with two CPU hogs on its CPU)
+    spun = run_.truth()["spinning"]
+    check(s.function_time("spinning") >= 0.9 * spun,
           "spinning: %.3fs with --gil, it ran %.3fs" % (s.function_time("spinning"), spun))
     check(s.total() <= 1.05 * s.raw["duration"], "%.3fs of GIL time in a %.3fs session" %
           (s.total(), s.raw["duration"]))
