@@ -87,6 +87,15 @@ static double monotonic_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The CPU time this thread has used, its time in the kernel included (the iterators run there). */
+static double thread_cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static void notice(struct collector *c, const char *fmt, ...)
 {
 	char buf[512];
@@ -757,7 +766,7 @@ out:
 int collector_poll(struct collector *c, int timeout_ms)
 {
 	static double last_cpu_update;
-	double now;
+	double now, cpu;
 	int rc;
 
 	/* a process that may become Python is looked at often: found before its threads start,
@@ -785,9 +794,13 @@ int collector_poll(struct collector *c, int timeout_ms)
 	retry_pending(c);
 	now = monotonic_now();
 	if (c->opts.wall && now >= c->next_wall) {
+		cpu = thread_cpu_now();
 		run_wall_iters(c, PYI_ITER_TICK);
-		/* the run and taking its records: an average over about ten runs */
-		c->wall_run_s += (monotonic_now() - now - c->wall_run_s) / 8;
+		/* the run and taking its records: an average over about ten runs. In CPU time, what
+		 * the runs cost: by the clock, a host whose CPUs are busy stretched them (we wait for
+		 * a CPU in the middle) and the period with them, up to half a second, and a thread
+		 * that lived between two runs lost its time off a CPU */
+		c->wall_run_s += (thread_cpu_now() - cpu - c->wall_run_s) / 8;
 		c->next_wall = now + wall_period(c);
 	}
 	if (now >= c->next_names) {
