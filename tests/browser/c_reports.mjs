@@ -39,6 +39,24 @@ function hostileSession() {
 	return Buffer.concat(parts.flatMap((x, i) => (i ? [bad, x] : [x])));
 }
 
+// --async: a thread's own samples and two task roots ("<task>") with an await chain.
+function tasksSession() {
+	const thread = 'MainThread\u0000<thread>\u0000140000000000001';
+	const records = [];
+	for (let i = 0; i < 20; i++) {
+		records.push([[thread, 'run_forever\u0000/usr/lib/python3.11/asyncio/base_events.py\u0000590',
+			'select\u0000/usr/lib/python3.11/selectors.py\u0000451'], 0.001]);
+		records.push([[thread, 'handler-<b>\u0000<task>\u00000', 'handler\u0000/app/api.py\u000010',
+			'slow_dependency\u0000/app/api.py\u000020', '[await]'], 0.002]);
+		records.push([[thread, 'Task-2\u0000<task>\u00000', 'ticker\u0000/app/api.py\u000030'], 0.001]);
+	}
+	return JSON.stringify({
+		start_time: 1795559549.5, duration: 0.08, min_interval: 0.001, max_interval: 0.001,
+		sample_count: records.length, start_call_stack: [thread], target_description: 'tasks',
+		cpu_time: 0.02, sys_path: ['/app'], sys_prefixes: ['/usr'], frame_records: records,
+	});
+}
+
 // Lone surrogates are valid in Python's json but cannot be UTF-8: load refuses, or U+FFFD.
 function surrogateSession() {
 	return '{"start_time": 1, "duration": 0.01, "min_interval": 0.001, "max_interval": 0.001, ' +
@@ -103,12 +121,14 @@ export function renderCReports(outDir) {
 	mkdirSync(outDir, { recursive: true });
 	writeFileSync(join(outDir, 'c-hostile.pyisession'), hostileSession());
 	writeFileSync(join(outDir, 'c-surrogate.pyisession'), surrogateSession());
+	writeFileSync(join(outDir, 'c-tasks.pyisession'), tasksSession());
 	writeLongSession(join(outDir, 'c-long.pyisession'));
 	return {
 		demo: render(join(SAMPLES, 'demo.pyisession'), join(outDir, 'c-demo.html')),
 		combined: render(join(SAMPLES, 'combined.pyisession'), join(outDir, 'c-combined.html')),
 		async: render(join(SAMPLES, 'async_enabled.pyisession'), join(outDir, 'c-async.html')),
 		empty: render(join(SAMPLES, 'empty.pyisession'), join(outDir, 'c-empty.html')),
+		tasks: render(join(outDir, 'c-tasks.pyisession'), join(outDir, 'c-tasks.html')),
 		hostile: render(join(outDir, 'c-hostile.pyisession'), join(outDir, 'c-hostile.html')),
 		surrogate: render(join(outDir, 'c-surrogate.pyisession'), join(outDir, 'c-surrogate.html')),
 		long: render(join(outDir, 'c-long.pyisession'), join(outDir, 'c-long.html')),

@@ -342,6 +342,26 @@ async function testHostileC(ctx, file, tag) {
 	await page.close();
 }
 
+/* --async reports: threads by default, the switch shows the tasks and their [await]. */
+async function testTasks(ctx, file) {
+	const { page, log } = await openReport(ctx, file);
+	const names = () => page.evaluate(() =>
+		[...document.querySelectorAll('.pyi-row .pyi-name')].map((e) => e.textContent));
+	check('c-tasks: viewer started', log.error === null, log.error);
+	check('c-tasks: a threads/tasks switch', await page.evaluate(() => !!document.querySelector('#pyi-tasks')));
+	let seen = await names();
+	check('c-tasks: threads view has the loop, no task', seen.includes('run_forever') &&
+		!seen.some((n) => n.startsWith('handler')), seen.join(','));
+	await page.selectOption('#pyi-tasks', 'tasks');
+	await page.waitForTimeout(100);
+	seen = await names();
+	check('c-tasks: tasks view has the tasks, not the loop', seen.includes('handler-<b>') &&
+		seen.includes('Task-2') && !seen.includes('run_forever'), seen.join(','));
+	await shot(page, 'c-tasks');
+	await checkClean('c-tasks', page, log);
+	await page.close();
+}
+
 /* A launched program's cpu-mode session, saved and loaded: its header says its pid and mode. */
 async function testLaunchReport(ctx, r) {
 	const tag = 'c-launch';
@@ -382,7 +402,11 @@ async function testCReports(ctx, reports) {
 		what: 'two threads in the selector',
 		fn: () => document.querySelectorAll('#pyi-thread option[value^="t:"]').length === 2,
 	});
-	await testOpens(ctx, reports.async.out, 'c-async');
+	await testOpens(ctx, reports.async.out, 'c-async', {
+		what: 'no threads/tasks switch without tasks',
+		fn: () => document.querySelector('#pyi-tasks') === null,
+	});
+	await testTasks(ctx, reports.tasks.out);
 	await testOpens(ctx, reports.empty.out, 'c-empty', {
 		what: 'says no samples',
 		fn: () => !document.querySelector('.pyi-empty').hidden,

@@ -289,7 +289,10 @@ def test_sigterm_writes_report(python=None):
         _, err = prof.communicate(timeout=30)
         check(prof.returncode == 0, "exit %d after SIGTERM: %s" % (prof.returncode, err))
         s = Session(out)
-        check(len(s.records) > 100, "only %d records after 1.5 s" % len(s.records))
+        # time, not records: wall mode sends a thread waiting for a CPU as one record per
+        # 10 ms, so a loaded host gives fewer records for the same time
+        check(len(s.records) > 0 and s.total() >= 0.5,
+              "only %d records, %.3f s after 1.5 s" % (len(s.records), s.total()))
     finally:
         for p in (target, prof):
             if p and p.poll() is None:
@@ -320,8 +323,8 @@ def test_target_exits_midway():
     check(prof.returncode == 0, "exit %d: %s" % (prof.returncode, err))
     s = Session(out)
     check(s.raw["duration"] < 20, "ran %.1fs: did not end with its target" % s.raw["duration"])
-    check(len(s.records) > 100, "report missing what came before the exit (%d records)" %
-          len(s.records))
+    # time, not records (a thread waiting for a CPU is one record per 10 ms): of its 1 s
+    check(s.total() >= 0.5, "report missing what came before the exit: %.3f s" % s.total())
 
 
 def test_exec_command_fails():
