@@ -213,6 +213,16 @@ static __always_inline long read_user(void *dst, __u32 len, struct task_struct *
 	return bpf_probe_read_user(dst, len, src);
 }
 
+/*
+ * The iterator reads a thread from another CPU: it may begin to exit during the reads, which
+ * then fail with nothing lost (it runs no Python again). NULL (the current thread) never does
+ * mid-sample: sample_thread turned exiting ones away.
+ */
+static __always_inline bool exiting(struct task_struct *task)
+{
+	return task && (BPF_CORE_READ(task, flags) & PF_EXITING);
+}
+
 /* ---- thread state ------------------------------------------------------------------------- */
 
 struct thread_walk {
@@ -293,6 +303,29 @@ static __always_inline __u64 find_tstate(const struct pyi_proc *p, __u32 tgid, _
 	if (bpf_map_update_elem(&threads, &key, &v, BPF_ANY))
 		count(&errors, PYI_ERR_THREADS_FULL);
 	return w.found;
+}
+
+/*
+ * Whether tstate is still this thread's in its interpreter's list. A thread on its way out frees
+ * its state while it still runs: the cached pointer's memory may keep the thread id, and hold
+ * frames of the past. Walked only after a failed read, so never on the hot path.
+ */
+static __always_inline bool tstate_listed(const struct pyi_proc *p, __u64 tstate, __u64 fsbase,
+					  struct task_struct *task)
+{
+	struct thread_walk w = {
+		.task = task,
+		.want = fsbase,
+		.off_next = p->off.tstate_next,
+		.off_ident = p->off.tstate_thread_id,
+	};
+	__u64 interp = 0;
+
+	if (read_user(&interp, sizeof(interp), task, (void *)p->interp_head_addr) || !interp ||
+	    read_user(&w.ts, sizeof(w.ts), task, (void *)(interp + p->off.interp_tstate_head)))
+		return false;
+	bpf_loop(max_thread_walk, thread_walk_step, &w, 0);
+	return w.found == tstate;
 }
 
 /* ---- code objects ------------------------------------------------------------------------- */
@@ -583,10 +616,18 @@ static long frame_walk_step(__u64 i, void *ctx)
  * thread state's current frame is always readable: when not even the first frame (or its code)
  * is, the state is not live (a thread between freeing its state and exiting, its cached state's
  * memory reused) and the thread runs no Python: a sample without a thread state, not a loss.
+ * So is a thread the iterator saw begin to exit under the walk, and one whose state is no
+ * longer in its interpreter's list.
  */
-static __always_inline bool walk_failures(struct scratch *s)
+static __always_inline bool walk_failures(struct scratch *s, struct task_struct *task)
 {
-	if (!s->w.n && (s->w.frame_failed || s->w.code_failed)) {
+	struct pyi_thread_key key = { .pid = s->hdr.pid, .tid = s->hdr.tid };
+
+	if (!s->w.frame_failed && !s->w.code_failed)
+		return true;
+	if (!s->w.n || exiting(task) ||
+	    !tstate_listed(&s->proc, s->hdr.tstate, s->hdr.thread_ident, task)) {
+		bpf_map_delete_elem(&threads, &key);	/* looked up again next time */
 		s->hdr.flags |= PYI_SF_NO_TSTATE;
 		count(&errors, PYI_ERR_NO_TSTATE);
 		return false;
@@ -700,7 +741,7 @@ static __always_inline int sample_thread(struct task_struct *task, __u32 tgid, _
 		if (task && switches != NO_RACE_CHECK &&
 		    (task->on_cpu || task->nvcsw + task->nivcsw != switches))
 			s->hdr.flags |= PYI_SF_RACED;
-		else if (!walk_failures(s))
+		else if (!walk_failures(s, fc.task))
 			tstate = 0;
 	}
 	depth = s->w.n;

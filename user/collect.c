@@ -954,7 +954,11 @@ static void sum_percpu(int fd, __u32 key, int ncpus, uint64_t *out)
 	free(vals);
 }
 
-/* Wall mode: threads off a CPU now, waiting on something other than a CPU. */
+/*
+ * Wall mode: threads off a CPU now, waiting on something other than a CPU. The last run's
+ * records may still be in the ring buffer (run_wall_iters counts the run first; the final one
+ * comes just before the summary): the run before it counts too, a tick late at worst.
+ */
 static unsigned int count_blocked(const struct collector *c)
 {
 	unsigned int n = 0;
@@ -963,7 +967,8 @@ static unsigned int count_blocked(const struct collector *c)
 		const struct target *t = c->targets.items[i];
 
 		for (size_t j = 0; t->state == TARGET_ACTIVE && j < t->nthreads; j++)
-			n += t->threads[j].off_tick == c->wall_tick &&
+			n += t->threads[j].off_tick &&	/* 0: never found off a CPU */
+			     t->threads[j].off_tick + 1 >= c->wall_tick &&
 			     t->threads[j].off_reason != PYI_REASON_PREEMPTED;
 	}
 	return n;

@@ -83,14 +83,13 @@ HUNG_STATES = {"deadlock_one": "waiting on a lock", "deadlock_two": "waiting on 
 
 def dump(pid, *opts):
     """pyinst-bpf dump: its answer, in well under a second of CPU (its wall time on a loaded
-    host is the host's: bounded loosely, to catch a hang)"""
-    t0, cpu0 = time.time(), os.times()
+    host is the host's, measured by bench/dump_time.py; run()'s timeout catches a hang)"""
+    cpu0 = os.times()
     rc, out, err = run(["dump", "--pid", str(pid)] + list(opts))
-    took, cpu1 = time.time() - t0, os.times()
+    cpu1 = os.times()
     cpu = cpu1.children_user + cpu1.children_system - cpu0.children_user - cpu0.children_system
     check(rc == 0, "dump exited %d: %s" % (rc, err.strip()))
     check(cpu < 0.5, "dump used %.2fs of CPU" % cpu)
-    check(took < 3.0, "dump took %.2fs" % took)
     return out
 
 
@@ -211,14 +210,14 @@ def test_wall_gil(python):
     """--gil in wall mode: only the GIL holder's time, never a thread that waits."""
     if "python3.6" in python:
         raise Skip("3.6: the sampler does not know where its GIL is (any mode)")
-    # 3 s: on a loaded host the profiler may take over a second to attach
     run_ = profile_pid(python, "gil.py", [3.0], ["--gil"])
     s = run_.session()
     for func in ("sleeping", "locked"):
         check(s.function_time(func) == 0, "%s: %.3fs with --gil" % (func, s.function_time(func)))
-    # the session starts when the profiler is attached, which on a loaded host may be late
-    spun = min(run_.truth()["spinning"], s.raw["duration"]) - 1.0
-    check(s.function_time("spinning") >= 0.5 * spun,
+    # the workload starts once the profiler samples (--ready-fd): its GIL holder is all there,
+    # also while it waits for a CPU (1% off with two CPU hogs on its CPU)
+    spun = run_.truth()["spinning"]
+    check(s.function_time("spinning") >= 0.9 * spun,
           "spinning: %.3fs with --gil, it ran %.3fs" % (s.function_time("spinning"), spun))
     check(s.total() <= 1.05 * s.raw["duration"], "%.3fs of GIL time in a %.3fs session" %
           (s.total(), s.raw["duration"]))
