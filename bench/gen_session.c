@@ -7,7 +7,9 @@
  * moves to a neighbouring one. The pools depend only on the seed, so runs of different lengths
  * have the same stack set.
  *
- *	gen_session SAMPLES [--threads N] [--merge] [--seed S] > x.pyisession
+ *	gen_session SAMPLES [--threads N] [--depth D] [--merge] [--seed S] > x.pyisession
+ *
+ * --depth D makes stacks of D/2..D frames (default 40: 20-40, what bench/session_load.sh uses).
  *
  * --merge writes what pyinst-bpf saves (consecutive identical samples as one record); without it
  * every sample is a record, as pyinstrument writes them.
@@ -29,6 +31,7 @@ struct stack {
 };
 
 static uint64_t rng = 88172645463325252ull;
+static uint32_t maxdepth = MAXDEPTH;	/* stacks are maxdepth/2 .. maxdepth frames */
 
 static uint32_t rnd(uint32_t n)
 {
@@ -51,13 +54,13 @@ static void make_pool(struct stack *pool, uint32_t thread)
 {
 	for (uint32_t i = 0; i < POOL; i++) {
 		struct stack *s = &pool[i];
-		uint32_t target = 20 + rnd(21), keep = 0;
+		uint32_t target = maxdepth / 2 + rnd(maxdepth / 2 + 1), keep = 0;
 
 		if (i) {
 			/* mostly a recent stack: neighbours in the pool share long prefixes */
 			const struct stack *from = &pool[i - 1 - rnd(i < 8 ? i : 8)];
 
-			keep = 8 + rnd(from->depth - 7);
+			keep = maxdepth >= 40 ? 8 + rnd(from->depth - 7U) : 1 + rnd(from->depth);
 			*s = *from;
 		} else {
 			s->func[0] = (uint16_t)(thread * 5 % NFUNCS);	/* main */
@@ -96,13 +99,16 @@ int main(int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "--threads") && i + 1 < argc)
 			nthreads = (uint32_t)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--depth") && i + 1 < argc)
+			maxdepth = (uint32_t)atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--merge"))
 			merge = true;
 		else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
 			rng ^= strtoull(argv[++i], NULL, 10) * 0x9e3779b97f4a7c15ull;
 	}
-	if (!samples || !nthreads || nthreads > 64) {
-		fprintf(stderr, "usage: gen_session SAMPLES [--threads N] [--merge] [--seed S]\n");
+	if (!samples || !nthreads || nthreads > 64 || maxdepth < 2 || maxdepth > MAXDEPTH) {
+		fprintf(stderr, "usage: gen_session SAMPLES [--threads N] [--depth 2-40] [--merge] "
+			"[--seed S]\n");
 		return 2;
 	}
 	pools = malloc(sizeof(*pools) * POOL * nthreads);

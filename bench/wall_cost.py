@@ -4,7 +4,8 @@
 
   server   bench/workloads/http_server.py (ThreadingHTTPServer, JSON, a lock per request) under
            a local wrk load: requests/s unprofiled, with a cpu session, with a wall session
-           (--pid), and the profiler's own CPU time per second of session.
+           (--pid), and the profiler's own CPU time per second of session; keep-alive
+           (a thread per connection), and server-close: HTTP/1.0, a thread per request.
   pingpong bench/pingpong.py (two threads, a context switch per message, on one CPU):
            round trip unprofiled and profiled in wall mode (launched).
   pipe     `perf bench sched pipe` (not a target, on one CPU) unprofiled and while a wall
@@ -69,8 +70,9 @@ def wrk(port, seconds):
     return float(m.group(1))
 
 
-def bench_server(args, python):
-    server = subprocess.Popen([python, os.path.join(ROOT, "bench", "workloads", "http_server.py")],
+def bench_server(args, python, close=False):
+    server = subprocess.Popen([python, os.path.join(ROOT, "bench", "workloads", "http_server.py")]
+                              + (["close"] if close else []),
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         port = int(server.stdout.readline())
@@ -93,7 +95,9 @@ def bench_server(args, python):
         server.kill()
         server.wait()
     base = statistics.median(results["none"])
-    print("server (wrk -t2 -c16, %d s runs, %d rounds, medians):" % (args.seconds, args.rounds))
+    print("server, %s (wrk -t2 -c16, %d s runs, %d rounds, medians):" %
+          ("a connection and a thread per request" if close else "keep-alive", args.seconds,
+           args.rounds))
     print("  unprofiled %.0f req/s" % base)
     for mode in ("cpu", "wall"):
         med = statistics.median(results[mode])
@@ -168,7 +172,8 @@ def parse_args(argv):
     p.add_argument("--seconds", type=int, default=4, help="each wrk run")
     p.add_argument("--messages", type=int, default=200000, help="each ping-pong run")
     p.add_argument("--loops", type=int, default=200000, help="each perf bench sched pipe run")
-    p.add_argument("--only", choices=("server", "pingpong", "pipe"), action="append")
+    p.add_argument("--only", choices=("server", "server-close", "pingpong", "pipe"),
+                   action="append")
     p.add_argument("--smoke", action="store_true")
     return p.parse_args(argv)
 
@@ -179,8 +184,9 @@ def main(argv):
         sys.exit("wall_cost: run as root")
     if args.smoke:
         args.rounds, args.seconds, args.messages, args.loops = 1, 1, 20000, 20000
-    for name, fn in (("server", bench_server), ("pingpong", bench_pingpong),
-                     ("pipe", bench_pipe)):
+    for name, fn in (("server", bench_server),
+                     ("server-close", lambda a, p: bench_server(a, p, close=True)),
+                     ("pingpong", bench_pingpong), ("pipe", bench_pipe)):
         if not args.only or name in args.only:
             fn(args, args.python)
     return 0

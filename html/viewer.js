@@ -158,7 +158,17 @@ class Profile {
 			if (this.stackThread[s] < 0 && this.sParent[s] >= 0)
 				this.stackThread[s] = this.stackThread[this.sParent[s]];
 		this.noThread = nT;	/* selection slot of samples outside any thread */
+		/* --async: stacks under a task root ("<task>" file) are the tasks view, the rest the
+		 * threads view; a profile without tasks has only the latter */
+		const taskFile = S.indexOf('<task>');
+		this.stackTask = new Uint8Array(nS);
+		for (let s = 0; s < nS && taskFile >= 0; s++)
+			this.stackTask[s] = (this.sParent[s] >= 0 && this.stackTask[this.sParent[s]]) ||
+				this.fFile[this.sFrame[s]] === taskFile ? 1 : 0;
+		this.hasTasks = taskFile >= 0 && this.stackTask.some((x) => x);
 		this.interval = m.interval > 0 ? m.interval : 0.001;
+		/* a long session's timeline buckets (0: every sample kept): the finest zoom that means anything */
+		this.resolution = m.resolution > 0 && Number.isFinite(m.resolution) ? m.resolution : 0;
 		this.precision = Number.isInteger(m.precision) ? m.precision :
 			Math.max(0, Math.ceil(-Math.log10(Math.min(Math.max(1e-9, this.interval), 1))));
 		this.endTime = 0;
@@ -286,13 +296,14 @@ class Tree {
 	}
 
 	/* Totals for the samples whose thread slot is selected, then children sorted by total. */
-	computeTimes(selected) {
+	computeTimes(selected, tasks) {
 		const prof = this.prof, total = this.total, self = this.self;
 		total.fill(0); self.fill(0);
 		const st = prof.sampStack, w = prof.sampW, thr = prof.stackThread, none = prof.noThread;
+		const inTask = prof.stackTask, want = tasks ? 1 : 0;
 		for (let i = 0, n = st.length; i < n; i++) {
 			const s = st[i], t = thr[s];
-			if (!selected[t < 0 ? none : t]) continue;
+			if (!selected[t < 0 ? none : t] || inTask[s] !== want) continue;
 			self[this.ofStack[s]] += w[i];
 		}
 		total.set(self);
@@ -437,6 +448,7 @@ class App {
 		fact('Samples', fmtCount(m.sample_count ?? prof.sampStack.length));
 		fact('CPU utilization', m.duration > 0 ? Math.round((m.cpu_time || 0) / m.duration * 100) + '%' : '–');
 		fact('Interval', fmtDuration(prof.interval));
+		if (prof.resolution > 0) fact('Timeline resolution', fmtDuration(prof.resolution));
 		fact('Mode', { cpu: 'CPU time', mixed: 'wall clock and CPU time' }[m.mode] || 'wall clock');
 		fact('Lost samples', m.lost_samples == null ? '–' : fmtCount(m.lost_samples), (m.lost_samples > 0) ? 'pyi-warn' : '');
 		h.append(dl);
@@ -481,6 +493,15 @@ class App {
 		const lab = el('label', 'pyi-thread-label');
 		lab.append(el('span', null, 'Show '), sel);
 		bar.append(lab);
+		if (prof.hasTasks) {
+			/* --async profiles: threads as sampled, or asyncio tasks with their await chains */
+			const vs = el('select', 'pyi-tasks');
+			vs.id = 'pyi-tasks';
+			vs.setAttribute('aria-label', 'Threads or asyncio tasks');
+			vs.append(opt('threads', 'as threads'), opt('tasks', 'as asyncio tasks'));
+			vs.addEventListener('change', () => { this.taskView = vs.value === 'tasks'; this.refresh(); });
+			bar.append(vs);
+		}
 
 		const search = el('input', 'pyi-search');
 		search.type = 'search';
@@ -599,10 +620,11 @@ class App {
 			this.timesKey = null;
 			this.treeVersion = (this.treeVersion || 0) + 1;
 		}
-		if (this.timesKey !== this.selection) {
+		const timesKey = this.selection + (this.taskView ? '|tasks' : '');
+		if (this.timesKey !== timesKey) {
 			this.slots = this.selectedSlots();
-			this.tree.computeTimes(this.slots);
-			this.timesKey = this.selection;
+			this.tree.computeTimes(this.slots, !!this.taskView);
+			this.timesKey = timesKey;
 			this.timesVersion = (this.timesVersion || 0) + 1;
 		}
 		return this.tree;
@@ -1291,6 +1313,9 @@ class TimelineView {
 
 	span() { return Math.max(this.app.prof.endTime, this.app.prof.meta.duration || 0, 1e-6); }
 
+	/* Zoom stops where one timeline bucket fills the view. */
+	minRange() { return Math.max(1e-7, this.app.prof.resolution); }
+
 	draw() {
 		if (this.elem.hidden) return;
 		const app = this.app, tree = app.getTree(), prof = app.prof;
@@ -1399,7 +1424,7 @@ class TimelineView {
 			const f = (e.clientX - r.left) / this.w;
 			const at = this.t0 + f * range;
 			const k = Math.exp(e.deltaY * (e.deltaMode === 1 ? 0.05 : 0.0015));
-			const nr = Math.min(this.span(), Math.max(range * k, 1e-7));
+			const nr = Math.min(this.span(), Math.max(range * k, this.minRange()));
 			this.t0 = at - f * nr; this.t1 = this.t0 + nr;
 			this.panTo(this.t0);
 		}
@@ -1416,7 +1441,7 @@ class TimelineView {
 		const range = this.t1 - this.t0;
 		if (e.key === 'ArrowLeft') this.panTo(this.t0 - range * 0.1);
 		else if (e.key === 'ArrowRight') this.panTo(this.t0 + range * 0.1);
-		else if (e.key === '+' || e.key === '=') { const c = this.t0 + range / 2; this.t0 = c - range / 4; this.t1 = c + range / 4; }
+		else if (e.key === '+' || e.key === '=') { const c = this.t0 + range / 2, nr = Math.min(range, Math.max(range / 2, this.minRange())); this.t0 = c - nr / 2; this.t1 = c + nr / 2; this.panTo(this.t0); }
 		else if (e.key === '-') { const c = this.t0 + range / 2; const nr = Math.min(this.span(), range * 2); this.t0 = c - nr / 2; this.t1 = c + nr / 2; this.panTo(this.t0); }
 		else return;
 		e.preventDefault();

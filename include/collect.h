@@ -34,6 +34,7 @@ struct collect_opts {
 	uint32_t cgroup_level;
 	bool discover_all;		/* --all: every Python process on the host */
 	bool verbose;			/* libbpf's messages and the verifier log */
+	bool async_tasks;		/* --async: asyncio tasks as roots (asyncio_view.h) */
 	bool dump;			/* no sampling: collector_dump() only */
 };
 
@@ -45,6 +46,7 @@ typedef void (*collect_dump_fn)(void *ctx, struct session *s, const struct pyi_s
 
 struct collect_stats {
 	uint64_t samples;		/* samples in the sessions */
+	uint64_t last_sample_ns;	/* CLOCK_MONOTONIC of the latest on-CPU sample */
 	uint64_t lost;			/* records the kernel could not send */
 	uint64_t unresolved;		/* frames whose code object was never described */
 	uint64_t errors[PYI_ERR_MAX];
@@ -69,8 +71,19 @@ void collector__free(struct collector *c);
 int collector_add_pid(struct collector *c, int pid, bool follow, bool must_be_python, char *err,
 		      size_t errlen);
 
-/* Takes what the kernel sent, waiting up to timeout_ms. Returns 0 or -errno. */
+/*
+ * Takes what the kernel sent, waiting up to timeout_ms; returns within timeout_ms + 20 ms
+ * whatever the event rate (what is left is taken by the next call, which does not wait).
+ * Every half second, checks the sampler's cost and lowers the rate over budget (a notice).
+ * Returns 0 or -errno.
+ */
 int collector_poll(struct collector *c, int timeout_ms);
+
+/* Sampling ends in the kernel seconds from now, whether or not the caller is on a CPU then. */
+void collector_stop_at(struct collector *c, double seconds);
+
+/* A word that ends sampling in the kernel at once when set to 1: a signal handler may store it. */
+volatile uint64_t *collector_stop_word(struct collector *c);
 
 /* Ends sampling at once (the perf events are detached); what was sent is still taken. */
 void collector_stop(struct collector *c);

@@ -72,6 +72,15 @@ struct frame_tree {
 /* Session.root_frame(trim_stem): build_frame_tree, then _trim_stem. NULL and errno on error. */
 struct frame_tree *frame_tree__new(const struct session *s, bool trim_stem);
 void frame_tree__free(struct frame_tree *t);
+/*
+ * For renderers that aggregate repeated calls (text, json, pstats, folded): the same tree
+ * once aggregated, built from one record per stack when the session is coarsened or has more
+ * than FRAME_TREE_ORDERED_MAX records, so that its size follows distinct stacks. Totals are
+ * the same sums in another order (last-digit float differences); smaller sessions are built
+ * record by record, byte-identical to pyinstrument.
+ */
+#define FRAME_TREE_ORDERED_MAX 100000
+struct frame_tree *frame_tree__new_aggregated(const struct session *s, bool trim_stem);
 
 /* Node accessors, with Frame's property names and semantics. */
 const char *frame_function(const struct frame_tree *t, const struct frame_node *n);

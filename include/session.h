@@ -66,8 +66,29 @@ enum session_fixed_ident {
 
 struct session_sample {
 	uint32_t stack;		/* SESSION_NO_STACK: an empty stack, a record [[], t] */
+	uint32_t bucket;	/* the session's own: its timeline bucket once coarsened */
 	double weight;		/* seconds */
 };
+
+/*
+ * The bound on records (docs/long-sessions.md). A session keeps every record as it comes
+ * (consecutive samples of one stack merged) up to SESSION_MAX_RECORDS; past that its timeline
+ * is coarsened: each thread's time is cut into buckets (1 ms times a power of two, doubled
+ * whenever the bound is reached again) and the records of one stack in one bucket become one
+ * record, in the place of the first, with the summed weight. Totals stay exact; only order
+ * inside a bucket is lost. Memory is then the distinct stacks plus at most SESSION_MAX_RECORDS
+ * records (or twice the distinct (thread, stack) pairs, when there are more of those).
+ * Reports are written from at most SESSION_REPORT_RECORDS records (session_limit_records).
+ */
+#define SESSION_MAX_RECORDS (1u << 19)
+#define SESSION_REPORT_RECORDS (1u << 18)
+#define SESSION_MIN_BUCKET 0.001	/* seconds */
+#define SESSION_REPORT_STEP 1.189207115002721	/* 2^(1/4): report bucket widths */
+
+/* Coarsens the timeline (as above, in finer steps) until at most max records remain. */
+int session_limit_records(struct session *s, size_t max);
+/* The timeline's bucket width in seconds; 0 while every record is kept as it came. */
+double session_resolution(const struct session *s);
 
 struct session_header {
 	double start_time;
@@ -82,7 +103,8 @@ struct session_header {
 
 /* 0, or the first -errno a producer call hit (allocation failure): checked once at the end. */
 int session_error(const struct session *s);
-/* Appends one record as is, never merging: load and combine keep records exactly. */
+/* Appends one record as is, never merging (load and combine keep records exactly), until the
+ * bound above makes the session coarsen its timeline. */
 int session_add_record(struct session *s, uint32_t stack, double weight);
 void session_set_sample_count(struct session *s, uint64_t count);
 /* The stack that started profiling, root first; used to trim the tree's stem. */

@@ -143,7 +143,7 @@ int render_folded(struct session *s, const struct render_opts *o, FILE *out)
 	struct processor_list procs;
 	int err = -ENOMEM;
 
-	f.t = frame_tree__new(s, true);
+	f.t = frame_tree__new_aggregated(s, true);
 	if (!f.t)
 		goto out;
 	processors_default(PROC_FOR_CONSOLE, o->show_all, false, &procs);

@@ -115,7 +115,8 @@ int render_json(struct session *s, const struct render_opts *o, FILE *out)
 	struct json j = { .out = out };
 	int err = -ENOMEM;
 
-	j.t = frame_tree__new(s, true);
+	j.t = o->timeline ? frame_tree__new(s, true) :
+			    frame_tree__new_aggregated(s, true);
 	if (!j.t)
 		goto out;
 	err = run_processors(j.t, o);

@@ -233,7 +233,8 @@ int render_pstats(struct session *s, const struct render_opts *o, FILE *out)
 	struct processor_list procs;
 	int err = -ENOMEM;
 
-	p.t = frame_tree__new(s, true);
+	p.t = o->timeline ? frame_tree__new(s, true) :
+			    frame_tree__new_aggregated(s, true);
 	if (!p.t)
 		goto out;
 	processors_default(PROC_FOR_PSTATS, o->show_all, o->timeline, &procs);

@@ -414,6 +414,13 @@ int report_write(struct session *s, const struct report_opts *o)
 
 	if (!r || make_opts(o, &ro))
 		return -EINVAL;
+	/* a report's size and writing time do not grow with the session's length */
+	rc = session_limit_records(s, SESSION_REPORT_RECORDS);
+	if (rc) {
+		pr_err("cannot write the report: %s", strerror(-rc));
+		render_opts_release(&ro);
+		return rc;
+	}
 	if (o->outfile) {
 		enum output_kind kind;
 		int fd;

@@ -443,7 +443,8 @@ int render_text(struct session *s, const struct render_opts *o, FILE *out)
 		pr_err("Cannot use timeline and flat options together.");
 		return -EINVAL;
 	}
-	x.t = frame_tree__new(s, true);
+	x.t = o->timeline ? frame_tree__new(s, true) :
+			    frame_tree__new_aggregated(s, true);
 	if (!x.t || !indent_put(&x, 0, o->short_mode ? ".  " : " "))
 		goto out;
 	if (!o->short_mode)

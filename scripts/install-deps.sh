@@ -10,6 +10,8 @@ packages=(
 	libcmocka-dev python3 valgrind wrk			# tests (wrk: a local HTTP load)
 	golang-go						# go tool pprof reads our pprof output
 	chromium nodejs npm					# the HTML report's browser tests
+	python3-ipython python3-django python3-fastapi		# the Python API's integrations
+	python3-httpx python3-starlette				# (FastAPI's TestClient)
 )
 missing=()
 for p in "${packages[@]}"; do

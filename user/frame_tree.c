@@ -379,11 +379,9 @@ static int build_add_sample(struct builder *b, const struct session_sample *smp)
 	return !n || frame_node_add_child(final, n, NULL) ? -ENOMEM : 0;
 }
 
-static int build(struct frame_tree *t)
+static int build(struct frame_tree *t, const struct session_sample *smp, size_t nsamples)
 {
 	const struct session *s = t->session;
-	size_t nsamples;
-	const struct session_sample *smp = session_samples(s, &nsamples);
 	struct builder b = { .t = t, .nstack = 1 };
 	uint32_t maxdepth = 0;
 	int err = -ENOMEM;
@@ -447,9 +445,45 @@ static int trim_stem(struct frame_tree *t)
 	return 0;
 }
 
-struct frame_tree *frame_tree__new(const struct session *s, bool trim)
+/*
+ * One record per stack with its summed weight, in the order stacks first appear. The tree
+ * built from them has the same paths and totals as the one built from every record once
+ * repeated calls are aggregated, with nodes for distinct stacks instead of for records.
+ */
+static struct session_sample *stack_totals(const struct session *s, size_t *n)
+{
+	size_t nrec, o = 0;
+	const struct session_sample *v = session_samples(s, &nrec);
+	uint32_t nstacks = session_stack_count(s), *at;
+	struct session_sample *out = NULL;
+
+	/* slot nstacks is the empty stack; at[] holds the output index + 1 */
+	at = calloc((size_t)nstacks + 1, sizeof(*at));
+	if (at)
+		out = malloc(((size_t)nstacks + 1) * sizeof(*out));
+	if (!out)
+		goto out;
+	for (size_t i = 0; i < nrec; i++) {
+		uint32_t k = v[i].stack == SESSION_NO_STACK ? nstacks : v[i].stack;
+
+		if (!at[k]) {
+			out[o] = (struct session_sample){ .stack = v[i].stack };
+			at[k] = (uint32_t)++o;
+		}
+		out[at[k] - 1].weight += v[i].weight;
+	}
+	*n = o;
+out:
+	free(at);
+	return out;
+}
+
+static struct frame_tree *tree_new(const struct session *s, bool trim, bool aggregated)
 {
 	struct frame_tree *t = calloc(1, sizeof(*t));
+	struct session_sample *totals = NULL;
+	const struct session_sample *smp;
+	size_t nsamples;
 	int err = -ENOMEM;
 
 	if (!t)
@@ -458,9 +492,17 @@ struct frame_tree *frame_tree__new(const struct session *s, bool trim)
 	err = session_error(s);
 	if (err)
 		goto err;
-	err = idents_init(t);
+	smp = session_samples(s, &nsamples);
+	if (aggregated) {
+		smp = totals = stack_totals(s, &nsamples);
+		if (!totals)
+			err = -ENOMEM;
+	}
 	if (!err)
-		err = build(t);
+		err = idents_init(t);
+	if (!err)
+		err = build(t, smp, nsamples);
+	free(totals);
 	if (!err && trim)
 		err = trim_stem(t);
 	if (err)
@@ -470,6 +512,19 @@ err:
 	frame_tree__free(t);
 	errno = -err;
 	return NULL;
+}
+
+struct frame_tree *frame_tree__new(const struct session *s, bool trim)
+{
+	return tree_new(s, trim, false);
+}
+
+struct frame_tree *frame_tree__new_aggregated(const struct session *s, bool trim)
+{
+	size_t n;
+
+	session_samples(s, &n);
+	return tree_new(s, trim, session_resolution(s) > 0 || n > FRAME_TREE_ORDERED_MAX);
 }
 
 const char *frame_function(const struct frame_tree *t, const struct frame_node *n)

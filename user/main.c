@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "cgroup.h"
 #include "collect.h"
 #include "fleet.h"
@@ -45,6 +46,7 @@ struct cli {
 	int subprocesses;	/* -1: default (on when launching) */
 	bool quiet;
 	const char *description;
+	int ready_fd;		/* --ready-fd: a byte is written here once sampling runs */
 	struct collect_opts collect;
 	struct report_opts report;
 	struct fleet_opts fleet;	/* continuous mode (--push, --output-dir) */
@@ -52,10 +54,23 @@ struct cli {
 };
 
 static volatile sig_atomic_t stop_requested;
+static volatile uint64_t *stop_word;	/* ends sampling in the kernel (collector_stop_word) */
+static struct timespec stopped_at, sampling_begun;
 
+/* The handler runs when this process next gets a CPU, which under load may be long before the
+ * main loop does: sampling ends here, in the kernel, and the loop follows. */
 static void on_signal(int sig)
 {
+	if (stop_word && !stop_requested) {
+		*stop_word = 1;
+		clock_gettime(CLOCK_MONOTONIC, &stopped_at);
+	}
 	stop_requested = sig;
+}
+
+static double monotonic_s(const struct timespec *ts)
+{
+	return (double)ts->tv_sec + ts->tv_nsec / 1e9;
 }
 
 static void usage(FILE *f)
@@ -65,6 +80,7 @@ static void usage(FILE *f)
 	      "       pyinst-bpf [options] --cgroup PATH | --container ID | --all\n"
 	      "       pyinst-bpf [options] -- COMMAND [ARG ...]\n"
 	      "       pyinst-bpf [render options] --load FILE [--load FILE ...]\n"
+	      "       pyinst-bpf agent [--help]   (the Python API's privileged service)\n"
 	      "\n"
 	      "Profiles running CPython processes (3.6 to 3.14) from outside with eBPF, without\n"
 	      "touching them, and reports like pyinstrument. Needs root (CAP_BPF, CAP_PERFMON,\n"
@@ -92,6 +108,9 @@ static void usage(FILE *f)
 	      "  --gil                     only samples of the thread holding the GIL\n"
 	      "  --hide-idle               wall mode: leave out time a thread spends parked\n"
 	      "                            waiting for work (an idle event loop, a pool worker)\n"
+	      "  --async                   asyncio (CPython 3.11-3.14): every live task as a\n"
+	      "                            root under its thread, its real stack while it runs,\n"
+	      "                            its await chain and [await] while it is suspended\n"
 	      "  --max-depth N             frames kept per stack, root end first (default 1024,\n"
 	      "                            at most 4096); deeper stacks are marked truncated\n"
 	      "Output:\n"
@@ -115,6 +134,7 @@ static void usage(FILE *f)
 	      "                            time=percent_of_total, short_mode,\n"
 	      "                            processor_options.filter_threshold=0, ...\n"
 	      "  --target-description TEXT the report's title (default: the command line)\n"
+	      "  --ready-fd FD             write one byte to FD once sampling has started\n"
 	      "Continuous mode (runs until stopped; docs/fleet.md):\n"
 	      "  --push URL                push each process's profile every interval to a\n"
 	      "                            Pyroscope/Grafana backend (POST URL/ingest, pprof)\n"
@@ -140,8 +160,8 @@ static void usage(FILE *f)
 enum {
 	OPT_LOAD = 256, OPT_UNICODE, OPT_NO_UNICODE, OPT_COLOR, OPT_NO_COLOR, OPT_SHOW_ALL,
 	OPT_HIDE, OPT_HIDE_REGEX, OPT_SHOW, OPT_SHOW_REGEX, OPT_MAX_DEPTH, OPT_MODE, OPT_GIL,
-	OPT_SUBPROC, OPT_NO_SUBPROC, OPT_DESCRIPTION, OPT_HIDE_IDLE, OPT_CGROUP, OPT_CONTAINER,
-	OPT_ALL, OPT_PER_PROCESS,
+	OPT_SUBPROC, OPT_NO_SUBPROC, OPT_DESCRIPTION, OPT_HIDE_IDLE, OPT_ASYNC, OPT_CGROUP, OPT_CONTAINER,
+	OPT_ALL, OPT_PER_PROCESS, OPT_READY_FD,
 };
 
 static const struct option long_options[] = {
@@ -173,10 +193,12 @@ static const struct option long_options[] = {
 	{ "no-subprocesses", no_argument, NULL, OPT_NO_SUBPROC },
 	{ "target-description", required_argument, NULL, OPT_DESCRIPTION },
 	{ "hide-idle", no_argument, NULL, OPT_HIDE_IDLE },
+	{ "async", no_argument, NULL, OPT_ASYNC },
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "container", required_argument, NULL, OPT_CONTAINER },
 	{ "all", no_argument, NULL, OPT_ALL },
 	{ "per-process", no_argument, NULL, OPT_PER_PROCESS },
+	{ "ready-fd", required_argument, NULL, OPT_READY_FD },
 	{ 0 },
 };
 
@@ -310,6 +332,9 @@ static int parse_option(struct cli *cli, int opt, const char *arg)
 	case OPT_HIDE_IDLE:
 		cli->collect.hide_idle = true;
 		break;
+	case OPT_ASYNC:
+		cli->collect.async_tasks = true;
+		break;
 	case OPT_CGROUP:
 		if (!arg[0])
 			goto bad;	/* "" would mean the whole host: --all says so */
@@ -330,6 +355,11 @@ static int parse_option(struct cli *cli, int opt, const char *arg)
 		break;
 	case OPT_DESCRIPTION:
 		cli->description = arg;
+		break;
+	case OPT_READY_FD:
+		if (parse_double(arg, 3, INT_MAX, &d) || d != (int)d || fcntl((int)d, F_GETFD) < 0)
+			goto bad;
+		cli->ready_fd = (int)d;
 		break;
 	case 'q':
 		cli->quiet = true;
@@ -371,6 +401,7 @@ static int parse_args(struct cli *cli, int argc, char **argv)
 	memcpy(all_options + nbase, fleet_long_options,
 	       fleet_nlong_options * sizeof(*fleet_long_options));
 	cli->subprocesses = -1;
+	cli->ready_fd = -1;
 	cli->collect.interval = 0.001;
 	cli->collect.max_depth = PYI_DEFAULT_MAX_DEPTH;
 	cli->collect.wall = true;	/* pyinstrument's wall-clock time */
@@ -534,6 +565,20 @@ static double wall_now(void)
 	return (double)tv.tv_sec + tv.tv_usec / 1e6;
 }
 
+/* Our resident memory in MiB (/proc/self/statm), 0 when unreadable. */
+static double resident_mib(void)
+{
+	unsigned long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+
+	if (f) {
+		if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
+	return (double)resident * (double)sysconf(_SC_PAGESIZE) / (1024.0 * 1024.0);
+}
+
 /*
  * What was recorded, at a glance: redrawn on a terminal while sampling, and once at the end
  * wherever stderr goes (the final summary). Blocked: wall mode's threads waiting now.
@@ -550,9 +595,10 @@ static void status_line(const struct cli *cli, struct collector *c, double elaps
 	if (cli->collect.wall)
 		snprintf(blocked, sizeof(blocked), " (%u blocked)", st.blocked);
 	fprintf(stderr, "%spyinst-bpf: %.1fs, %llu samples, %u thread%s%s in %u process%s, "
-		"%llu lost%s", tty ? "\r\033[K" : "", elapsed, (unsigned long long)st.samples,
-		st.threads, st.threads == 1 ? "" : "s", blocked, st.processes,
-		st.processes == 1 ? "" : "es", (unsigned long long)st.lost, final ? "\n" : "");
+		"%llu lost, %.0f MiB%s", tty ? "\r\033[K" : "", elapsed,
+		(unsigned long long)st.samples, st.threads, st.threads == 1 ? "" : "s", blocked,
+		st.processes, st.processes == 1 ? "" : "es", (unsigned long long)st.lost,
+		resident_mib(), final ? "\n" : "");
 }
 
 /* What sampling cost the host: kernel time per CPU, and what the budget took away. */
@@ -580,8 +626,8 @@ static const struct {
 		"list and are missing; if it persists, run with -v and report it" },
 	[PYI_ERR_READ_FRAME] = { false, "stacks stopped at an unreadable frame and miss their "
 		"callers; if it persists, run with -v and report it" },
-	[PYI_ERR_READ_CODE] = { false, "frames with an unreadable code object were left out of "
-		"their stacks; if it persists, run with -v and report it" },
+	[PYI_ERR_READ_CODE] = { false, "samples had a frame whose code object was unreadable, "
+		"left out of their stack; if it persists, run with -v and report it" },
 	[PYI_ERR_NO_TSTATE] = { false, "samples of threads running no Python (starting, ending "
 		"or native threads): not in the profile, nothing to do" },
 	[PYI_ERR_TRUNCATED] = { true, "stacks were deeper than --max-depth and keep their root "
@@ -660,15 +706,23 @@ static void describe(const struct cli *cli, char *buf, size_t len)
 static int sample_until_done(const struct cli *cli, struct collector *c, struct launch *l,
 			     double started)
 {
-	double last_status = 0, elapsed, left;
+	double last_status = 0, elapsed, left, end_s, begun_s;
+	struct timespec now, begun;
 	const char *msg;
 	int rc = 0, timeout;
 
+	clock_gettime(CLOCK_MONOTONIC, &begun);
+	sampling_begun = begun;
+	begun_s = wall_now() - started;
+	if (cli->duration)
+		collector_stop_at(c, cli->duration - (wall_now() - started));
+	stop_word = collector_stop_word(c);
 	pr_info("sampling started");
 	while (!stop_requested) {
-		/* never sleep past the end of --duration */
+		/* never sleep past the end of --duration; a poll returns within its timeout + 20 ms
+		 * whatever the event rate, so the clock and signals are looked at every 50 ms */
 		left = cli->duration ? cli->duration - (wall_now() - started) : 1;
-		timeout = left <= 0 ? 0 : left < 0.05 ? (int)(left * 1000) + 1 : 50;
+		timeout = left <= 0 ? 0 : left < 0.03 ? (int)(left * 1000) + 1 : 30;
 		rc = collector_poll(c, timeout);
 		if (rc < 0) {
 			pr_err("sampling stopped: the collector failed: %s", strerror(-rc));
@@ -688,8 +742,17 @@ static int sample_until_done(const struct cli *cli, struct collector *c, struct 
 			last_status = elapsed;
 		}
 	}
+	stop_word = NULL;
 	collector_stop(c);
-	pr_info("sampling ended after %.3f s", wall_now() - started);
+	/* when sampling ended in the kernel: at the signal's handler, at --duration, or now */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	end_s = begun_s + monotonic_s(stopped_at.tv_sec ? &stopped_at : &now) -
+		monotonic_s(&begun);
+	if (cli->duration && end_s > cli->duration)
+		end_s = cli->duration;
+	/* CLOCK_MONOTONIC too: a test compares it with when it sent a signal */
+	pr_info("sampling ended after %.3f s (monotonic %.6f)", end_s,
+		monotonic_s(&begun) + end_s - begun_s);
 	status_line(cli, c, wall_now() - started, true);
 	return rc < 0 ? rc : 0;
 }
@@ -781,6 +844,17 @@ static int write_each(struct cli *cli, struct collector *c, double started, cons
 	return rc ? 1 : 0;
 }
 
+/* --ready-fd: the sampler is attached; whoever started us may go on (the Python API). */
+static void signal_ready(struct cli *cli)
+{
+	if (cli->ready_fd < 0)
+		return;
+	if (write(cli->ready_fd, "R", 1) != 1)
+		pr_warn("--ready-fd %d: %s", cli->ready_fd, strerror(errno));
+	close(cli->ready_fd);
+	cli->ready_fd = -1;
+}
+
 static int profile(struct cli *cli)
 {
 	struct launch l = { .pid = -1, .go_fd = -1, .err_fd = -1, .status = -1 };
@@ -814,6 +888,8 @@ static int profile(struct cli *cli)
 	started = wall_now();
 	if (add_targets(cli, c, &l))
 		goto out;
+	signal_ready(cli);
+
 	if (fleet_enabled(&cli->fleet)) {
 		err_code = fleet_run(&cli->fleet, c, &cli->report, &stop_requested, cli->duration,
 				     cli->quiet);
@@ -840,6 +916,10 @@ static int profile(struct cli *cli)
 		else
 			err_code = report_write(s, &cli->report) ? 1 : 0;
 	}
+	collector_stats(c, &st);
+	if (st.last_sample_ns)	/* what the data says, beside what the clock said */
+		pr_info("last sample %.3f s after sampling started",
+			(double)st.last_sample_ns / 1e9 - monotonic_s(&sampling_begun));
 	/* what was collected is written, but a failed collection is not a success */
 	if (sampled < 0)
 		err_code = 1;
@@ -897,6 +977,8 @@ int main(int argc, char **argv)
 	struct cli cli;
 	int rc;
 
+	if (argc > 1 && !strcmp(argv[1], "agent"))
+		return agent_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "dump"))
 		return dump_main(argc - 1, argv + 1);
 	rc = parse_args(&cli, argc, argv);

@@ -46,12 +46,14 @@ struct frame_meta {
 	uint32_t ident;
 	uint32_t attr_off;	/* into session.attr_ids */
 	uint32_t nattrs;
+	bool thread;		/* a thread root ("<thread>" file): a lane of its own */
 };
 
 struct stack_ent {
 	uint32_t parent;
 	uint32_t frame;
 	uint32_t depth;
+	uint32_t lane;		/* whose clock its records advance (see struct session) */
 };
 
 struct strlist {
@@ -75,6 +77,22 @@ struct session {
 
 	struct session_sample *samples;
 	size_t nsamples, cap_samples;
+
+	/*
+	 * The bounded timeline. A lane is a thread (a stack whose top frame is a "<thread>" root)
+	 * or a root without one; lane 0 holds empty stacks. Its clock is the summed weight of its
+	 * records so far, which is where pyinstrument's timeline puts the next one. At full
+	 * resolution (bucket == 0) records are kept as they come; past max_records they are
+	 * merged per (lane bucket of `bucket` seconds, stack), keeping the first one's place,
+	 * and from then on new samples merge the same way. A thread's clock only grows, so the
+	 * record a sample can merge into is its stack's latest one: last_rec finds it.
+	 */
+	double *lane_clock;
+	uint32_t nlanes, cap_lanes;
+	double bucket;
+	size_t max_records;
+	uint32_t *last_rec;	/* [stack + 1]: its latest record's index + 1; [0]: no stack */
+	size_t nlast_rec;
 
 	struct session_header hdr;
 	char *target;
@@ -261,6 +279,17 @@ static int set_err(struct session *s, int err)
 	return err;
 }
 
+static uint32_t new_lane(struct session *s)
+{
+	double *v = grow(s->lane_clock, &s->cap_lanes, s->nlanes + 1u, sizeof(*v));
+
+	if (!v)
+		return UINT32_MAX;
+	s->lane_clock = v;
+	v[s->nlanes] = 0;
+	return s->nlanes++;
+}
+
 struct session *session__new(void)
 {
 	static const char *const fixed[] = { "[root]", "[self]", "[await]", "[out-of-context]" };
@@ -277,6 +306,9 @@ struct session *session__new(void)
 	if (!s->target)
 		goto err_nomem;
 	s->hdr.target_description = s->target;
+	s->max_records = SESSION_MAX_RECORDS;
+	if (new_lane(s) == UINT32_MAX)	/* lane 0: the empty stack's */
+		goto err_nomem;
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		if (strtab_intern(&s->idents, fixed[i], strlen(fixed[i]), &added) != i)
 			goto err_nomem;
@@ -299,6 +331,8 @@ void session__free(struct session *s)
 	free(s->stacks);
 	free(s->stack_slots);
 	free(s->samples);
+	free(s->lane_clock);
+	free(s->last_rec);
 	free(s->target);
 	strlist_free(&s->sys_path);
 	strlist_free(&s->sys_prefixes);
@@ -313,9 +347,13 @@ static int frame_parse(struct session *s, struct frame_meta *m, const char *info
 	uint32_t *ids;
 	bool added;
 
-	m->ident = strtab_intern(&s->idents, info, p ? (size_t)(p - info) : len, &added);
+	size_t ilen = p ? (size_t)(p - info) : len;
+	const char *file = memchr(info, '\0', ilen);
+
+	m->ident = strtab_intern(&s->idents, info, ilen, &added);
 	m->attr_off = s->nattr_ids;
 	m->nattrs = 0;
+	m->thread = file && (size_t)(info + ilen - file) > 9 && !memcmp(file, "\0<thread>\0", 10);
 	if (m->ident == UINT32_MAX)
 		return -ENOMEM;
 	while (p && p < end) {
@@ -378,7 +416,7 @@ static int stack_rehash(struct session *s)
 
 uint32_t session_stack_push(struct session *s, uint32_t parent, uint32_t frame)
 {
-	uint32_t depth = 1, i, id;
+	uint32_t depth = 1, i, id, lane;
 	struct stack_ent *e;
 
 	if (frame >= s->frames.n || (parent != SESSION_NO_STACK && parent >= s->nstacks)) {
@@ -398,12 +436,15 @@ uint32_t session_stack_push(struct session *s, uint32_t parent, uint32_t frame)
 		if (e->parent == parent && e->frame == frame)
 			return s->stack_slots[i] - 1;
 	}
+	lane = parent == SESSION_NO_STACK || s->meta[frame].thread ? new_lane(s) :
+								       s->stacks[parent].lane;
 	e = grow(s->stacks, &s->cap_stacks, s->nstacks + 1u, sizeof(*e));
-	if (!e)
+	if (!e || lane == UINT32_MAX)
 		goto err_nomem;
 	s->stacks = e;
 	id = s->nstacks++;
-	e[id] = (struct stack_ent){ .parent = parent, .frame = frame, .depth = depth };
+	e[id] = (struct stack_ent){ .parent = parent, .frame = frame, .depth = depth,
+				    .lane = lane };
 	s->stack_slots[i] = id + 1;
 	return id;
 err_nomem:
@@ -411,12 +452,182 @@ err_nomem:
 	return parent;
 }
 
-int session_add_record(struct session *s, uint32_t stack, double weight)
+/* The bucket a lane time falls in; hostile weights (negative, NaN, huge) cannot overflow it. */
+static uint32_t bucket_of(double t, double width)
+{
+	double b = t / width;
+
+	if (!(b > 0))
+		return 0;
+	return b >= (double)(UINT32_MAX - 1) ? UINT32_MAX - 1 : (uint32_t)b;
+}
+
+static uint32_t lane_of(const struct session *s, uint32_t stack)
+{
+	return stack == SESSION_NO_STACK ? 0 : s->stacks[stack].lane;
+}
+
+/* Where the latest record of stack is kept: index + 1, 0 for none. */
+static uint32_t *last_rec(struct session *s, uint32_t stack)
+{
+	return &s->last_rec[stack == SESSION_NO_STACK ? 0 : (size_t)stack + 1];
+}
+
+/* last_rec covers every stack; with clear, it is emptied too. */
+static int last_rec_reserve(struct session *s, bool clear)
+{
+	size_t n = (size_t)s->nstacks + 1, cap = s->nlast_rec;
+	uint32_t *v = s->last_rec;
+
+	if (n > cap) {
+		while (cap < n)
+			cap = cap ? cap * 2 : 1024;
+		v = realloc(v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		memset(v + s->nlast_rec, 0, (cap - s->nlast_rec) * sizeof(*v));
+		s->last_rec = v;
+		s->nlast_rec = cap;
+	}
+	if (clear)
+		memset(v, 0, s->nlast_rec * sizeof(*v));
+	return 0;
+}
+
+/*
+ * One pass over the records in order: replays the lane clocks and merges the records of one
+ * stack in one bucket of `width` seconds into the first of them. Positions only move down, so
+ * it runs in place. width 0 only replays the clocks. With apply false it only counts the
+ * records that would remain (each record's bucket field is scratch until applied).
+ * Returns the number of records.
+ */
+static size_t rebucket(struct session *s, double width, bool apply)
+{
+	size_t o = 0;
+	uint32_t *last;
+
+	memset(s->lane_clock, 0, s->nlanes * sizeof(*s->lane_clock));
+	if (width > 0)
+		memset(s->last_rec, 0, s->nlast_rec * sizeof(*s->last_rec));
+	for (size_t i = 0; i < s->nsamples; i++) {
+		struct session_sample r = s->samples[i];
+		uint32_t lane = lane_of(s, r.stack);
+
+		r.bucket = width > 0 ? bucket_of(s->lane_clock[lane], width) : 0;
+		s->lane_clock[lane] += r.weight;
+		if (width > 0) {
+			last = last_rec(s, r.stack);
+			if (*last && s->samples[*last - 1].bucket == r.bucket) {
+				if (apply)
+					s->samples[*last - 1].weight += r.weight;
+				continue;
+			}
+			*last = (uint32_t)((apply ? o : i) + 1);
+		}
+		s->samples[apply ? o : i].bucket = r.bucket;
+		if (apply)
+			s->samples[o] = r;
+		o++;
+	}
+	if (apply) {
+		s->nsamples = o;
+		s->bucket = width;
+	}
+	return o;
+}
+
+/* Seconds of timeline in all lanes together, and the longest lane. */
+static double lanes_total(const struct session *s, double *longest)
+{
+	double total = 0;
+
+	*longest = 0;
+	for (uint32_t i = 0; i < s->nlanes; i++) {
+		if (s->lane_clock[i] > 0 && isfinite(s->lane_clock[i])) {
+			total += s->lane_clock[i];
+			if (s->lane_clock[i] > *longest)
+				*longest = s->lane_clock[i];
+		}
+	}
+	return total;
+}
+
+/* Whether width `width` keeps at most target records, or cannot do better. */
+static bool fits(struct session *s, double width, size_t target, double longest)
+{
+	return width > longest || !isfinite(width) || rebucket(s, width, false) <= target;
+}
+
+/*
+ * Coarsens the timeline to the narrowest bucket width * step^k that keeps at most `target`
+ * records, found with counting passes (k doubling, then halving the interval) and applied
+ * once. Past the longest lane one bucket holds it all: what is left is one record per distinct
+ * stack, which no width reduces.
+ */
+static int coarsen(struct session *s, size_t target, double width, double step)
+{
+	uint32_t lo = 0, hi = 1;
+	double longest;
+
+	lanes_total(s, &longest);
+	if (last_rec_reserve(s, false))
+		return set_err(s, -ENOMEM);
+	if (!(width >= SESSION_MIN_BUCKET))
+		width = SESSION_MIN_BUCKET;
+	if (!fits(s, width, target, longest)) {
+		/* whole doublings first: counts fall slower than the width grows */
+		for (uint32_t k = (uint32_t)ceil(log(2) / log(step)); hi < 65536; hi += k) {
+			if (fits(s, width * pow(step, hi), target, longest))
+				break;
+			lo = hi;
+			k *= hi > 64 * k ? 2 : 1;
+		}
+		/* width * step^lo is too narrow, width * step^hi fits */
+		while (hi - lo > 1) {
+			uint32_t mid = lo + (hi - lo) / 2;
+
+			if (fits(s, width * pow(step, mid), target, longest))
+				hi = mid;
+			else
+				lo = mid;
+		}
+		width *= pow(step, hi);
+	}
+	rebucket(s, width, true);
+	return 0;
+}
+
+/* What coarsening aims at: room for a quarter of the bound before the next pass. */
+static size_t room_target(const struct session *s)
+{
+	return s->max_records / 4 * 3;
+}
+
+/* Makes room for the next record: coarsens to three quarters of the bound, or, when distinct
+ * stacks alone fill it, lets the bound grow with them. */
+static int make_room(struct session *s)
+{
+	double w = s->bucket > 0 ? 2 * s->bucket : SESSION_MIN_BUCKET, longest;
+	double least = lanes_total(s, &longest) / (double)room_target(s);
+
+	/*
+	 * Every lane keeps at least one record per bucket it ran in, so fewer than total / width
+	 * records cannot be: start there. Widths stay powers of two of the smallest one, so that
+	 * a bucket is always exactly two earlier ones.
+	 */
+	while (w < least && isfinite(w))
+		w *= 2;
+	if (coarsen(s, room_target(s), w, 2))
+		return s->err;
+	if (s->nsamples > room_target(s))
+		s->max_records = 2 * s->nsamples;
+	return 0;
+}
+
+static int append(struct session *s, struct session_sample r)
 {
 	struct session_sample *v;
 
-	if (stack != SESSION_NO_STACK && stack >= s->nstacks)
-		return -EINVAL;
 	if (s->nsamples == s->cap_samples) {
 		size_t ncap = s->cap_samples ? s->cap_samples * 2 : 256;
 
@@ -426,7 +637,38 @@ int session_add_record(struct session *s, uint32_t stack, double weight)
 		s->samples = v;
 		s->cap_samples = ncap;
 	}
-	s->samples[s->nsamples++] = (struct session_sample){ .stack = stack, .weight = weight };
+	s->samples[s->nsamples++] = r;
+	return 0;
+}
+
+int session_add_record(struct session *s, uint32_t stack, double weight)
+{
+	struct session_sample r = { .stack = stack, .weight = weight };
+	uint32_t lane, *last = NULL;
+	int err;
+
+	if (stack != SESSION_NO_STACK && stack >= s->nstacks)
+		return -EINVAL;
+	if (s->nsamples >= s->max_records && (err = make_room(s)))
+		return err;
+	lane = lane_of(s, stack);
+	if (s->bucket > 0) {
+		if (last_rec_reserve(s, false))
+			return set_err(s, -ENOMEM);
+		r.bucket = bucket_of(s->lane_clock[lane], s->bucket);
+		last = last_rec(s, stack);
+		if (*last && s->samples[*last - 1].bucket == r.bucket) {
+			s->samples[*last - 1].weight += weight;
+			s->lane_clock[lane] += weight;
+			return 0;
+		}
+	}
+	err = append(s, r);
+	if (err)
+		return err;
+	s->lane_clock[lane] += weight;
+	if (last)
+		*last = (uint32_t)s->nsamples;
 	return 0;
 }
 
@@ -436,9 +678,10 @@ int session_add_sample(struct session *s, uint32_t stack, double weight)
 
 	if (s->err)
 		return s->err;
-	if (s->nsamples && s->samples[s->nsamples - 1].stack == stack &&
+	if (!s->bucket && s->nsamples && s->samples[s->nsamples - 1].stack == stack &&
 	    (stack == SESSION_NO_STACK || stack < s->nstacks)) {
 		s->samples[s->nsamples - 1].weight += weight;
+		s->lane_clock[lane_of(s, stack)] += weight;
 		s->hdr.sample_count++;
 		return 0;
 	}
@@ -446,6 +689,23 @@ int session_add_sample(struct session *s, uint32_t stack, double weight)
 	if (!err)
 		s->hdr.sample_count++;
 	return err;
+}
+
+int session_limit_records(struct session *s, size_t max)
+{
+	if (s->err)
+		return s->err;
+	if (s->nsamples <= max || !max)
+		return 0;
+	double longest, least = lanes_total(s, &longest) / (double)max;
+
+	/* fine steps, so that reports of sessions past the bound come out about the same size */
+	return coarsen(s, max, fmax(s->bucket * SESSION_REPORT_STEP, least), SESSION_REPORT_STEP);
+}
+
+double session_resolution(const struct session *s)
+{
+	return s->bucket;
 }
 
 bool session_start_localtime(const struct session *s, struct tm *tm)
@@ -730,6 +990,22 @@ static int combine_records(struct session *dst, const struct session *src, const
 	return 0;
 }
 
+/* The lane clocks replayed over the concatenation, and the bound kept. */
+static int combine_timeline(struct session *dst, const struct session *src)
+{
+	double w = fmax(dst->bucket, src->bucket);
+
+	if (w == 0 && dst->nsamples <= dst->max_records) {
+		rebucket(dst, 0, true);
+		return 0;
+	}
+	if (coarsen(dst, room_target(dst), w, 2))
+		return -ENOMEM;
+	if (dst->nsamples > room_target(dst))
+		dst->max_records = 2 * dst->nsamples;
+	return 0;
+}
+
 int session_combine(struct session *dst, const struct session *src)
 {
 	bool src_first = dst->hdr.start_time > src->hdr.start_time;
@@ -745,7 +1021,7 @@ int session_combine(struct session *dst, const struct session *src)
 	for (uint32_t i = 0; i < src->nstacks; i++)
 		if (stack_copy(dst, src, i, map) == SESSION_NO_STACK)
 			goto out;
-	if (dst->err || combine_records(dst, src, map, src_first) ||
+	if (dst->err || combine_records(dst, src, map, src_first) || combine_timeline(dst, src) ||
 	    combine_lists(dst, src, src_first) || combine_header(dst, src, src_first))
 		goto out;
 	if (src_first) {

@@ -1,5 +1,6 @@
 # A threaded HTTP server doing a little JSON and taking a lock per request (issue 12's server).
-# Prints its port on stdout once it listens; serves until killed.
+# Prints its port on stdout once it listens; serves until killed. With argv[1] "close": HTTP/1.0,
+# a connection (and a thread) per request, as ThreadingHTTPServer does by default.
 import json
 import sys
 import threading
@@ -30,6 +31,8 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
+if sys.argv[1:] == ["close"]:
+    Handler.protocol_version = "HTTP/1.0"
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 server.daemon_threads = True
 print(server.server_address[1], flush=True)

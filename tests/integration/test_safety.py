@@ -196,11 +196,14 @@ def timed_lines(proc, sink):
         sink.append((time.time(), raw.decode(errors="replace")))
 
 
+HEAVY_OUT = os.path.join(tmpdir(), "heavy-%d.folded" % os.getpid())
+
+
 def heavy_session(extra, stop=None, load=(8, 4, 1000)):
     """Profiles a heavy load at the floor interval; returns stderr lines with arrival times,
     the profiler's exit code and the time stop() was called (if given)."""
     n, threads, depth = load
-    out = os.path.join(tmpdir(), "heavy-%d.folded" % os.getpid())
+    out = HEAVY_OUT
     with Busy(n, threads, depth, seconds=40) as b:
         prof = subprocess.Popen([binary(), "-v", "-i", "0.0001", "-o", out] + extra +
                                 b.pid_args(), stderr=subprocess.PIPE)
@@ -234,24 +237,30 @@ def line_time(lines, word):
 
 
 def test_duration_ends_on_time_under_load():
-    """8 processes x 4 threads, 1000 frames deep, at 10 kHz: -d 2 ends sampling on time."""
-    lines, rc, _ = heavy_session(["-d", "2"])
+    """8 processes x 4 threads, 1000 frames deep, at 10 kHz: -d 2 ends sampling on time (the
+    profiler itself may wait for a CPU behind that load: the kernel stops at the deadline)."""
+    lines, rc, _ = heavy_session(["-d", "2", "--mode", "cpu"])
     check(rc == 0, "exit %d" % rc)
-    t0, _ = line_time(lines, "sampling started")
-    t1, l = line_time(lines, "sampling ended after")
+    _, l = line_time(lines, "sampling ended after")
     took = float(re.search(r"after ([0-9.]+) s", l).group(1))
-    check(took < 2.1, "sampling ended after %.3f s for -d 2" % took)
-    check(t1 - t0 < 2.15, "the end was heard %.3f s after the start" % (t1 - t0))
+    check(took <= 2.1, "sampling ended after %.3f s for -d 2" % took)
+    # what the data says: the kernel's timestamp of the last sample taken
+    _, l = line_time(lines, "last sample")
+    last = float(re.search(r"sample ([0-9.]+) s", l).group(1))
+    check(last <= 2.1, "a sample was taken %.3f s after sampling started, -d 2" % last)
 
 
 def test_signals_heard_under_load():
     """SIGTERM and SIGHUP under the same load end sampling within 100 ms and write the report."""
     for sig in (signal.SIGTERM, signal.SIGHUP):
-        lines, rc, stopped = heavy_session([], stop=lambda p: p.send_signal(sig),
-                                           load=(8, 4, 1000))
+        sent = []
+        lines, rc, _ = heavy_session([], stop=lambda p: (sent.append(time.monotonic()),
+                                                         p.send_signal(sig)))
         check(rc == 0, "exit %d after %s" % (rc, sig))
-        t1, _ = line_time(lines, "sampling ended after")
-        check(t1 - stopped < 0.15, "%s heard %.3f s later" % (sig, t1 - stopped))
+        _, l = line_time(lines, "sampling ended after")
+        ended = float(re.search(r"monotonic ([0-9.]+)", l).group(1))
+        check(ended - sent[0] < 0.1, "%s: sampling ended %.3f s after it was sent"
+              % (sig, ended - sent[0]))
 
 
 def test_budget_holds():
@@ -343,7 +352,7 @@ def cgroup2_mount():
 def test_container_matches_id_component():
     """--container matches a container id (whole or a prefix), never a parent's name."""
     root = cgroup2_mount()
-    cid = "c0ffee5afe" + "0123456789abcdef" * 3 + "012345"
+    cid = os.urandom(32).hex()	# other tests may make containers too
     slice_ = os.path.join(root, "pyi-test-deadbeef%d.slice" % os.getpid())
     scope = os.path.join(slice_, "docker-%s.scope" % cid)
     os.makedirs(scope)
