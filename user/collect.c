@@ -36,6 +36,7 @@
 #define WALL_PERIOD_S 0.01	/* wall mode: threads off a CPU are read this often at most */
 #define NAMES_PERIOD_S 0.5	/* threading's names are read again this often */
 #define WALL_SHARE 0.02		/* the iterators' runs take at most this share of the time */
+#define WALL_PERIOD_MAX_S 0.05	/* ... but they run at least this often */
 #define POLL_SLICE_S 0.02	/* records taken per poll for at most this long past its timeout:
 				 * the caller's clock and signals come back in timeout + 20 ms
 				 * whatever the event rate */
@@ -92,6 +93,14 @@ static double monotonic_now(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double thread_cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -213,11 +222,21 @@ static void take_sample(struct collector *c, const struct pyi_sample *s, size_t 
 			return;
 		stack = th->walked_stack;
 		leaf = th->walked_leaf;
+	} else if (s->flags & PYI_SF_RACED) {
+		/* read while it ran again: the last stack it was seen with, else none (not a mix) */
+		th = target_thread(t, (int)s->tid, s->thread_ident, s->gen);
+		if (!th)
+			return;
+		stack = th->recent ? th->recent_stack : th->stack;
+		leaf = th->recent ? th->recent_leaf : SESSION_NO_FRAME;
 	} else {
 		th = target_thread(t, (int)s->tid, s->thread_ident, s->gen);
 		if (!th)
 			return;
 		stack = sample_stack(c, t, th, s, &leaf);
+		th->recent = true;
+		th->recent_stack = stack;
+		th->recent_leaf = leaf;
 		if (s->flags & PYI_SF_OFFCPU) {
 			th->walked = true;
 			th->walked_stack = stack;
@@ -554,8 +573,11 @@ static void mark_interesting(struct collector *c, int pid)
 static double wall_period(const struct collector *c)
 {
 	double p = c->opts.interval > WALL_PERIOD_S ? c->opts.interval : WALL_PERIOD_S;
+	double share = c->wall_run_s / WALL_SHARE;
 
-	return c->wall_run_s / WALL_SHARE > p ? c->wall_run_s / WALL_SHARE : p;
+	if (share > WALL_PERIOD_MAX_S)
+		share = WALL_PERIOD_MAX_S;
+	return share > p ? share : p;
 }
 
 /* The iterator over t's threads (and no other task): bpf_iter_attach_opts with its pid. */
@@ -607,7 +629,7 @@ static void run_wall_iters(struct collector *c, enum pyi_iter_mode mode)
 		if (c->targets.items[i]->state == TARGET_ACTIVE)
 			run_wall_iter(c, c->targets.items[i], mode);
 	}
-	ring_buffer__consume(c->rb);
+	/* the records are taken with the others, a slice at a time (collector_poll, drain) */
 }
 
 static void unmark_interesting(struct collector *c, int pid)
@@ -870,9 +892,12 @@ int collector_poll(struct collector *c, int timeout_ms)
 	retry_pending(c);
 	now = monotonic_now();
 	if (c->opts.wall && now >= c->next_wall) {
+		double cpu = thread_cpu_now();
+
 		run_wall_iters(c, PYI_ITER_TICK);
-		/* the run and taking its records: an average over about ten runs */
-		c->wall_run_s += (monotonic_now() - now - c->wall_run_s) / 8;
+		/* the CPU the run and its records took (not the wall time: on a loaded host it
+		 * waits for a CPU too), averaged over about ten runs */
+		c->wall_run_s += (thread_cpu_now() - cpu - c->wall_run_s) / 8;
 		c->next_wall = now + wall_period(c);
 	}
 	if (now >= c->next_names) {
@@ -929,7 +954,11 @@ static void sum_percpu(int fd, __u32 key, int ncpus, uint64_t *out)
 	free(vals);
 }
 
-/* Wall mode: threads off a CPU now, waiting on something other than a CPU. */
+/*
+ * Wall mode: threads off a CPU now, waiting on something other than a CPU. The last run's
+ * records may still be in the ring buffer (run_wall_iters counts the run first; the final one
+ * comes just before the summary): the run before it counts too, a tick late at worst.
+ */
 static unsigned int count_blocked(const struct collector *c)
 {
 	unsigned int n = 0;
@@ -938,7 +967,8 @@ static unsigned int count_blocked(const struct collector *c)
 		const struct target *t = c->targets.items[i];
 
 		for (size_t j = 0; t->state == TARGET_ACTIVE && j < t->nthreads; j++)
-			n += t->threads[j].off_tick == c->wall_tick &&
+			n += t->threads[j].off_tick &&	/* 0: never found off a CPU */
+			     t->threads[j].off_tick + 1 >= c->wall_tick &&
 			     t->threads[j].off_reason != PYI_REASON_PREEMPTED;
 	}
 	return n;
@@ -996,15 +1026,15 @@ static void drain(struct collector *c)
 
 	/* sampling ends now, not when the backlog is taken */
 	collector_stop(c);
+	/* every thread's time up to now, on a CPU or not */
+	if (c->opts.wall)
+		run_wall_iters(c, PYI_ITER_FINAL);
 	/* what the kernel sent before the caller stopped still counts, if it comes in time */
 	do {
 		c->slice_end = monotonic_now() + POLL_SLICE_S;
 		rc = ring_buffer__consume(c->rb);
 	} while (rc == -EAGAIN && monotonic_now() < deadline);
 	c->slice_end = 0;
-	/* every thread's time up to now, on a CPU or not */
-	if (c->opts.wall)
-		run_wall_iters(c, PYI_ITER_FINAL);
 	/* threads named since they were first seen */
 	for (size_t i = 0; i < c->targets.len; i++)
 		target_refresh_names(c->targets.items[i]);

@@ -3,7 +3,8 @@
 // pyinstrument's own sessions and on a hostile session this file writes.
 // env: PYI_BIN (default <repo>/build/pyinst-bpf), PYI_SAMPLES (default <repo>/tests/data/pyinstrument-samples).
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -151,10 +152,11 @@ worker.join()
 open(sys.argv[1], "w").write(str(os.getpid()))
 `;
 
-export function renderLaunchReport(outDir) {
+export function renderLaunchReport() {
 	if (!existsSync(PYI_BIN) || typeof process.getuid !== 'function' || process.getuid() !== 0)
 		return null;
-	mkdirSync(outDir, { recursive: true });
+	// a directory of its own: the shared fixtures directory may be another run's too
+	const outDir = mkdtempSync(join(tmpdir(), 'pyi-launch-'));
 	const session = join(outDir, 'c-launch.pyisession'), pidFile = join(outDir, 'c-launch.pid');
 	const out = join(outDir, 'c-launch.html');
 	const r = spawnSync(PYI_BIN, ['-q', '--mode', 'cpu', '-o', session, '--', 'python3', '-c',
