@@ -213,6 +213,16 @@ static __always_inline long read_user(void *dst, __u32 len, struct task_struct *
 	return bpf_probe_read_user(dst, len, src);
 }
 
+/*
+ * The iterator reads a thread from another CPU: it may begin to exit during the reads, which
+ * then fail with nothing lost (it runs no Python again). NULL (the current thread) never does
+ * mid-sample: sample_thread turned exiting ones away.
+ */
+static __always_inline bool exiting(struct task_struct *task)
+{
+	return task && (BPF_CORE_READ(task, flags) & PF_EXITING);
+}
+
 /* ---- thread state ------------------------------------------------------------------------- */
 
 struct thread_walk {
@@ -275,13 +285,16 @@ static __always_inline __u64 find_tstate(const struct pyi_proc *p, __u32 tgid, _
 			return 0;
 		}
 	}
+	/* from another process (task), a list that changes as it is read fails without fault */
 	if (read_user(&interp, sizeof(interp), task, (void *)p->interp_head_addr)) {
-		count(&errors, PYI_ERR_READ_TSTATE);
+		if (!task)
+			count(&errors, PYI_ERR_READ_TSTATE);
 	} else if (!interp) {
 		/* not initialized yet, or finalized */
 	} else if (read_user(&w.ts, sizeof(w.ts), task,
 			     (void *)(interp + p->off.interp_tstate_head))) {
-		count(&errors, PYI_ERR_READ_TSTATE);
+		if (!task)
+			count(&errors, PYI_ERR_READ_TSTATE);
 	} else {
 		bpf_loop(max_thread_walk, thread_walk_step, &w, 0);
 	}
@@ -290,6 +303,29 @@ static __always_inline __u64 find_tstate(const struct pyi_proc *p, __u32 tgid, _
 	if (bpf_map_update_elem(&threads, &key, &v, BPF_ANY))
 		count(&errors, PYI_ERR_THREADS_FULL);
 	return w.found;
+}
+
+/*
+ * Whether tstate is still this thread's in its interpreter's list. A thread on its way out frees
+ * its state while it still runs: the cached pointer's memory may keep the thread id, and hold
+ * frames of the past. Walked only after a failed read, so never on the hot path.
+ */
+static __always_inline bool tstate_listed(const struct pyi_proc *p, __u64 tstate, __u64 fsbase,
+					  struct task_struct *task)
+{
+	struct thread_walk w = {
+		.task = task,
+		.want = fsbase,
+		.off_next = p->off.tstate_next,
+		.off_ident = p->off.tstate_thread_id,
+	};
+	__u64 interp = 0;
+
+	if (read_user(&interp, sizeof(interp), task, (void *)p->interp_head_addr) || !interp ||
+	    read_user(&w.ts, sizeof(w.ts), task, (void *)(interp + p->off.interp_tstate_head)))
+		return false;
+	bpf_loop(max_thread_walk, thread_walk_step, &w, 0);
+	return w.found == tstate;
 }
 
 /* ---- code objects ------------------------------------------------------------------------- */
@@ -587,10 +623,18 @@ static long frame_walk_step(__u64 i, void *ctx)
  * thread state's current frame is always readable: when not even the first frame (or its code)
  * is, the state is not live (a thread between freeing its state and exiting, its cached state's
  * memory reused) and the thread runs no Python: a sample without a thread state, not a loss.
+ * So is a thread the iterator saw begin to exit under the walk, and one whose state is no
+ * longer in its interpreter's list.
  */
-static __always_inline bool walk_failures(struct scratch *s)
+static __always_inline bool walk_failures(struct scratch *s, struct task_struct *task)
 {
-	if (!s->w.n && (s->w.frame_failed || s->w.code_failed)) {
+	struct pyi_thread_key key = { .pid = s->hdr.pid, .tid = s->hdr.tid };
+
+	if (!s->w.frame_failed && !s->w.code_failed)
+		return true;
+	if (!s->w.n || exiting(task) ||
+	    !tstate_listed(&s->proc, s->hdr.tstate, s->hdr.thread_ident, task)) {
+		bpf_map_delete_elem(&threads, &key);	/* looked up again next time */
 		s->hdr.flags |= PYI_SF_NO_TSTATE;
 		count(&errors, PYI_ERR_NO_TSTATE);
 		return false;
@@ -634,15 +678,20 @@ static __always_inline bool holds_gil(const struct pyi_proc *p, __u64 tstate,
 	return locked && holder == tstate;
 }
 
+/* sample_thread's switches when the walk is not checked for a race (dump) */
+#define NO_RACE_CHECK (~0ULL)
+
 /*
  * Walks a thread's Python stack and sends it: the current thread (task NULL, perf_event) or
- * the thread the iterator visits (task). slot is the scratch and code cache row. Returns 0 if
- * a stack was sent, 1 if a record went out for a thread without a Python thread state, -1 if
- * nothing was sent.
+ * the thread the iterator visits (task; switches: its switch count before the walk). slot is
+ * the scratch and code cache row. Returns 0 if a stack was sent, 1 if a record went out for a
+ * thread without a Python thread state, 2 if the thread ran while it was read (PYI_SF_RACED),
+ * -1 if nothing was sent.
  */
 static __always_inline int sample_thread(struct task_struct *task, __u32 tgid, __u32 tid,
 					 __u64 fsbase, __u32 gen, __u64 weight_ns, __u32 reason,
-					 __u32 flags, __u32 slot, bool retry_now, bool gil_filter)
+					 __u32 flags, __u32 slot, bool retry_now, bool gil_filter,
+					 __u64 switches)
 {
 	struct frame_walk_ctx fc = { .task = task, .slot = slot };
 	const struct pyi_proc *p;
@@ -693,7 +742,13 @@ static __always_inline int sample_thread(struct task_struct *task, __u32 tgid, _
 	} else {
 		s->w.frame = first_frame(&s->proc, tstate, task);
 		bpf_loop(max_walk, frame_walk_step, &fc, 0);
-		if (!walk_failures(s))
+		/* another thread, read while it was off a CPU: if it ran meanwhile, the frames may
+		 * mix two moments (user space keeps its latest stack), and failed reads were that
+		 * race, not losses */
+		if (task && switches != NO_RACE_CHECK &&
+		    (task->on_cpu || task->nvcsw + task->nivcsw != switches))
+			s->hdr.flags |= PYI_SF_RACED;
+		else if (!walk_failures(s, fc.task))
 			tstate = 0;
 	}
 	depth = s->w.n;
@@ -715,6 +770,8 @@ static __always_inline int sample_thread(struct task_struct *task, __u32 tgid, _
 		count(&errors, PYI_ERR_RINGBUF);
 		return -1;
 	}
+	if (s->hdr.flags & PYI_SF_RACED)
+		return 2;
 	return tstate ? 0 : 1;
 }
 
@@ -797,7 +854,7 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	sample_thread(NULL, tgid, tid, BPF_CORE_READ(task, thread.fsbase),
 		      (__u32)BPF_CORE_READ(task, start_time), sample_period_ns, 0, 0,
-		      bpf_get_smp_processor_id(), false, gil_only);
+		      bpf_get_smp_processor_id(), false, gil_only, 0);
 	budget_close(b, start, 1);
 	return 0;
 }
@@ -936,7 +993,7 @@ int wall_iter(struct bpf_iter__task *ctx)
 	if (mode == PYI_ITER_DUMP) {
 		reason = on_cpu ? PYI_REASON_ONCPU : off_reason(task, p);
 		sample_thread(task, tgid, tid, fsbase, (__u32)start, 0, reason, PYI_SF_OFFCPU,
-			      iter_slot, true, false);
+			      iter_slot, true, false, NO_RACE_CHECK);
 		return 0;
 	}
 	wt = bpf_map_lookup_elem(&wall_threads, &tid);
@@ -963,13 +1020,17 @@ int wall_iter(struct bpf_iter__task *ctx)
 	if (off) {
 		reason = on_cpu ? PYI_REASON_PREEMPTED : off_reason(task, p);
 		v.reason = reason;
-		if (!on_cpu && !gil_only && v.walked && v.walk_switches == switches) {
+		/* unchanged since its last walk, or running (the session's end): that stack */
+		if (!gil_only && v.walked && (on_cpu || v.walk_switches == switches)) {
 			send_same(tgid, tid, (__u32)start, off, reason);
 		} else {
 			rc = sample_thread(task, tgid, tid, fsbase, (__u32)start, off, reason,
-					   PYI_SF_OFFCPU, iter_slot, false, gil_only);
-			v.walked = rc == 0;
-			v.walk_switches = switches;
+					   PYI_SF_OFFCPU, iter_slot, false, gil_only, switches);
+			/* a walk that raced with the thread is not one to count again */
+			if (rc != 2) {
+				v.walked = rc == 0;
+				v.walk_switches = switches;
+			}
 		}
 	}
 	if (bpf_map_update_elem(&wall_threads, &tid, &v, BPF_ANY))

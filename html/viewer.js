@@ -158,6 +158,14 @@ class Profile {
 			if (this.stackThread[s] < 0 && this.sParent[s] >= 0)
 				this.stackThread[s] = this.stackThread[this.sParent[s]];
 		this.noThread = nT;	/* selection slot of samples outside any thread */
+		/* --async: stacks under a task root ("<task>" file) are the tasks view, the rest the
+		 * threads view; a profile without tasks has only the latter */
+		const taskFile = S.indexOf('<task>');
+		this.stackTask = new Uint8Array(nS);
+		for (let s = 0; s < nS && taskFile >= 0; s++)
+			this.stackTask[s] = (this.sParent[s] >= 0 && this.stackTask[this.sParent[s]]) ||
+				this.fFile[this.sFrame[s]] === taskFile ? 1 : 0;
+		this.hasTasks = taskFile >= 0 && this.stackTask.some((x) => x);
 		this.interval = m.interval > 0 ? m.interval : 0.001;
 		/* a long session's timeline buckets (0: every sample kept): the finest zoom that means anything */
 		this.resolution = m.resolution > 0 && Number.isFinite(m.resolution) ? m.resolution : 0;
@@ -288,13 +296,14 @@ class Tree {
 	}
 
 	/* Totals for the samples whose thread slot is selected, then children sorted by total. */
-	computeTimes(selected) {
+	computeTimes(selected, tasks) {
 		const prof = this.prof, total = this.total, self = this.self;
 		total.fill(0); self.fill(0);
 		const st = prof.sampStack, w = prof.sampW, thr = prof.stackThread, none = prof.noThread;
+		const inTask = prof.stackTask, want = tasks ? 1 : 0;
 		for (let i = 0, n = st.length; i < n; i++) {
 			const s = st[i], t = thr[s];
-			if (!selected[t < 0 ? none : t]) continue;
+			if (!selected[t < 0 ? none : t] || inTask[s] !== want) continue;
 			self[this.ofStack[s]] += w[i];
 		}
 		total.set(self);
@@ -484,6 +493,15 @@ class App {
 		const lab = el('label', 'pyi-thread-label');
 		lab.append(el('span', null, 'Show '), sel);
 		bar.append(lab);
+		if (prof.hasTasks) {
+			/* --async profiles: threads as sampled, or asyncio tasks with their await chains */
+			const vs = el('select', 'pyi-tasks');
+			vs.id = 'pyi-tasks';
+			vs.setAttribute('aria-label', 'Threads or asyncio tasks');
+			vs.append(opt('threads', 'as threads'), opt('tasks', 'as asyncio tasks'));
+			vs.addEventListener('change', () => { this.taskView = vs.value === 'tasks'; this.refresh(); });
+			bar.append(vs);
+		}
 
 		const search = el('input', 'pyi-search');
 		search.type = 'search';
@@ -602,10 +620,11 @@ class App {
 			this.timesKey = null;
 			this.treeVersion = (this.treeVersion || 0) + 1;
 		}
-		if (this.timesKey !== this.selection) {
+		const timesKey = this.selection + (this.taskView ? '|tasks' : '');
+		if (this.timesKey !== timesKey) {
 			this.slots = this.selectedSlots();
-			this.tree.computeTimes(this.slots);
-			this.timesKey = this.selection;
+			this.tree.computeTimes(this.slots, !!this.taskView);
+			this.timesKey = timesKey;
 			this.timesVersion = (this.timesVersion || 0) + 1;
 		}
 		return this.tree;

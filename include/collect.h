@@ -34,6 +34,7 @@ struct collect_opts {
 	uint32_t cgroup_level;
 	bool discover_all;		/* --all: every Python process on the host */
 	bool verbose;			/* libbpf's messages and the verifier log */
+	bool async_tasks;		/* --async: asyncio tasks as roots (asyncio_view.h) */
 	bool dump;			/* no sampling: collector_dump() only */
 };
 

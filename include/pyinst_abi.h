@@ -39,6 +39,8 @@ enum pyi_rec_type {
 #define PYI_SF_BAD_FRAME	(1u << 4)	/* the walk stopped on an unreadable frame */
 #define PYI_SF_SAME		(1u << 5)	/* wall: no frames; the thread has not run since its
 						   last walked stack, which counts again */
+#define PYI_SF_RACED		(1u << 6)	/* wall: the thread ran while it was read: its frames
+						   may mix two moments */
 
 /* struct pyi_sample.reason for off-CPU samples: why the thread was not running */
 #define PYI_REASON_SYSCALL(nr)	((__u32)(nr) + 1)	/* blocked in syscall nr */

@@ -30,6 +30,8 @@ struct target_thread {
 	bool walked;		/* wall: walked_stack is its last stack read off a CPU */
 	uint32_t walked_stack;	/* without the wait leaf */
 	uint32_t walked_leaf;	/* its Python leaf frame (idle detection), SESSION_NO_FRAME */
+	bool recent;		/* recent_stack: its last stack from any sample */
+	uint32_t recent_stack, recent_leaf;
 	uint64_t ident;		/* threading.get_ident() */
 	uint64_t off_tick;	/* wall: the iterator run that last found it off a CPU */
 	uint32_t off_reason;	/* why, then */

@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "asyncio_view.h"
 #include "collect.h"
 #include "log.h"
 #include "proc.h"
@@ -35,6 +36,7 @@
 #define WALL_PERIOD_S 0.01	/* wall mode: threads off a CPU are read this often at most */
 #define NAMES_PERIOD_S 0.5	/* threading's names are read again this often */
 #define WALL_SHARE 0.02		/* the iterators' runs take at most this share of the time */
+#define WALL_PERIOD_MAX_S 0.05	/* ... but they run at least this often */
 #define POLL_SLICE_S 0.02	/* records taken per poll for at most this long past its timeout:
 				 * the caller's clock and signals come back in timeout + 20 ms
 				 * whatever the event rate */
@@ -67,6 +69,13 @@ struct collector {
 	double last_budget_check;
 	uint64_t *budget_ns, *budget_skipped;	/* per CPU, at the last check */
 	struct pyi_budget budget_sum;	/* over CPUs, at the last check */
+	struct async_slot *async;	/* --async: one task view per target */
+	size_t nasync;
+};
+
+struct async_slot {
+	struct target *t;
+	struct asyncio_view *view;	/* NULL: the target's version has no task reader */
 };
 
 static bool libbpf_verbose;
@@ -85,6 +94,14 @@ static double monotonic_now(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double thread_cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -178,6 +195,32 @@ static uint32_t push_wait(struct collector *c, struct target *t, uint32_t stack,
 	return session_stack_push(t->session, stack, session_intern_frame(t->session, info, n));
 }
 
+static struct asyncio_view *async_view(struct collector *c, const struct target *t)
+{
+	for (size_t i = 0; i < c->nasync; i++) {
+		if (c->async[i].t == t)
+			return c->async[i].view;
+	}
+	return NULL;
+}
+
+/*
+ * Is the sample's thread in its event loop's wait for events (select)? Waiting there for a CPU
+ * too: the loop's task is still suspended until the loop runs it, and pyinstrument counts all
+ * of that time as its await.
+ */
+static bool waits_is_idle_sample(uint32_t reason, struct session *s, uint32_t leaf)
+{
+	const char *info;
+	size_t len = 0;
+
+	if (leaf == SESSION_NO_FRAME || reason == PYI_REASON_GIL)
+		return false;
+	info = session_frame_info(s, leaf, &len);
+	return waits_is_idle(reason == PYI_REASON_PREEMPTED ? PYI_REASON_BLOCKED : reason, info,
+			     len);
+}
+
 static void take_sample(struct collector *c, const struct pyi_sample *s, size_t size)
 {
 	struct target *t = target_find(&c->targets, (int)s->pid);
@@ -204,11 +247,21 @@ static void take_sample(struct collector *c, const struct pyi_sample *s, size_t 
 			return;
 		stack = th->walked_stack;
 		leaf = th->walked_leaf;
+	} else if (s->flags & PYI_SF_RACED) {
+		/* read while it ran again: the last stack it was seen with, else none (not a mix) */
+		th = target_thread(t, (int)s->tid, s->thread_ident, s->gen);
+		if (!th)
+			return;
+		stack = th->recent ? th->recent_stack : th->stack;
+		leaf = th->recent ? th->recent_leaf : SESSION_NO_FRAME;
 	} else {
 		th = target_thread(t, (int)s->tid, s->thread_ident, s->gen);
 		if (!th)
 			return;
 		stack = sample_stack(c, t, th, s, &leaf);
+		th->recent = true;
+		th->recent_stack = stack;
+		th->recent_leaf = leaf;
 		if (s->flags & PYI_SF_OFFCPU) {
 			th->walked = true;
 			th->walked_stack = stack;
@@ -216,12 +269,26 @@ static void take_sample(struct collector *c, const struct pyi_sample *s, size_t 
 		}
 	}
 	if (s->flags & PYI_SF_OFFCPU) {
+		uint32_t awaited = SESSION_NO_STACK;
+
 		/* off a CPU at the last run of the iterator: the status line's blocked count */
 		th->off_tick = c->wall_tick;
 		th->off_reason = s->reason;
-		stack = push_wait(c, t, stack, leaf, s->reason, &idle);
-		if (idle && c->opts.hide_idle)
-			return;
+		if (waits_is_idle_sample(s->reason, t->session, leaf))
+			awaited = asyncio_view_idle_stack(async_view(c, t), (int)s->tid, stack);
+		if (awaited != SESSION_NO_STACK) {
+			stack = awaited;
+		} else {
+			stack = push_wait(c, t, stack, leaf, s->reason, &idle);
+			if (idle && c->opts.hide_idle)
+				return;
+		}
+	} else if (c->nasync && waits_is_idle_sample(PYI_REASON_BLOCKED, t->session, leaf)) {
+		/* on a CPU inside the loop's select: still the loop's wait for its task */
+		uint32_t awaited = asyncio_view_idle_stack(async_view(c, t), (int)s->tid, stack);
+
+		if (awaited != SESSION_NO_STACK)
+			stack = awaited;
 	}
 	session_add_sample(t->session, stack,
 			   s->weight_ns ? (double)s->weight_ns / 1e9 : c->opts.interval);
@@ -503,6 +570,9 @@ void collector__free(struct collector *c)
 	ring_buffer__free(c->rb);
 	sampler__destroy(c->skel);
 	symbolizer__free(c->sym);
+	for (size_t i = 0; i < c->nasync; i++)
+		asyncio_view__free(c->async[i].view);
+	free(c->async);
 	target_table_free(&c->targets);
 	while (c->notice_head != c->notice_tail)
 		free(c->notices[c->notice_head++ % MAX_NOTICES]);
@@ -528,8 +598,11 @@ static void mark_interesting(struct collector *c, int pid)
 static double wall_period(const struct collector *c)
 {
 	double p = c->opts.interval > WALL_PERIOD_S ? c->opts.interval : WALL_PERIOD_S;
+	double share = c->wall_run_s / WALL_SHARE;
 
-	return c->wall_run_s / WALL_SHARE > p ? c->wall_run_s / WALL_SHARE : p;
+	if (share > WALL_PERIOD_MAX_S)
+		share = WALL_PERIOD_MAX_S;
+	return share > p ? share : p;
 }
 
 /* The iterator over t's threads (and no other task): bpf_iter_attach_opts with its pid. */
@@ -581,7 +654,7 @@ static void run_wall_iters(struct collector *c, enum pyi_iter_mode mode)
 		if (c->targets.items[i]->state == TARGET_ACTIVE)
 			run_wall_iter(c, c->targets.items[i], mode);
 	}
-	ring_buffer__consume(c->rb);
+	/* the records are taken with the others, a slice at a time (collector_poll, drain) */
 }
 
 static void unmark_interesting(struct collector *c, int pid)
@@ -711,6 +784,35 @@ static bool any_pending(const struct collector *c)
 	return false;
 }
 
+/* --async: each active target's tasks, read when its view's period is due. */
+static void async_tick(struct collector *c, double now)
+{
+	for (size_t i = 0; i < c->targets.len; i++) {
+		struct target *t = c->targets.items[i];
+		struct async_slot *slot = NULL, *p;
+		size_t j;
+
+		if (t->state != TARGET_ACTIVE)
+			continue;
+		for (j = 0; j < c->nasync && !slot; j++)
+			slot = c->async[j].t == t ? &c->async[j] : NULL;
+		if (!slot) {
+			p = realloc(c->async, (c->nasync + 1) * sizeof(*p));
+			if (!p)
+				return;
+			c->async = p;
+			slot = &c->async[c->nasync++];
+			slot->t = t;
+			slot->view = asyncio_view__new(t, c->opts.async_tasks);
+			if (!slot->view && c->opts.async_tasks)
+				notice(c, "process %d: CPython %d.%d: --async reads tasks of 3.11 to 3.14 "
+				       "only", t->pid, t->py.major, t->py.minor);
+		}
+		if (slot->view)
+			asyncio_view_tick(slot->view, c->sym, now);
+	}
+}
+
 /* The per-CPU budget counters summed, and each CPU's kernel time and skips into ns[], sk[]. */
 static int read_budget(struct collector *c, struct pyi_budget *sum, uint64_t *ns, uint64_t *sk)
 {
@@ -814,6 +916,11 @@ int collector_poll(struct collector *c, int timeout_ms)
 		if (left_ms < timeout_ms)
 			timeout_ms = left_ms > 0 ? (int)left_ms + 1 : 0;
 	}
+	/* --async scans tasks from here: wake up at their pace (asyncio_view.c) */
+	if (c->opts.async_tasks && timeout_ms > ASYNCIO_VIEW_POLL_MS)
+		timeout_ms = ASYNCIO_VIEW_POLL_MS;
+	else if (c->opts.wall && timeout_ms > ASYNCIO_IDLE_POLL_MS)
+		timeout_ms = ASYNCIO_IDLE_POLL_MS;
 	if (c->backlog)
 		timeout_ms = 0;
 	/* samples come without wakeups (they would cost the target): sleep, then drain; a
@@ -830,9 +937,12 @@ int collector_poll(struct collector *c, int timeout_ms)
 	resolve_gils(c);
 	now = monotonic_now();
 	if (c->opts.wall && now >= c->next_wall) {
+		double cpu = thread_cpu_now();
+
 		run_wall_iters(c, PYI_ITER_TICK);
-		/* the run and taking its records: an average over about ten runs */
-		c->wall_run_s += (monotonic_now() - now - c->wall_run_s) / 8;
+		/* the CPU the run and its records took (not the wall time: on a loaded host it
+		 * waits for a CPU too), averaged over about ten runs */
+		c->wall_run_s += (thread_cpu_now() - cpu - c->wall_run_s) / 8;
 		c->next_wall = now + wall_period(c);
 	}
 	if (now >= c->next_names) {
@@ -840,6 +950,9 @@ int collector_poll(struct collector *c, int timeout_ms)
 		for (size_t i = 0; i < c->targets.len; i++)
 			target_refresh_names(c->targets.items[i]);
 	}
+	/* wall mode without --async still reads tasks: a loop's idle time goes to its one task */
+	if (c->opts.async_tasks || c->opts.wall)
+		async_tick(c, now);
 	if (!c->last_budget_check)
 		c->last_budget_check = now;
 	else if (now - c->last_budget_check >= BUDGET_CHECK_S)
@@ -886,7 +999,11 @@ static void sum_percpu(int fd, __u32 key, int ncpus, uint64_t *out)
 	free(vals);
 }
 
-/* Wall mode: threads off a CPU now, waiting on something other than a CPU. */
+/*
+ * Wall mode: threads off a CPU now, waiting on something other than a CPU. The last run's
+ * records may still be in the ring buffer (run_wall_iters counts the run first; the final one
+ * comes just before the summary): the run before it counts too, a tick late at worst.
+ */
 static unsigned int count_blocked(const struct collector *c)
 {
 	unsigned int n = 0;
@@ -895,7 +1012,8 @@ static unsigned int count_blocked(const struct collector *c)
 		const struct target *t = c->targets.items[i];
 
 		for (size_t j = 0; t->state == TARGET_ACTIVE && j < t->nthreads; j++)
-			n += t->threads[j].off_tick == c->wall_tick &&
+			n += t->threads[j].off_tick &&	/* 0: never found off a CPU */
+			     t->threads[j].off_tick + 1 >= c->wall_tick &&
 			     t->threads[j].off_reason != PYI_REASON_PREEMPTED;
 	}
 	return n;
@@ -953,18 +1071,20 @@ static void drain(struct collector *c)
 
 	/* sampling ends now, not when the backlog is taken */
 	collector_stop(c);
+	/* every thread's time up to now, on a CPU or not */
+	if (c->opts.wall)
+		run_wall_iters(c, PYI_ITER_FINAL);
 	/* what the kernel sent before the caller stopped still counts, if it comes in time */
 	do {
 		c->slice_end = monotonic_now() + POLL_SLICE_S;
 		rc = ring_buffer__consume(c->rb);
 	} while (rc == -EAGAIN && monotonic_now() < deadline);
 	c->slice_end = 0;
-	/* every thread's time up to now, on a CPU or not */
-	if (c->opts.wall)
-		run_wall_iters(c, PYI_ITER_FINAL);
 	/* threads named since they were first seen */
 	for (size_t i = 0; i < c->targets.len; i++)
 		target_refresh_names(c->targets.items[i]);
+	for (size_t i = 0; i < c->nasync; i++)
+		asyncio_view_flush(c->async[i].view);
 }
 
 /* What a saved session keeps of how it was recorded besides its samples (session.h). */

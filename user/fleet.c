@@ -359,6 +359,9 @@ static bool is_wait_frame(const struct session *s, uint32_t frame)
 	const char *info = session_frame_info(s, frame, &len);
 	const char *file = memchr(info, '\0', len);
 
+	/* a loop's idle time given to its suspended task (asyncio_view.h) is a wait too */
+	if (session_frame_ident(s, frame) == SESSION_IDENT_AWAIT)
+		return true;
 	if (!file)
 		return false;
 	file++;

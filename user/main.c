@@ -108,6 +108,9 @@ static void usage(FILE *f)
 	      "  --gil                     only samples of the thread holding the GIL\n"
 	      "  --hide-idle               wall mode: leave out time a thread spends parked\n"
 	      "                            waiting for work (an idle event loop, a pool worker)\n"
+	      "  --async                   asyncio (CPython 3.11-3.14): every live task as a\n"
+	      "                            root under its thread, its real stack while it runs,\n"
+	      "                            its await chain and [await] while it is suspended\n"
 	      "  --max-depth N             frames kept per stack, root end first (default 1024,\n"
 	      "                            at most 4096); deeper stacks are marked truncated\n"
 	      "Output:\n"
@@ -157,7 +160,7 @@ static void usage(FILE *f)
 enum {
 	OPT_LOAD = 256, OPT_UNICODE, OPT_NO_UNICODE, OPT_COLOR, OPT_NO_COLOR, OPT_SHOW_ALL,
 	OPT_HIDE, OPT_HIDE_REGEX, OPT_SHOW, OPT_SHOW_REGEX, OPT_MAX_DEPTH, OPT_MODE, OPT_GIL,
-	OPT_SUBPROC, OPT_NO_SUBPROC, OPT_DESCRIPTION, OPT_HIDE_IDLE, OPT_CGROUP, OPT_CONTAINER,
+	OPT_SUBPROC, OPT_NO_SUBPROC, OPT_DESCRIPTION, OPT_HIDE_IDLE, OPT_ASYNC, OPT_CGROUP, OPT_CONTAINER,
 	OPT_ALL, OPT_PER_PROCESS, OPT_READY_FD,
 };
 
@@ -190,6 +193,7 @@ static const struct option long_options[] = {
 	{ "no-subprocesses", no_argument, NULL, OPT_NO_SUBPROC },
 	{ "target-description", required_argument, NULL, OPT_DESCRIPTION },
 	{ "hide-idle", no_argument, NULL, OPT_HIDE_IDLE },
+	{ "async", no_argument, NULL, OPT_ASYNC },
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "container", required_argument, NULL, OPT_CONTAINER },
 	{ "all", no_argument, NULL, OPT_ALL },
@@ -327,6 +331,9 @@ static int parse_option(struct cli *cli, int opt, const char *arg)
 		break;
 	case OPT_HIDE_IDLE:
 		cli->collect.hide_idle = true;
+		break;
+	case OPT_ASYNC:
+		cli->collect.async_tasks = true;
 		break;
 	case OPT_CGROUP:
 		if (!arg[0])

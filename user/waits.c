@@ -45,6 +45,10 @@ const char *waits_label(uint32_t reason, char *buf, size_t len)
 		return "[waiting for the GIL]";
 	case PYI_REASON_BLOCKED:
 		return "[blocked]";
+	case PYI_REASON_STOPPED:
+		return "[stopped]";	/* SIGSTOP, or a tracer */
+	case PYI_REASON_ONCPU:
+		return "[running]";
 	default:
 		break;
 	}

@@ -3,7 +3,8 @@
 // pyinstrument's own sessions and on a hostile session this file writes.
 // env: PYI_BIN (default <repo>/build/pyinst-bpf), PYI_SAMPLES (default <repo>/tests/data/pyinstrument-samples).
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,6 +38,24 @@ function hostileSession() {
 	const bad = Buffer.from([0x62, 0x61, 0x64, 0xff, 0xfe, 0xc0, 0x80]);
 	const parts = json.split('@BAD@').map((x) => Buffer.from(x));
 	return Buffer.concat(parts.flatMap((x, i) => (i ? [bad, x] : [x])));
+}
+
+// --async: a thread's own samples and two task roots ("<task>") with an await chain.
+function tasksSession() {
+	const thread = 'MainThread\u0000<thread>\u0000140000000000001';
+	const records = [];
+	for (let i = 0; i < 20; i++) {
+		records.push([[thread, 'run_forever\u0000/usr/lib/python3.11/asyncio/base_events.py\u0000590',
+			'select\u0000/usr/lib/python3.11/selectors.py\u0000451'], 0.001]);
+		records.push([[thread, 'handler-<b>\u0000<task>\u00000', 'handler\u0000/app/api.py\u000010',
+			'slow_dependency\u0000/app/api.py\u000020', '[await]'], 0.002]);
+		records.push([[thread, 'Task-2\u0000<task>\u00000', 'ticker\u0000/app/api.py\u000030'], 0.001]);
+	}
+	return JSON.stringify({
+		start_time: 1795559549.5, duration: 0.08, min_interval: 0.001, max_interval: 0.001,
+		sample_count: records.length, start_call_stack: [thread], target_description: 'tasks',
+		cpu_time: 0.02, sys_path: ['/app'], sys_prefixes: ['/usr'], frame_records: records,
+	});
 }
 
 // Lone surrogates are valid in Python's json but cannot be UTF-8: load refuses, or U+FFFD.
@@ -103,12 +122,14 @@ export function renderCReports(outDir) {
 	mkdirSync(outDir, { recursive: true });
 	writeFileSync(join(outDir, 'c-hostile.pyisession'), hostileSession());
 	writeFileSync(join(outDir, 'c-surrogate.pyisession'), surrogateSession());
+	writeFileSync(join(outDir, 'c-tasks.pyisession'), tasksSession());
 	writeLongSession(join(outDir, 'c-long.pyisession'));
 	return {
 		demo: render(join(SAMPLES, 'demo.pyisession'), join(outDir, 'c-demo.html')),
 		combined: render(join(SAMPLES, 'combined.pyisession'), join(outDir, 'c-combined.html')),
 		async: render(join(SAMPLES, 'async_enabled.pyisession'), join(outDir, 'c-async.html')),
 		empty: render(join(SAMPLES, 'empty.pyisession'), join(outDir, 'c-empty.html')),
+		tasks: render(join(outDir, 'c-tasks.pyisession'), join(outDir, 'c-tasks.html')),
 		hostile: render(join(outDir, 'c-hostile.pyisession'), join(outDir, 'c-hostile.html')),
 		surrogate: render(join(outDir, 'c-surrogate.pyisession'), join(outDir, 'c-surrogate.html')),
 		long: render(join(outDir, 'c-long.pyisession'), join(outDir, 'c-long.html')),
@@ -131,10 +152,11 @@ worker.join()
 open(sys.argv[1], "w").write(str(os.getpid()))
 `;
 
-export function renderLaunchReport(outDir) {
+export function renderLaunchReport() {
 	if (!existsSync(PYI_BIN) || typeof process.getuid !== 'function' || process.getuid() !== 0)
 		return null;
-	mkdirSync(outDir, { recursive: true });
+	// a directory of its own: the shared fixtures directory may be another run's too
+	const outDir = mkdtempSync(join(tmpdir(), 'pyi-launch-'));
 	const session = join(outDir, 'c-launch.pyisession'), pidFile = join(outDir, 'c-launch.pid');
 	const out = join(outDir, 'c-launch.html');
 	const r = spawnSync(PYI_BIN, ['-q', '--mode', 'cpu', '-o', session, '--', 'python3', '-c',

@@ -26,12 +26,22 @@ if [ ! -d node_modules/playwright-core ]; then
 	}
 fi
 export PYI_CHROMIUM="$chromium"
-export PYI_FIXTURES="${PYI_FIXTURES:-${TMPDIR:-/tmp}/pyi-browser-fixtures}"
-export PYI_SHOTS="${PYI_SHOTS:-${TMPDIR:-/tmp}/pyi-browser-shots}"
+# a private directory per run: concurrent runs (CI jobs, several checkouts) each their own
+work=$(mktemp -d "${TMPDIR:-/tmp}/pyi-browser.XXXXXX") || exit 1
+export PYI_FIXTURES="${PYI_FIXTURES:-$work/fixtures}"
+export PYI_SHOTS="${PYI_SHOTS:-$work/shots}"
 # Firefox (optional) is driven over WebDriver BiDi, which needs WebSocket (flag on Node 20).
 flags=
 if ! node -e 'process.exit(typeof WebSocket === "function" ? 0 : 1)' 2>/dev/null &&
 	node --experimental-websocket -e 'process.exit(typeof WebSocket === "function" ? 0 : 1)' 2>/dev/null; then
 	flags=--experimental-websocket
 fi
-exec node $flags --no-warnings test.mjs
+node $flags --no-warnings test.mjs
+rc=$?
+# kept when something failed: the screenshots show what the browser drew
+if [ "$rc" = 0 ]; then
+	rm -rf "$work"
+else
+	echo "# fixtures and screenshots kept in $work" >&2
+fi
+exit "$rc"

@@ -8,6 +8,7 @@ import glob
 import json
 import os
 import re
+import select
 import subprocess
 import sys
 import tempfile
@@ -189,30 +190,69 @@ def profile_launch(python, workload, args, opts=(), timeout=120):
     return Run(p, session, truth, err)
 
 
+def start_profiler(args, timeout=60, **popen_kw):
+    """Starts pyinst-bpf with --ready-fd and returns its Popen once it samples: never a sleep
+    that hopes it is attached (on a loaded host loading the BPF programs takes seconds)."""
+    r, w = os.pipe()
+    try:
+        prof = subprocess.Popen([binary(), "--ready-fd", str(w)] + list(args), pass_fds=(w,),
+                                **popen_kw)
+    finally:
+        os.close(w)
+    try:
+        readable, _, _ = select.select([r], [], [], timeout)
+        byte = os.read(r, 1) if readable else b""
+    finally:
+        os.close(r)
+    if byte != b"R":	# exited before sampling, or still loading after timeout seconds
+        if prof.poll() is None:
+            prof.kill()
+        _, err = prof.communicate()
+        err = err.decode(errors="replace").strip() if isinstance(err, bytes) else ""
+        check(False, "pyinst-bpf never started sampling (exit %s): %s" % (prof.returncode, err))
+    return prof
+
+
+def start_ready_workload(python, workload, args, ready, timeout=30):
+    """Starts a workload that writes "ready" to the file ready and then waits for "go"."""
+    open(ready, "w").close()
+    target = subprocess.Popen([python, os.path.join(WORKLOADS, workload)] +
+                              [str(a) for a in args] + [ready])
+    deadline = time.time() + timeout
+    while open(ready).read() != "ready":
+        if time.time() >= deadline or target.poll() is not None:
+            target.kill()
+            target.wait()
+            check(False, "workload %s never got ready" % workload)
+        time.sleep(0.01)
+    return target
+
+
+def go(ready):
+    with open(ready, "w") as f:
+        f.write("go")
+
+
 def profile_pid(python, workload, args, opts=(), timeout=120):
-    """Starts the workload, attaches with --pid once it is ready, profiles until it exits."""
+    """Starts the workload, attaches with --pid once it is ready, lets it go once the profiler
+    samples, profiles until it exits."""
     d = tmpdir()
     session = os.path.join(d, "p-%d-%s.pyisession" % (os.getpid(), time.time()))
     truth = session + ".truth.json"
     ready = session + ".ready"
-    open(ready, "w").close()
-    target = subprocess.Popen([python, os.path.join(WORKLOADS, workload)] +
-                              [str(a) for a in args] + [truth, ready])
+    target = start_ready_workload(python, workload, list(args) + [truth], ready)
+    prof = None
     try:
-        deadline = time.time() + 30
-        while open(ready).read() != "ready":
-            check(time.time() < deadline and target.poll() is None, "workload never got ready")
-            time.sleep(0.01)
-        prof = subprocess.Popen([binary(), "-q", "-o", session, "--pid", str(target.pid)] +
-                                list(opts), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(0.3)  # attached: sampling starts within the first poll
-        with open(ready, "w") as f:
-            f.write("go")
+        prof = start_profiler(["-q", "-o", session, "--pid", str(target.pid)] + list(opts),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        go(ready)
         out, err = prof.communicate(timeout=timeout)
         target.wait(timeout=timeout)
     finally:
-        if target.poll() is None:
-            target.kill()
+        for p in (target, prof):
+            if p and p.poll() is None:
+                p.kill()
+                p.wait()
     err = err.decode(errors="replace")
     check(prof.returncode == 0, "pyinst-bpf exited %d: %s" % (prof.returncode, err.strip()))
     return Run(prof, session, truth, err)
@@ -226,29 +266,21 @@ def run_tests(tests):
     if not os.path.exists(binary()):
         print("SKIP: no pyinst-bpf binary at %s (set PYI_BIN)" % binary())
         sys.exit(77)
-    passed = failed = skipped = flaky = 0
+    passed = failed = skipped = 0
     only = os.environ.get("PYI_ONLY")	# a regular expression: run only the tests it matches
     if only:
         tests = [(name, fn) for name, fn in tests if re.search(only, name)]
     for name, fn in tests:
+        # no retry: a test that fails once has a cause to find, not a second chance
         t0 = time.time()
-        status, first = attempt(fn), None
-        if status.startswith("FAIL"):
-            # timing tests on a loaded 2-core machine: one retry, and the first failure is
-            # printed as FLAKY so it is never silent
-            first, status = status, attempt(fn)
+        status = attempt(fn)
         if status == "ok":
             passed += 1
-            if first:
-                flaky += 1
-                status = "ok on retry; FLAKY first run: %s" % first
         elif status.startswith("skip"):
             skipped += 1
         else:
             failed += 1
         print("%-70s %s (%.1fs)" % (name, status, time.time() - t0), flush=True)
-    if flaky:
-        print("FLAKY: %d test(s) failed once and passed on retry (see above)" % flaky)
     print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
     sys.exit(1 if failed else 0)
 

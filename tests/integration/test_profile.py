@@ -7,12 +7,12 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Session, Skip, binary, check, interpreters, profile_launch,  # noqa: E402
-                     profile_pid, run_tests, tmpdir, VARIANTS, WORKLOADS)
+from harness import (Session, Skip, binary, check, go, interpreters,  # noqa: E402
+                     profile_launch, profile_pid, run_tests, start_profiler, start_ready_workload,
+                     tmpdir, VARIANTS, WORKLOADS)
 
 DURATION = float(os.environ.get("PYI_TEST_DURATION", "2.0"))
 
@@ -72,7 +72,10 @@ def test_threads_and_sleeper(python):
                    if any(f["name"] == "sleeper" for f in st) and st[-1]["name"] == "[sleeping]")
     check(abs(slept - truth["sleeper"]) <= 0.05 * truth["sleeper"],
           "sleeper: %.3fs in the profile, %.3fs measured" % (slept, truth["sleeper"]))
-    check(in_sleep >= 0.95 * slept, "sleeper's time is not under [sleeping]")
+    # the measured time also holds the wait for a CPU and the GIL after the sleep ends (0.3 s on
+    # a loaded host), which the profile rightly shows under those: the sleep itself is DURATION
+    check(in_sleep >= 0.95 * DURATION, "sleeper: %.3fs under [sleeping] of its %.3fs sleep" %
+          (in_sleep, DURATION))
 
 
 def test_line_numbers(python):
@@ -156,9 +159,18 @@ def wait_test(python, mode):
         if mode == "cpu":
             check(under == 0, "%s: waits appear in cpu mode" % func)
             continue
-        check(abs(under - truth[func]) <= 0.05 * truth[func],
-              "%s: %.3fs under %s, %.3fs measured" % (func, under, want, truth[func]))
-        check(under >= 0.95 * total, "%s: only %.3f of %.3f s under %s" % (func, under, total, want))
+        # measured: the wait, then the wait for a CPU and the GIL once it ends (a few ms on a
+        # quiet host, 0.3 s on a loaded one), which the profile puts under those. So: all the
+        # function's time, the wait itself (at least DURATION) under its reason, none under
+        # another reason's.
+        check(abs(total - truth[func]) <= 0.05 * truth[func],
+              "%s: %.3fs in the profile, %.3fs measured" % (func, total, truth[func]))
+        check(under >= 0.95 * DURATION and under <= 1.02 * truth[func],
+              "%s: %.3fs under %s, it waited %.3fs (%.3fs measured in all)" %
+              (func, under, want, DURATION, truth[func]))
+        wrong = sum(w for st, w in s.records if any(f["name"] == func for f in st) and
+                    st[-1]["name"] in reasons.values() and st[-1]["name"] != want)
+        check(wrong <= 0.01 * total, "%s: %.3fs under another wait than %s" % (func, wrong, want))
     spun = s.time_in(lambda f: f["name"] == "spinning")
     comp = s.time_in(lambda f: f["name"] == "compressing")
     if mode == "cpu":
@@ -204,39 +216,24 @@ def test_server_no_warning_wall(python):
 
 
 def profile_pid_sampling(python, workload, args, opts=()):
-    """profile_pid with -v, whose go waits for "sampling started": on a loaded machine loading
-    the BPF programs can take longer than the workload runs."""
+    """profile_pid with -v: its stderr, the counters report_problems prints, is returned."""
     d = tmpdir()
     session = os.path.join(d, "v-%d-%s.pyisession" % (os.getpid(), time.time()))
     truth, ready = session + ".truth.json", session + ".ready"
-    open(ready, "w").close()
-    target = subprocess.Popen([python, os.path.join(WORKLOADS, workload)] +
-                              [str(a) for a in args] + [truth, ready])
-    lines, prof = [], None
+    target = start_ready_workload(python, workload, list(args) + [truth], ready)
+    prof = None
     try:
-        deadline = time.time() + 60
-        while open(ready).read() != "ready":
-            check(time.time() < deadline and target.poll() is None, "workload never got ready")
-            time.sleep(0.01)
-        prof = subprocess.Popen([binary(), "-v", "-q", "-o", session, "--pid", str(target.pid)] +
-                                list(opts), stderr=subprocess.PIPE)
-        reader = threading.Thread(target=lambda: lines.extend(
-            l.decode(errors="replace") for l in prof.stderr))
-        reader.start()
-        while not any("sampling started" in l for l in lines):
-            check(time.time() < deadline and prof.poll() is None,
-                  "sampling never started: " + "".join(lines)[-500:])
-            time.sleep(0.01)
-        with open(ready, "w") as f:
-            f.write("go")
-        prof.wait(timeout=120)
-        reader.join()
+        prof = start_profiler(["-v", "-q", "-o", session, "--pid", str(target.pid)] + list(opts),
+                              stderr=subprocess.PIPE)
+        go(ready)
+        _, err = prof.communicate(timeout=120)
         target.wait(timeout=60)
     finally:
         for p in (target, prof):
             if p and p.poll() is None:
                 p.kill()
-    err = "".join(lines)
+                p.wait()
+    err = err.decode(errors="replace")
     check(prof.returncode == 0, "pyinst-bpf exited %d: %s" % (prof.returncode, err[-500:]))
     with open(truth) as f:
         return Session(session), json.load(f), err
@@ -340,30 +337,50 @@ def test_sigterm_writes_report(python=None):
     out = os.path.join(tmpdir(), "sigterm-%d.pyisession" % os.getpid())
     target = subprocess.Popen([python, os.path.join(WORKLOADS, "deep.py"), "30", "10",
                                "/dev/null"])
+    prof = None
     try:
-        time.sleep(0.3)
-        prof = subprocess.Popen([binary(), "-q", "--pid", str(target.pid), "-o", out],
-                                stderr=subprocess.PIPE)
-        time.sleep(1.5)
+        prof = start_profiler(["-q", "--pid", str(target.pid), "-o", out], stderr=subprocess.PIPE)
+        time.sleep(1.5)	# sampling: 1.5 s of a spinning target
         prof.send_signal(signal.SIGTERM)
         _, err = prof.communicate(timeout=30)
         check(prof.returncode == 0, "exit %d after SIGTERM: %s" % (prof.returncode, err))
         s = Session(out)
-        check(len(s.records) > 100, "only %d records after 1.5 s" % len(s.records))
+        # time, not records: wall mode sends a thread waiting for a CPU as one record per
+        # 10 ms, so a loaded host gives fewer records for the same time
+        check(len(s.records) > 0 and s.total() >= 0.5,
+              "only %d records, %.3f s after 1.5 s" % (len(s.records), s.total()))
     finally:
-        target.kill()
+        for p in (target, prof):
+            if p and p.poll() is None:
+                p.kill()
+                p.wait()
 
 
 def test_target_exits_midway():
+    """The target exits while --duration has 29 s to go: the profiler ends with it and reports
+    what came before. The target's 1 s of work starts once the profiler samples (a sleep before
+    attaching let a loaded host spend the whole second loading the BPF programs)."""
     python = interpreters()[0][1]
     out = os.path.join(tmpdir(), "exits-%d.pyisession" % os.getpid())
-    target = subprocess.Popen([python, os.path.join(WORKLOADS, "deep.py"), "1", "10",
-                               "/dev/null"])
-    time.sleep(0.2)
-    rc, _, err = run_cli(["-q", "--pid", str(target.pid), "--duration", "30", "-o", out])
-    target.wait()
-    check(rc == 0, "exit %d: %s" % (rc, err))
-    check(len(Session(out).records) > 100, "report missing what came before the exit")
+    ready = out + ".ready"
+    target = start_ready_workload(python, "shares.py", [1, "/dev/null"], ready)
+    prof = None
+    try:
+        prof = start_profiler(["-q", "--pid", str(target.pid), "--duration", "30", "-o", out],
+                              stderr=subprocess.PIPE)
+        go(ready)
+        target.wait(timeout=60)
+        _, err = prof.communicate(timeout=60)
+    finally:
+        for p in (target, prof):
+            if p and p.poll() is None:
+                p.kill()
+                p.wait()
+    check(prof.returncode == 0, "exit %d: %s" % (prof.returncode, err))
+    s = Session(out)
+    check(s.raw["duration"] < 20, "ran %.1fs: did not end with its target" % s.raw["duration"])
+    # time, not records (a thread waiting for a CPU is one record per 10 ms): of its 1 s
+    check(s.total() >= 0.5, "report missing what came before the exit: %.3f s" % s.total())
 
 
 def test_exec_command_fails():

@@ -82,11 +82,14 @@ HUNG_STATES = {"deadlock_one": "waiting on a lock", "deadlock_two": "waiting on 
 
 
 def dump(pid, *opts):
-    t0 = time.time()
+    """pyinst-bpf dump: its answer, in well under a second of CPU (its wall time on a loaded
+    host is the host's, measured by bench/dump_time.py; run()'s timeout catches a hang)"""
+    cpu0 = os.times()
     rc, out, err = run(["dump", "--pid", str(pid)] + list(opts))
-    took = time.time() - t0
+    cpu1 = os.times()
+    cpu = cpu1.children_user + cpu1.children_system - cpu0.children_user - cpu0.children_system
     check(rc == 0, "dump exited %d: %s" % (rc, err.strip()))
-    check(took < 1.0, "dump took %.2fs" % took)
+    check(cpu < 0.5, "dump used %.2fs of CPU" % cpu)
     return out
 
 
@@ -165,6 +168,31 @@ def test_dump_bad_input():
         sleeper.wait()
 
 
+def test_stopped_wall(python):
+    """A process stopped (SIGSTOP) during the session: its threads' time under [stopped]."""
+    with Hung(python) as h:
+        out = os.path.join(tmpdir(), "stop-%d-%s.pyisession" % (os.getpid(), time.time()))
+        prof = subprocess.Popen([binary(), "-q", "--pid", str(h.proc.pid), "--duration", "2",
+                                 "-o", out], stderr=subprocess.PIPE)
+        time.sleep(0.8)
+        os.kill(h.proc.pid, signal.SIGSTOP)
+        t0 = time.time()
+        time.sleep(0.8)
+        os.kill(h.proc.pid, signal.SIGCONT)
+        stopped_for = time.time() - t0
+        _, err = prof.communicate(timeout=60)
+        check(prof.returncode == 0, "pyinst-bpf exited %d: %s" % (prof.returncode, err))
+    s = Session(out)
+    for func in HUNG:
+        under = sum(w for st, w in s.records
+                    if any(f["name"] == func for f in st) and st[-1]["name"] == "[stopped]")
+        # a thread is stopped once it has taken the signal: on a loaded host that can take a
+        # while, during which it still shows its wait (see docs/design.md)
+        check(0.4 * stopped_for <= under <= 1.1 * stopped_for,
+              "%s: %.3fs under [stopped], stopped %.3fs" % (func, under, stopped_for))
+        check(s.function_time(func) >= 0.98 * s.raw["duration"], "%s: time lost" % func)
+
+
 def test_hung_hide_idle(python):
     """--hide-idle leaves out the parked queue reader, and only it."""
     with Hung(python) as h:
@@ -182,13 +210,14 @@ def test_wall_gil(python):
     """--gil in wall mode: only the GIL holder's time, never a thread that waits."""
     if "python3.6" in python:
         raise Skip("3.6: the sampler does not know where its GIL is (any mode)")
-    run_ = profile_pid(python, "gil.py", [1.0], ["--gil"])
+    run_ = profile_pid(python, "gil.py", [3.0], ["--gil"])
     s = run_.session()
     for func in ("sleeping", "locked"):
         check(s.function_time(func) == 0, "%s: %.3fs with --gil" % (func, s.function_time(func)))
-    # the session starts when the profiler is attached, which on a loaded host may be late
-    spun = min(run_.truth()["spinning"], s.raw["duration"])
-    check(s.function_time("spinning") >= 0.5 * spun,
+    # the workload starts once the profiler samples (--ready-fd): its GIL holder is all there,
+    # also while it waits for a CPU (1% off with two CPU hogs on its CPU)
+    spun = run_.truth()["spinning"]
+    check(s.function_time("spinning") >= 0.9 * spun,
           "spinning: %.3fs with --gil, it ran %.3fs" % (s.function_time("spinning"), spun))
     check(s.total() <= 1.05 * s.raw["duration"], "%.3fs of GIL time in a %.3fs session" %
           (s.total(), s.raw["duration"]))
@@ -236,7 +265,7 @@ def per_interpreter_tests():
     tests = []
     for label, python in interpreters():
         for fn in (test_hung_pid, test_dump_hung, test_dump_stopped, test_thread_names_launch,
-                   test_hung_hide_idle, test_wall_gil):
+                   test_hung_hide_idle, test_wall_gil, test_stopped_wall):
             tests.append(("%s [%s]" % (fn.__name__, label), lambda fn=fn, p=python: fn(p)))
     return tests
 

@@ -3,6 +3,7 @@
 # session renderer. Prints one JSON line.
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -11,6 +12,7 @@ from django.conf import settings
 
 OUT = sys.argv[1]
 PROFILE_DIR = os.path.join(OUT, "django-profiles")
+shutil.rmtree(PROFILE_DIR, ignore_errors=True)  # this run's files only
 spent = []
 
 settings.configure(

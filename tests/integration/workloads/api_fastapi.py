@@ -3,6 +3,7 @@
 # written (profile_dir, session renderer) to find the endpoint's time. Prints one JSON line.
 import json
 import os
+import shutil
 import sys
 import threading
 import time
@@ -49,6 +50,7 @@ for path, fn in (("/async", "async_endpoint"), ("/sync", "sync_endpoint")):
     r = client.get(path + "?profile")
     # the same request with the session written beside, to read the endpoint's time
     directory = os.path.join(OUT, "fastapi" + path.replace("/", "-"))
+    shutil.rmtree(directory, ignore_errors=True)  # this run's files only
     app = ProfilerMiddleware(plain_app, profile_dir=directory, renderer=SessionRenderer())
     TestClient(app).get(path)
     with open(os.path.join(directory, os.listdir(directory)[0])) as f:
