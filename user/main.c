@@ -372,7 +372,7 @@ static int parse_option(struct cli *cli, int opt, const char *arg)
 		usage(stdout);
 		return 1;
 	case 'V':
-		printf("pyinst-bpf %s (CPython 3.6 to 3.14)\n", PYINST_VERSION);
+		printf("pyinst-bpf %s (CPython 3.6 to 3.15)\n", PYINST_VERSION);
 		return 1;
 	default:
 		if (opt >= FLEET_OPT_BASE)
