@@ -1020,8 +1020,10 @@ int wall_iter(struct bpf_iter__task *ctx)
 	if (off) {
 		reason = on_cpu ? PYI_REASON_PREEMPTED : off_reason(task, p);
 		v.reason = reason;
-		/* unchanged since its last walk, or running (the session's end): that stack */
-		if (!gil_only && v.walked && (on_cpu || v.walk_switches == switches)) {
+		/* not off a CPU since its last walk (its switch counts did not move; running now
+		 * at the session's end is fine): its time off was all in that stack. Running, after
+		 * leaving a CPU since, it is walked and comes back raced: its latest stack */
+		if (!gil_only && v.walked && v.walk_switches == switches) {
 			send_same(tgid, tid, (__u32)start, off, reason);
 		} else {
 			rc = sample_thread(task, tgid, tid, fsbase, (__u32)start, off, reason,
@@ -1094,7 +1096,11 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
  * Wall mode: a thread exits between two runs of the iterator. Its time off a CPU since it was
  * last accounted goes to the stack it was last seen off one with (user space has it), if that
  * time is sure: its run time here lags by up to a tick, so a tick is taken off, and a thread
- * that only ran since (a short-lived one) is charged nothing rather than twice.
+ * that only ran since (a short-lived one) is charged nothing rather than twice. Only if it has
+ * not left a CPU since that walk: then all that time was spent in the one wait the walk saw.
+ * A thread that ran on and left its CPU again while the iterator found it running was off in
+ * other stacks, unknown here: charged to the walked one, an old function would be named after
+ * newer ones.
  */
 static __always_inline void flush_exiting(struct task_struct *p)
 {
@@ -1102,7 +1108,8 @@ static __always_inline void flush_exiting(struct task_struct *p)
 	struct wall_thread *wt = bpf_map_lookup_elem(&wall_threads, &tid);
 	__u64 now = bpf_ktime_get_ns(), tick, wall, ran;
 
-	if (!wt || wt->start != p->start_time || !wt->walked || CONFIG_HZ <= 0)
+	if (!wt || wt->start != p->start_time || !wt->walked || CONFIG_HZ <= 0 ||
+	    p->nvcsw + p->nivcsw != wt->walk_switches)
 		return;
 	tick = 1000000000ULL / CONFIG_HZ;
 	wall = now > wt->last_ts ? now - wt->last_ts : 0;

@@ -96,8 +96,8 @@ def test_line_numbers(python):
           "lines the frame reported %s never sampled (got %s)" % (truth["lines"], sorted(lines)))
 
 
-def test_churn_names_right(python):
-    run = profile_launch(python, "churn.py", [2500])
+def test_churn_names_right(python, args=()):
+    run = profile_launch(python, "churn.py", [2500] + list(args))
     s = run.session()
     last, named, unknown = -1, 0, 0
     for st, _ in s.records:
@@ -111,6 +111,12 @@ def test_churn_names_right(python):
                 last, named = i, named + 1
     check(unknown == 0, "%d frames could not be named" % unknown)
     check(named > 500, "only %d samples in generated functions" % named)
+
+
+def test_churn_naps_names_right(python):
+    """Wall mode: a thread that left its CPU between functions, unseen by the iterator, exits;
+    the time it was off since is not charged to the stack of its last walk (an older function)."""
+    test_churn_names_right(python, ["--nap"])
 
 
 def test_methods_class(python):
@@ -243,7 +249,7 @@ def per_interpreter_tests():
     tests = []
     full = (test_shares_launch, test_shares_pid, test_deep_recursion_whole,
             test_deep_recursion_truncated, test_threads_and_sleeper, test_line_numbers,
-            test_churn_names_right, test_methods_class, test_gil_waits_launch,
+            test_churn_names_right, test_churn_naps_names_right, test_methods_class, test_gil_waits_launch,
             test_server_counters_zero, test_server_no_warning_wall)
     # another build of a version covered in full (PIE, shared, debug, JIT): what differs
     variant = (test_shares_launch, test_shares_pid, test_deep_recursion_whole,
