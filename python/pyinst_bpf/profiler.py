@@ -71,6 +71,14 @@ def _window(records, own):
         if stack and _thread_ident(stack[0]) == own and _own_call(stack) == "stop":
             end = i
             break
+    # bare waits of the starting thread right before that are its way into stop() (read while
+    # it waited for a CPU, before its stack in there was walked)
+    for i in range(end - 1, begin - 1, -1):
+        stack = records[i][0]
+        if stack and _thread_ident(stack[0]) == own:
+            if _has_code(stack):
+                break
+            end = i
     return begin, end
 
 
