@@ -100,7 +100,9 @@ while todo:
     found.append(f.function)
     todo.extend(f.children)
 expect(root.function == "<module>" and "code_you_want_to_profile" in found,
-       "root_frame(): %r, %s" % (root, sorted(set(found))))
+       "root_frame(): %r, %s; records %s" % (root, sorted(set(found)), [
+           ([i.split("\x00")[0] for i in stack], round(w, 4))
+           for stack, w in p.last_session.frame_records]))
 expect(p.last_session.min_interval == 0.0005, "interval kept")
 # nothing of the profiler's own waiting (for the sampler to attach, for its session): every
 # record of this thread is the user's code under the with block, as pyinstrument shows it
