@@ -36,6 +36,52 @@ def _is_own(stack):
     return any(_frame_file(info).endswith(_OWN_FILES) for info in stack)
 
 
+def _own_call(stack):
+    """"start" or "stop" when the stack is inside that call of the profiler, else None."""
+    for info in stack:
+        if _frame_file(info).endswith(_OWN_FILES[0]):
+            name = info.split("\x00", 1)[0]
+            if name in ("start", "stop"):
+                return name
+    return None
+
+
+def _has_code(stack):
+    """Has a real frame (a file), not just the thread root and a wait."""
+    return any(_frame_file(info) not in ("", "<thread>") for info in stack)
+
+
+def _window(records, own):
+    """The indexes [begin, end) of the records taken between start() returning and stop()
+    being called, told by the starting thread's own timeline (records come in time order):
+    before, it waited in start() for the sampler to attach (seen in start(), or with no frames
+    at all when it has not run since the attach); after, it is in stop(). The sampler runs a
+    little before and after: pyinstrument's session starts when start() returns."""
+    begin, end = 0, len(records)
+    for i, (stack, _) in enumerate(records):
+        if not stack or _thread_ident(stack[0]) != own:
+            continue
+        call = _own_call(stack)
+        if call == "start" or not _has_code(stack):
+            begin = i + 1
+        else:
+            break
+    for i in range(begin, len(records)):
+        stack = records[i][0]
+        if stack and _thread_ident(stack[0]) == own and _own_call(stack) == "stop":
+            end = i
+            break
+    # bare waits of the starting thread right before that are its way into stop() (read while
+    # it waited for a CPU, before its stack in there was walked)
+    for i in range(end - 1, begin - 1, -1):
+        stack = records[i][0]
+        if stack and _thread_ident(stack[0]) == own:
+            if _has_code(stack):
+                break
+            end = i
+    return begin, end
+
+
 def _thread_ident(info):
     parts = info.split("\x01", 1)[0].split("\x00")
     if len(parts) == 3 and parts[1] == "<thread>":
@@ -185,7 +231,8 @@ class Profiler:
         records = raw.get("frame_records", [])
         total = sum(w for _, w in records) or 1.0
         own = str(active.thread)
-        kept = [(stack, w) for stack, w in records
+        begin, end = _window(records, own)
+        kept = [(stack, w) for stack, w in records[begin:end]
                 if stack and not _is_own(stack)
                 and (self.threads == "all" or _thread_ident(stack[0]) == own)]
         thread_root = next((stack[0] for stack, _ in kept if _thread_ident(stack[0]) == own),

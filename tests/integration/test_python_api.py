@@ -499,6 +499,40 @@ def test_session_as_pyinstrument():
           "combined: %r %s" % (combined, combined.children))
 
 
+def test_session_window():
+    """The session is what ran between start() returning and stop() being called, on every
+    thread: the sampler attaches before start() returns and detaches after stop() is entered,
+    and the starting thread's records then (waiting in start() or stop(), or bare waits when
+    its stack there was not walked, as in the failures seen) are the profiler's."""
+    sys.path.insert(0, os.path.dirname(PACKAGE))
+    from pyinst_bpf import profiler
+    pkg = os.path.join(os.path.dirname(PACKAGE), "pyinst_bpf")
+
+    def frame(name, path, line=1):
+        return "%s\x00%s\x00%d" % (name, path, line)
+
+    main, other = "MainThread\x00<thread>\x001", "T2\x00<thread>\x002"
+    module = frame("<module>", "/app/x.py")
+    start = [main, module, frame("start", os.path.join(pkg, "profiler.py")),
+             frame("__init__", os.path.join(pkg, "_backend.py"))]
+    stop = [main, module, frame("stop", os.path.join(pkg, "profiler.py"))]
+    user = [main, module, frame("spin", "/app/x.py")]
+    records = [[[main, "[waiting for a CPU]"], 0.01], [[other, frame("early", "/app/t.py")], 0.01],
+               [start, 0.02], [[main, "[polling]"], 0.01], [user, 0.1],
+               [[other, frame("work", "/app/t.py")], 0.1], [[main, "[waiting for a CPU]"], 0.01],
+               [stop, 0.02],
+               [[other, frame("late", "/app/t.py")], 0.01]]
+    active = profiler._Active(None, None, [module], "d", 0.001)
+    active.thread, active.thread_name = 1, "MainThread"
+    got = profiler.Profiler()._session({"frame_records": records, "sample_count": 8}, active,
+                                       active.start_time + 0.2, 0.1)
+    names = [[i.split("\x00")[0] for i in stack] for stack, _ in got.frame_records]
+    check(names == [["MainThread", "<module>", "spin"], ["T2", "work"]],
+          "records outside start()..stop() kept: %s" % names)
+    root = got.root_frame()
+    check(root.function == "[root]" and abs(root.time - 0.2) < 1e-9, "root %r" % root)
+
+
 # ---- pyinstrument's documented examples, every interpreter -------------------------------
 
 def example_test(label, python):
@@ -529,7 +563,7 @@ def all_tests():
         test_refuses_other_pids, test_refuses_not_python, test_setuid_exec_ends_session,
         test_no_agent_is_clear, test_busy_is_agent_busy, test_flood_does_not_exhaust,
         test_ipython_magic, test_django_middleware, test_fastapi_middleware,
-        test_ready_fd_and_agent_options, test_session_as_pyinstrument)]
+        test_ready_fd_and_agent_options, test_session_as_pyinstrument, test_session_window)]
     for label, python in interpreters():
         if version_of(python) >= (3, 8):
             t = example_test(label, python)

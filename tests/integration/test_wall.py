@@ -244,10 +244,13 @@ def storm(rate, work):
           (truth["threads"], truth["lifetimes"], workers))
     check(main <= 1.02 * s.raw["duration"],
           "main thread: %.3fs in a %.3fs session" % (main, s.raw["duration"]))
-    # its time off a CPU is exact; on a CPU it is sampled, and a thread that spends its time
-    # in clone() is sampled a few percent short (cpu-clock interrupts wait while the kernel
-    # holds interrupts off): 5%, not 2%
-    check(main >= 0.95 * truth["main"],
+    # Its time off a CPU is exact; on a CPU it is sampled, and the kernel fires the cpu-clock
+    # event for a thread that spends its time in clone() fewer times than its CPU time says:
+    # counted in the program, 1.5-14% of its on-CPU time in runs of this workload (nothing is
+    # dropped by the sampler; see docs/design.md, "Known limits"). The checks above, the ones
+    # this test exists for (no time for threads that did not exist), stay tight; this one
+    # bounds the known undercount until on-CPU totals are made exact from sum_exec_runtime.
+    check(main >= 0.85 * truth["main"],
           "main thread: %.3fs in the profile, it ran %.3fs" % (main, truth["main"]))
 
 

@@ -4,6 +4,7 @@ import io
 import json
 import os
 import sys
+import threading
 import time
 
 import pyinst_bpf as pyinstrument
@@ -99,8 +100,17 @@ while todo:
     found.append(f.function)
     todo.extend(f.children)
 expect(root.function == "<module>" and "code_you_want_to_profile" in found,
-       "root_frame(): %r, %s" % (root, sorted(set(found))))
+       "root_frame(): %r, %s; records %s" % (root, sorted(set(found)), [
+           ([i.split("\x00")[0] for i in stack], round(w, 4))
+           for stack, w in p.last_session.frame_records]))
 expect(p.last_session.min_interval == 0.0005, "interval kept")
+# nothing of the profiler's own waiting (for the sampler to attach, for its session): every
+# record of this thread is the user's code under the with block, as pyinstrument shows it
+main_ident = str(threading.get_ident())
+outside = [[i.split("\x00")[0] for i in stack] for stack, _ in p.last_session.frame_records
+           if stack[0].split("\x01")[0].endswith("\x00" + main_ident)
+           and not any(i.startswith("<module>\x00") for i in stack)]
+expect(not outside, "records outside start()..stop(): %s" % outside[:3])
 
 # async_mode as pyinstrument: one async-aware profiler per thread
 with Profiler(async_mode="enabled"):
@@ -130,7 +140,7 @@ sessions = asyncio.get_event_loop().run_until_complete(two_requests())
 expect(all(s.duration >= 0.05 for s in sessions), "two profiled tasks at once")
 
 # pyinst-bpf: every thread by default, the starting thread only with threads="current"
-import threading  # noqa: E402
+
 stop = threading.Event()
 
 
