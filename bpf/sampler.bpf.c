@@ -1020,10 +1020,8 @@ int wall_iter(struct bpf_iter__task *ctx)
 	if (off) {
 		reason = on_cpu ? PYI_REASON_PREEMPTED : off_reason(task, p);
 		v.reason = reason;
-		/* not off a CPU since its last walk (its switch counts did not move; running now
-		 * at the session's end is fine): its time off was all in that stack. Running, after
-		 * leaving a CPU since, it is walked and comes back raced: its latest stack */
-		if (!gil_only && v.walked && v.walk_switches == switches) {
+		/* unchanged since its last walk, or running (the session's end): that stack */
+		if (!gil_only && v.walked && (on_cpu || v.walk_switches == switches)) {
 			send_same(tgid, tid, (__u32)start, off, reason);
 		} else {
 			rc = sample_thread(task, tgid, tid, fsbase, (__u32)start, off, reason,
