@@ -445,15 +445,9 @@ def test_ready_fd_and_agent_options():
 # ---- Session against pyinstrument's own files ---------------------------------------------
 
 def samples_dir():
-    """The shared folder beside the checkout (or beside a worktree's parent), or PYI_SHARED."""
-    roots = [os.environ["PYI_SHARED"]] if os.environ.get("PYI_SHARED") else [
-        os.path.join(HERE, "..", "..", "..", "shared"),
-        os.path.join(HERE, "..", "..", "..", "..", "shared")]
-    for root in roots:
-        d = os.path.join(root, "reference", "pyinstrument-samples")
-        if os.path.isdir(d):
-            return d
-    raise Skip("no pyinstrument samples in %s (set PYI_SHARED)" % " or ".join(roots))
+    """pyinstrument 5.1.2's own files, kept in this repository (or PYI_SAMPLES)."""
+    return os.environ.get("PYI_SAMPLES") or os.path.join(HERE, "..", "data",
+                                                         "pyinstrument-samples")
 
 
 def test_session_as_pyinstrument():

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The text renderer against real pyinstrument 5.1.2 output (shared/reference/
+ * The text renderer against real pyinstrument 5.1.2 output (tests/data/
  * pyinstrument-samples, options from its README), plus our deliberate escaping of controls.
  */
 #include <errno.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The session model, .pyisession load/save/combine, the frame tree and processors.
- * Sample sessions are real pyinstrument 5.1.2 files (shared/reference/pyinstrument-samples).
+ * Sample sessions are real pyinstrument 5.1.2 files (tests/data/pyinstrument-samples).
  */
 #include <errno.h>
 #include <math.h>
