@@ -700,10 +700,7 @@ static __always_inline int sample_thread(struct task_struct *task, __u32 tgid, _
 	bool gil;
 	__u32 n, depth;
 
-	/* a thread in do_exit runs no Python again, and once its memory is released every read
-	 * fails: not a sample, and not a read failure either */
-	if (BPF_CORE_READ(task, flags) & PF_EXITING)
-		return -1;
+	/* callers turned exiting threads away (on_cpu_sample, wall_iter) */
 	p = bpf_map_lookup_elem(&procs, &tgid);
 	if (!p)
 		return -1;
