@@ -18,12 +18,13 @@ cd "$root"
 "$root/scripts/install-deps.sh" || exit 1
 "$root/scripts/build.sh" || exit 1
 
-passed=0 failed=0
+passed=0 failed=0 failed_names=""
 tally() {	# name, exit status (77 = skipped, said loudly)
 	case "$2" in
 	0) passed=$((passed + 1)); echo "== $1: ok" ;;
 	77) echo "== $1: SKIPPED (see above)" ;;
-	*) failed=$((failed + 1)); echo "== $1: FAILED ($2)" ;;
+	*) failed=$((failed + 1)); failed_names="$failed_names; $1"
+	   echo "== $1: FAILED ($2)" ;;
 	esac
 }
 
@@ -45,16 +46,30 @@ if [ -f "$log" ]; then
 	bad=$(grep -cE '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$log" || true)
 	passed=$((passed + ok))
 	failed=$((failed + bad))
+	# name the failed meson tests in the closing line too (CI keeps only the tail)
+	names=$(python3 -c 'import json, sys
+for line in open(sys.argv[1]):
+    t = json.loads(line)
+    if t.get("result") in ("FAIL", "TIMEOUT", "ERROR", "UNEXPECTEDPASS"):
+        print("; " + t["name"] + " (" + t["result"] + ")", end="")' "$log" 2>/dev/null)
+	failed_names="$failed_names$names"
 fi
 [ "$status" = 0 ] || [ -f "$log" ] || failed=$((failed + 1))
 
 if [ -x tests/fuzz/run.sh ]; then
-	tests/fuzz/run.sh "${PYI_FUZZ_SECONDS:-60}"
-	tally "fuzz (session loader, ${PYI_FUZZ_SECONDS:-60}s)" $?
+	# libFuzzer's progress lines are long: keep the last few, the verdict is the exit status
+	tests/fuzz/run.sh "${PYI_FUZZ_SECONDS:-60}" > build/fuzz.log 2>&1
+	fuzz_status=$?
+	if [ "$fuzz_status" = 0 ]; then tail -n 4 build/fuzz.log; else tail -n 80 build/fuzz.log; fi
+	tally "fuzz (session loader, ${PYI_FUZZ_SECONDS:-60}s; log build/fuzz.log)" $fuzz_status
 fi
 if [ -f bench/run.py ]; then
 	python3 bench/run.py --smoke
 	tally "benchmark smoke" $?
 fi
-echo "$passed passed, $failed failed"
+if [ "$failed" = 0 ]; then
+	echo "$passed passed, $failed failed"
+else
+	echo "$passed passed, $failed failed: ${failed_names#; }"
+fi
 [ "$failed" = 0 ]
