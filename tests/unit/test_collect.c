@@ -575,8 +575,8 @@ static void test_collect_wall_wait_leaves(void **state)
 /* A thread parked in selectors' select is idle, not waiting; waiting for a CPU there is not. */
 static void send_idle_samples(struct collector *c)
 {
-	send_code(c, PID, 0, CODE_A, 11, "run_forever", "/usr/lib/python3.11/asyncio/base_events.py",
-		  600);
+	send_code(c, PID, 0, CODE_A, 11, "run_forever",
+		  "/usr/lib/python3.11/asyncio/base_events.py", 600);
 	send_code(c, PID, 0, CODE_B, 22, "select", "/usr/lib/python3.11/selectors.py", 451);
 	send_sample(c, &(struct smp){ .pid = PID, .flags = PYI_SF_OFFCPU, .reason = EPOLL,
 				      .weight_ns = 50000000,
@@ -659,6 +659,8 @@ static void test_collect_pid_reuse(void **state)
 	assert_ptr_not_equal(new, old);
 	assert_int_equal(new->state, TARGET_PENDING);
 	activate(c, PID);
+	/* records of the pid go to the newest process, whatever came between */
+	activate(c, PID2);
 	/* the same address holds another object: the kernel describes it (another cookie) */
 	send_code(c, PID, 0, CODE_A, 12, "new_main", "new.py", 40);
 	send_sample(c, &(struct smp){ .pid = PID, .weight_ns = 2000000,
@@ -712,10 +714,15 @@ static void test_collect_exec_retires_session(void **state)
 	/* the thread walked before exec is not in the new image: SAME has nothing to repeat */
 	send_sample(c, &(struct smp){ .pid = PID, .flags = PYI_SF_OFFCPU | PYI_SF_SAME,
 				      .reason = SLEEP, .weight_ns = 9000000 });
+	/* frames are the new session's: the old image's frame ids name other frames here */
+	send_code(c, PID, 0, CODE_B, 22, "main", "new.py", 1);
+	send_sample(c, &(struct smp){ .pid = PID, .flags = PYI_SF_OFFCPU, .reason = FUTEX,
+				      .weight_ns = 2000000, FRAMES(FRAME(CODE_B, 22, 0)) });
 	send_sample(c, &(struct smp){ .pid = PID, .flags = PYI_SF_OFFCPU, .reason = SLEEP,
-				      .weight_ns = 1000000, FRAMES(FRAME(CODE_A, 11, 2)) });
+				      .weight_ns = 1000000, FRAMES(FRAME(CODE_A, 11, 0)) });
+	expect_weight(t->session, ROOT ";main:new.py:1|l1;[waiting on a lock]:<wait>:0", 0.002);
 	expect_weight(t->session, ROOT ";outer:app.py:10|l10;[sleeping]:<wait>:0", 0.001);
-	assert_int_equal(session_sample_count(t->session), 1);
+	assert_int_equal(session_sample_count(t->session), 2);
 	assert_int_equal(target_table_sessions(tt, 0, 1, INTERVAL, "t", out, pids, 4), 2);
 	expect_weight(out[0], ROOT ";outer:app.py:10|l10;[sleeping]:<wait>:0", 0.004);
 	session__free(out[0]);
@@ -762,7 +769,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_collect_wall_same_needs_walk, setup_wall,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_collect_wall_raced, setup_wall, teardown),
-		cmocka_unit_test_setup_teardown(test_collect_wall_wait_leaves, setup_wall, teardown),
+		cmocka_unit_test_setup_teardown(test_collect_wall_wait_leaves, setup_wall,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_collect_wall_idle, setup_wall, teardown),
 		cmocka_unit_test(test_collect_wall_hide_idle),
 		cmocka_unit_test_setup_teardown(test_collect_exit_closes_session, setup_cpu,
