@@ -137,8 +137,8 @@ const char *collector_next_notice(struct collector *c);
  * Unit tests: a collector with no BPF side (nothing loaded or attached, no ring buffer) and
  * `rows` code cache rows. Records go in one at a time, as the ring buffer hands them over;
  * targets are made active by hand in its table (no /proc discovery). Only the record path
- * works: no poll, finish, stats or dump, and no PYI_PROC_DISCOVER (it needs the kernel's
- * bitmap). collector__free frees it.
+ * and collector_take_window work: no poll, finish, stats or dump, and no PYI_PROC_DISCOVER
+ * (it needs the kernel's bitmap). collector__free frees it.
  */
 struct target_table;
 struct collector *collector__new_offline(const struct collect_opts *o, unsigned int rows);

@@ -1194,7 +1194,8 @@ size_t collector_take_window(struct collector *c, double start_time, double dura
 {
 	size_t n;
 
-	ring_buffer__consume(c->rb);
+	if (c->rb)	/* an offline collector has none */
+		ring_buffer__consume(c->rb);
 	n = target_table_take_window(&c->targets, start_time, duration, c->opts.interval,
 				     description, out, pids, max);
 	/* the frame cache holds the old sessions' ids */

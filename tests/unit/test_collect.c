@@ -207,6 +207,24 @@ static double total(const struct session *s)
 	return sum;
 }
 
+/* Seconds recorded under a thread's root frame (its text). */
+static double thread_total(const struct session *s, const char *root)
+{
+	const struct session_sample *v;
+	size_t n, i, len = strlen(root);
+	double sum = 0;
+
+	v = session_samples(s, &n);
+	for (i = 0; i < n; i++) {
+		char *text = stack_text(s, v[i].stack);
+
+		if (!strncmp(text, root, len) && (text[len] == ';' || !text[len]))
+			sum += v[i].weight;
+		free(text);
+	}
+	return sum;
+}
+
 static void print_session(const struct session *s)
 {
 	const struct session_sample *v;
@@ -617,6 +635,75 @@ static void test_collect_wall_hide_idle(void **state)
 	(void)state;
 }
 
+/*
+ * Many threads: each keeps its own root and walked stack as the thread index grows, and the
+ * SAME records of each repeat its own stack.
+ */
+static void test_collect_wall_many_threads(void **state)
+{
+	struct collector *c = *state;
+	struct target *t = target_find(collector_targets(c), PID);
+	char root[128];
+	int i;
+
+	send_code(c, PID, 0, CODE_A, 11, "outer", "app.py", 10);
+	send_code(c, PID, 0, CODE_B, 22, "inner", "app.py", 20);
+	for (i = 0; i < 300; i++)
+		send_sample(c, &(struct smp){ .pid = PID, .tid = TID2 + i, .gen = 1,
+					      .flags = PYI_SF_OFFCPU, .reason = SLEEP,
+					      .weight_ns = 1000000,
+					      FRAMES(FRAME(i % 2 ? CODE_B : CODE_A, i % 2 ? 22 : 11,
+							   0)) });
+	for (i = 0; i < 300; i++)
+		send_sample(c, &(struct smp){ .pid = PID, .tid = TID2 + i, .gen = 1,
+					      .flags = PYI_SF_OFFCPU | PYI_SF_SAME,
+					      .reason = SLEEP, .weight_ns = 1000000 * (i + 1) });
+	assert_int_equal(t->nthreads, 300);
+	for (i = 0; i < 300; i++) {
+		snprintf(root, sizeof(root), "Thread-%d:<thread>:%d", TID2 + i, TID2 + i);
+		assert_true(fabs(thread_total(t->session, root) - 0.001 * (i + 2)) < 1e-9);
+	}
+	snprintf(root, sizeof(root), "Thread-%d:<thread>:%d;" INNER "|l20;[sleeping]:<wait>:0",
+		 TID2 + 299, TID2 + 299);
+	expect_weight(t->session, root, 0.301);
+}
+
+/*
+ * Continuous mode: a window ends, the process records on into a fresh session with its threads
+ * and their walked stacks; frames are interned anew there (the old ids name other frames).
+ */
+static void test_collect_window_carries_threads(void **state)
+{
+	struct collector *c = *state;
+	struct target *t = target_find(collector_targets(c), PID);
+	struct session *out[2];
+	int pids[2];
+
+	send_code(c, PID, 0, CODE_A, 11, "outer", "app.py", 10);
+	send_code(c, PID, 0, CODE_B, 22, "inner", "app.py", 20);
+	send_code(c, PID, 0, CODE_C, 33, "gone", "app.py", 30);
+	send_sample(c, &(struct smp){ .pid = PID, FRAMES(FRAME(CODE_C, 33, 0)) });
+	send_sample(c, &(struct smp){ .pid = PID, .flags = PYI_SF_OFFCPU, .reason = SLEEP,
+				      .weight_ns = 6000000,
+				      FRAMES(FRAME(CODE_B, 22, 0), FRAME(CODE_A, 11, 0)) });
+	assert_int_equal(collector_take_window(c, 0, 1, "w", out, pids, 2), 1);
+	assert_int_equal(pids[0], PID);
+	expect_weight(out[0], ROOT ";gone:app.py:30|l30", INTERVAL);
+	expect_weight(out[0], ROOT ";" OUTER "|l10;" INNER "|l20;[sleeping]:<wait>:0", 0.006);
+	session__free(out[0]);
+	assert_int_equal(t->state, TARGET_ACTIVE);
+	assert_int_equal(session_sample_count(t->session), 0);
+	/* not run since: the walked stack, carried over */
+	send_sample(c, &(struct smp){ .pid = PID, .flags = PYI_SF_OFFCPU | PYI_SF_SAME,
+				      .reason = SLEEP, .weight_ns = 9000000 });
+	send_sample(c, &(struct smp){ .pid = PID, FRAMES(FRAME(CODE_A, 11, 0)) });
+	send_sample(c, &(struct smp){ .pid = PID, FRAMES(FRAME(CODE_C, 33, 0)) });
+	expect_weight(t->session, ROOT ";" OUTER "|l10;" INNER "|l20;[sleeping]:<wait>:0", 0.009);
+	expect_weight(t->session, ROOT ";" OUTER "|l10", INTERVAL);
+	expect_weight(t->session, ROOT ";gone:app.py:30|l30", INTERVAL);
+	assert_int_equal(session_sample_count(t->session), 3);
+}
+
 /* ---- process events ------------------------------------------------------------------------ */
 
 /* Exit closes the process's session: a late record adds nothing to it. */
@@ -773,6 +860,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_collect_wall_idle, setup_wall, teardown),
 		cmocka_unit_test(test_collect_wall_hide_idle),
+		cmocka_unit_test_setup_teardown(test_collect_wall_many_threads, setup_wall,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_collect_window_carries_threads, setup_wall,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_collect_exit_closes_session, setup_cpu,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_collect_pid_reuse, setup_cpu, teardown),
