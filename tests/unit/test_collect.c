@@ -816,6 +816,31 @@ static void test_collect_exec_retires_session(void **state)
 	session__free(out[1]);
 }
 
+/* Several processes in one session: each under a root of its own, its threads below. */
+static void test_collect_processes_merged(void **state)
+{
+	struct collector *c = *state;
+	struct target_table *tt = collector_targets(c);
+	struct session *s;
+
+	activate(c, PID2);
+	send_code(c, PID, 0, CODE_A, 11, "outer", "app.py", 10);
+	send_code(c, PID2, 1, CODE_A, 11, "child", "app.py", 50);
+	send_sample(c, &(struct smp){ .pid = PID, FRAMES(FRAME(CODE_A, 11, 0)) });
+	send_sample(c, &(struct smp){ .pid = PID2, .cpu = 1, .weight_ns = 3000000,
+				      FRAMES(FRAME(CODE_A, 11, 0)) });
+	send_sample(c, &(struct smp){ .pid = PID2, .tid = TID2, .cpu = 1, .weight_ns = 2000000,
+				      FRAMES(FRAME(CODE_A, 11, 0)) });
+	s = target_table_session(tt, 0, 1, INTERVAL, "t");
+	assert_non_null(s);
+	expect_weight(s, "?:<process>:5000001;" ROOT ";" OUTER "|l10", INTERVAL);
+	expect_weight(s, "?:<process>:5000002;MainThread:<thread>:5000002;child:app.py:50|l50",
+		      0.003);
+	expect_weight(s, "?:<process>:5000002;" ROOT_T2 ";child:app.py:50|l50", 0.002);
+	assert_int_equal(session_sample_count(s), 3);
+	session__free(s);
+}
+
 /* fork: the child of a followed process is followed; a live pid is not made anew. */
 static void test_collect_fork_follows(void **state)
 {
@@ -868,6 +893,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_collect_pid_reuse, setup_cpu, teardown),
 		cmocka_unit_test_setup_teardown(test_collect_exec_retires_session, setup_wall,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_collect_processes_merged, setup_cpu,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_collect_fork_follows, setup_cpu, teardown),
 	};

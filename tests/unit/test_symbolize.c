@@ -10,10 +10,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "pyinst_abi.h"
+#include "python_layouts.h"
 #include "session.h"
 #include "symbolize.h"
 
@@ -204,6 +206,101 @@ static void test_symbolize_unresolved_not_cached(void **state)
 	assert_int_equal(frame(f, 2, 7, 8), SESSION_NO_FRAME);
 }
 
+/* ---- objects read from the target (here: this process) ------------------------------------ */
+
+/* A compact ASCII str object of layout l in buf (its data inline after the header). */
+static void fake_str(const struct pyi_layout *l, uint8_t *buf, const char *text)
+{
+	int64_t len = (int64_t)strlen(text);
+	uint32_t state = 1u << l->unicode_compact_bit | 1u << l->unicode_ascii_bit |
+			 1u << l->unicode_kind_shift;
+
+	memcpy(buf + l->off.unicode_length, &len, sizeof(len));
+	memcpy(buf + l->off.unicode_state, &state, sizeof(state));
+	memcpy(buf + l->off.unicode_ascii_size, text, (size_t)len + 1);
+}
+
+static void put_u64(uint8_t *b, int off, uint64_t v)
+{
+	memcpy(b + off, &v, sizeof(v));
+}
+
+static void put_s32(uint8_t *b, int off, int32_t v)
+{
+	memcpy(b + off, &v, sizeof(v));
+}
+
+struct fake_code {
+	uint8_t code[512], name[512], file[512], table[128];
+};
+
+/* The cookie the kernel computes for the object (pyinst_abi.h). */
+static uint32_t fake_cookie(const struct pyi_layout *l, const struct fake_code *fc)
+{
+	__u64 window[PYI_NAME_WINDOW / 8];
+
+	memcpy(window, fc->name + l->off.unicode_length, sizeof(window));
+	return pyi_cookie((uintptr_t)fc->name, (uintptr_t)fc->file, (uintptr_t)fc->table, 40, 3,
+			  window);
+}
+
+/*
+ * A code object the kernel did not describe is read from the live process, and taken only if
+ * its cookie matches the one the kernel computed when it sampled the frame: an object freed and
+ * replaced since (another name where the old one was) is not named after its successor.
+ */
+static void test_symbolize_read_here_checks_cookie(void **state)
+{
+	struct fixture *f = *state;
+	const struct pyi_layout *l = layouts_find(0x030b00f0);
+	static const uint8_t table[] = { 0x80 | (10 << 3) | 1, 1, 4, 0x80 | (12 << 3) | 1, 1, 4 };
+	struct fake_code *fc = calloc(1, sizeof(*fc));
+	static const char type_marker = 0;
+	struct symbolizer_stats st;
+	struct pyi_frame fr = { .lasti = 4 };
+	uint64_t size = sizeof(table);
+
+	assert_non_null(l);
+	assert_non_null(fc);
+	fake_str(l, fc->name, "handler");
+	fake_str(l, fc->file, "/srv/app.py");
+	put_u64(fc->table, l->off.bytes_size, size);
+	memcpy(fc->table + l->off.bytes_data, table, sizeof(table));
+	put_u64(fc->code, l->off.object_type, (uintptr_t)&type_marker);
+	put_u64(fc->code, l->off.code_name, (uintptr_t)fc->name);
+	put_u64(fc->code, l->off.code_filename, (uintptr_t)fc->file);
+	put_u64(fc->code, l->off.code_linetable, (uintptr_t)fc->table);
+	put_s32(fc->code, l->off.code_firstlineno, 40);
+	put_s32(fc->code, l->off.code_flags, 3);
+	f->t = (struct sym_target){
+		.pid = getpid(), .version_hex = 0x030b00f0, .layout = l, .off = &l->off,
+		.code_type = (uintptr_t)&type_marker,
+	};
+	fr.code = (uintptr_t)fc->code;
+	fr.cookie = fake_cookie(l, fc);
+	EXPECT_INFO(f, symbolizer_frame(f->sy, f->s, &f->t, 0, &fr),
+		    "handler\0/srv/app.py\0" "40\x01l42");
+	symbolizer_stats(f->sy, &st);
+	assert_int_equal(st.read_here, 1);
+	assert_int_equal(st.unresolved, 0);
+	/* freed, and a new object where it was: same pointers, another name */
+	fake_str(l, fc->name, "other");
+	fr.lasti = 0;
+	EXPECT_INFO(f, symbolizer_frame(f->sy, f->s, &f->t, 0, &fr), "<unknown>\0<unknown>\0" "0");
+	/* the new object under its own cookie */
+	fr.cookie = fake_cookie(l, fc);
+	EXPECT_INFO(f, symbolizer_frame(f->sy, f->s, &f->t, 0, &fr),
+		    "other\0/srv/app.py\0" "40\x01l40");
+	/* memory that is no longer a code object */
+	put_u64(fc->code, l->off.object_type, 0);
+	fr.lasti = 2;
+	EXPECT_INFO(f, symbolizer_frame(f->sy, f->s, &f->t, 0, &fr), "<unknown>\0<unknown>\0" "0");
+	symbolizer_stats(f->sy, &st);
+	assert_int_equal(st.read_here, 2);
+	assert_int_equal(st.unresolved, 2);
+	free(fc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -214,6 +311,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_symbolize_incomplete_frame, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symbolize_unresolved_not_cached, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_symbolize_read_here_checks_cookie, setup,
 						teardown),
 	};
 
