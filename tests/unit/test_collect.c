@@ -704,6 +704,34 @@ static void test_collect_window_carries_threads(void **state)
 	assert_int_equal(session_sample_count(t->session), 3);
 }
 
+/*
+ * A RACED record after a window: the thread's latest stack is the one its last sample had,
+ * which lives in the old window's session; here it must be a stack of the new one.
+ */
+static void test_collect_window_then_raced(void **state)
+{
+	struct collector *c = *state;
+	struct target *t = target_find(collector_targets(c), PID);
+	struct session *out[2];
+	int pids[2];
+
+	send_code(c, PID, 0, CODE_A, 11, "outer", "app.py", 10);
+	send_code(c, PID, 0, CODE_B, 22, "inner", "app.py", 20);
+	send_sample(c, &(struct smp){ .pid = PID, FRAMES(FRAME(CODE_B, 22, 0),
+							  FRAME(CODE_A, 11, 0)) });
+	assert_int_equal(collector_take_window(c, 0, 1, "w", out, pids, 2), 1);
+	session__free(out[0]);
+	send_sample(c, &(struct smp){ .pid = PID, .flags = PYI_SF_OFFCPU | PYI_SF_RACED,
+				      .reason = FUTEX, .weight_ns = 3000000,
+				      FRAMES(FRAME(CODE_A, 11, 6)) });
+	send_sample(c, &(struct smp){ .pid = PID, FRAMES(FRAME(CODE_A, 11, 0)) });
+	assert_int_equal(session_error(t->session), 0);
+	expect_weight(t->session, ROOT ";" OUTER "|l10;" INNER "|l20;[waiting on a lock]:<wait>:0",
+		      0.003);
+	expect_weight(t->session, ROOT ";" OUTER "|l10", INTERVAL);
+	assert_int_equal(session_sample_count(t->session), 2);
+}
+
 /* ---- process events ------------------------------------------------------------------------ */
 
 /* Exit closes the process's session: a late record adds nothing to it. */
@@ -888,6 +916,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_collect_wall_many_threads, setup_wall,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_collect_window_carries_threads, setup_wall,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_collect_window_then_raced, setup_wall,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_collect_exit_closes_session, setup_cpu,
 						teardown),
