@@ -277,6 +277,13 @@ static int setup_wall(void **state)
 	return 0;
 }
 
+static int setup_hide_idle(void **state)
+{
+	*state = new_collector(true, true);
+	activate(*state, PID);
+	return 0;
+}
+
 static int teardown(void **state)
 {
 	collector__free(*state);
@@ -623,16 +630,14 @@ static void test_collect_wall_idle(void **state)
 /* --hide-idle: the idle time is left out, the rest stays. */
 static void test_collect_wall_hide_idle(void **state)
 {
-	struct collector *c = new_collector(true, true);
-	struct session *s = activate(c, PID)->session;
+	struct collector *c = *state;
+	struct session *s = session_of(c, PID);
 
 	send_idle_samples(c);
 	expect_weight(s, SELECT ";[polling]:<idle>:0", 0);
 	expect_weight(s, SELECT ";[waiting for a CPU]:<wait>:0", 0.002);
 	expect_weight(s, LOOP ";[polling]:<wait>:0", 0.003);
 	assert_int_equal(session_sample_count(s), 2);
-	collector__free(c);
-	(void)state;
 }
 
 /*
@@ -912,7 +917,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_collect_wall_wait_leaves, setup_wall,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_collect_wall_idle, setup_wall, teardown),
-		cmocka_unit_test(test_collect_wall_hide_idle),
+		cmocka_unit_test_setup_teardown(test_collect_wall_hide_idle, setup_hide_idle,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_collect_wall_many_threads, setup_wall,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_collect_window_carries_threads, setup_wall,
