@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The HTML report page, embedded at build time by scripts/embed.py from html/report.html,
- * html/viewer.css and html/viewer.js. The page is split where the payload element goes:
- * write head, then <script type="application/octet-stream" id="pyi-data" data-encoding="...">
+ * html/viewer.css and the files of html/viewer/. The page is split where the payload element
+ * goes: write head, then <script type="application/octet-stream" id="pyi-data" data-encoding="...">
  * payload </script>, then tail. The payload format is in docs/html-report.md.
  */
 #ifndef PYINST_HTML_ASSETS_H

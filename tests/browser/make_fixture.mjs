@@ -2,25 +2,21 @@
 // Generates HTML report payloads (docs/html-report.md) and standalone pages, without the C side.
 // usage: node make_fixture.mjs OUTDIR             -> small, small-json, hostile, hostile-deflate, big
 //        node make_fixture.mjs OUTDIR NAME SAMPLES THREADS [json|deflate-base64] [hostile]
-import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const HTML_DIR = join(HERE, '..', '..', 'html');
+const EMBED = join(HERE, '..', '..', 'scripts', 'embed.py');
 
-// The same assembly as scripts/embed.py: CSS and JS inlined, CSP hash of the script.
+// The page the build embeds, by the build's own step (scripts/embed.py): the viewer's files
+// joined, CSS and JS inlined, the CSP hash of the script.
 export function assembleTemplate(dir = HTML_DIR) {
-	const template = readFileSync(join(dir, 'report.html'), 'utf8');
-	const css = readFileSync(join(dir, 'viewer.css'), 'utf8');
-	const js = readFileSync(join(dir, 'viewer.js'), 'utf8');
-	if (/<\/script|<script|<!--/i.test(js)) throw new Error('viewer.js contains a script/comment tag');
-	const hash = 'sha256-' + createHash('sha256').update(js, 'utf8').digest('base64');
-	return template.replace('@PYI-SCRIPT-HASH@', hash)
-		.replace('<!--PYI-STYLE-->', () => '<style>' + css + '</style>')
-		.replace('<!--PYI-SCRIPT-->', () => '<script>' + js + '</script>');
+	return execFileSync('python3', [EMBED, '--html', '-', join(dir, 'report.html'),
+		join(dir, 'viewer.css'), join(dir, 'viewer', 'files.txt')], { encoding: 'utf8' });
 }
 
 // JSON that cannot end the <script> element: '<' (and friends) as \u escapes.
