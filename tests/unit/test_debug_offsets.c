@@ -12,11 +12,13 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <cmocka.h>
 
 #include "debug_offsets.h"
-#include "pythons.h"
+#include "support.h"
 
 /* v3.14.0 Include/internal/pycore_debug_offsets.h, as the parser must see it (x86-64). */
 struct do314 {

@@ -8,30 +8,16 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "linetable.h"
-#include "pythons.h"
+#include "support.h"
 
 #define V(minor) ((3u << 24) | ((uint32_t)(minor) << 16) | 0xf0u)
 
 static struct test_python pythons[] = TEST_PYTHONS_INIT;
-
-static size_t unhex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-
-	if (strcmp(s, "-") == 0)
-		return 0;
-	for (; s[0] && s[1] && n < cap; s += 2) {
-		unsigned int b;
-
-		if (sscanf(s, "%2x", &b) != 1)
-			break;
-		out[n++] = (uint8_t)b;
-	}
-	return n;
-}
 
 /* Compares one "L ..." line against the decoder; returns the number of mismatches. */
 static int check_lines(uint32_t ver, const uint8_t *t, size_t len, int first, const char *name,
@@ -52,22 +38,13 @@ static int check_lines(uint32_t ver, const uint8_t *t, size_t len, int first, co
 static void test_linetable_matches_interpreter(void **state)
 {
 	struct test_python *py = *state;
-	char cmd[PATH_MAX * 2 + 64], *line = NULL, name[256] = "", version[64] = "";
+	char *line = NULL, name[256] = "", version[64] = "";
 	static uint8_t table[1 << 20];
 	size_t cap = 0, len = 0;
 	unsigned long ver = 0;
 	int first = 0, codes = 0, offsets = 0, bad = 0;
-	const char *root = getenv("PYI_SOURCE_ROOT");
-	FILE *p;
+	FILE *p = run_truth_script(py, "linetable_truth.py");
 
-	if (test_python_find(py)) {
-		print_message("not installed: %s\n", py->label);
-		skip();
-	}
-	assert_true(snprintf(cmd, sizeof(cmd), "%s %s/tests/data/linetable_truth.py", py->path,
-			     root ? root : ".") < (int)sizeof(cmd));
-	p = popen(cmd, "r");
-	assert_non_null(p);
 	while (getline(&line, &cap, p) > 0) {
 		char hex[1 << 16];
 

@@ -4,10 +4,12 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "pystr.h"
-#include "pythons.h"
+#include "support.h"
 
 static struct test_python pythons[] = TEST_PYTHONS_INIT;
 
@@ -85,39 +87,18 @@ static void test_pystr_errors(void **state)
 	assert_int_equal(pystr_decode(&s, out, sizeof(out)), -ENODATA);
 }
 
-static size_t unhex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-	unsigned int b;
-
-	while (s[0] && s[1] && n < cap && sscanf(s, "%2x", &b) == 1) {
-		out[n++] = (uint8_t)b;
-		s += 2;
-	}
-	return n;
-}
-
 /* Real str objects copied out of each interpreter's memory (ctypes.string_at). */
 static void test_pystr_from_interpreter_objects(void **state)
 {
 	struct test_python *py = *state;
 	static char line[1 << 16], obj_hex[1 << 15], want_hex[1 << 14];
 	static uint8_t obj[1 << 14], want[1 << 13];
-	char cmd[PATH_MAX * 2 + 64], out[2048];
-	const char *root = getenv("PYI_SOURCE_ROOT");
+	char out[2048];
 	const struct pyi_layout *lay = NULL;
 	unsigned long ver;
 	int n = 0;
-	FILE *p;
+	FILE *p = run_truth_script(py, "pystr_truth.py");
 
-	if (test_python_find(py)) {
-		print_message("not installed: %s\n", py->label);
-		skip();
-	}
-	assert_true(snprintf(cmd, sizeof(cmd), "%s %s/tests/data/pystr_truth.py", py->path,
-			     root ? root : ".") < (int)sizeof(cmd));
-	p = popen(cmd, "r");
-	assert_non_null(p);
 	while (fgets(line, sizeof(line), p)) {
 		if (sscanf(line, "V %lu", &ver) == 1) {
 			lay = layouts_find((uint32_t)ver);

@@ -7,10 +7,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
-#include "render_util.h"
+#include "support.h"
 
 /* Checks the shape of every line; returns the sum of the counts. */
 static long long check_lines(char *text, size_t *nlines)

@@ -19,7 +19,7 @@
 #include <zlib.h>
 
 #include "html_assets.h"
-#include "render_util.h"
+#include "support.h"
 #include "render.h"
 #include "session.h"
 

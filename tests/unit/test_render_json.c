@@ -8,10 +8,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
-#include "render_util.h"
+#include "support.h"
 
 #define UUID_LEN 36
 
@@ -50,23 +52,17 @@ static void normalise_groups(char *json)
 static void check_golden(const char *session_name, const char *golden)
 {
 	struct session *s = load_sample(session_name);
-	char *path = samples_path(golden), *want, *got;
 	size_t want_len = 0, got_len = 0;
+	char *want = read_sample(golden, &want_len), *got;
 	int ret;
 
-	want = read_whole(path, &want_len);
-	assert_non_null(want);
 	got = render_to_buf(render_json, s, &got_len, &ret);
 	assert_int_equal(ret, 0);
 	normalise_groups(want);
 	normalise_groups(got);
-	if (got_len != want_len || memcmp(got, want, want_len)) {
-		fprintf(stderr, "--- %s differs; got:\n%s", golden, got);
-		fail_msg("%s: output differs from the golden file", golden);
-	}
+	assert_golden(golden, want, want_len, got, got_len);
 	free(want);
 	free(got);
-	free(path);
 	session__free(s);
 }
 

@@ -1,17 +1,195 @@
 // SPDX-License-Identifier: MIT
 /*
- * The pprof renderer, decoded by the minimal protobuf reader in render_util.h: the gzip
- * wrapper, the field numbers, totals, one location per (function, line), valid UTF-8 strings.
+ * The pprof renderer, decoded by the minimal protobuf reader below: the gzip wrapper, the field
+ * numbers, totals, one location per (function, line), valid UTF-8 strings.
  * test_render_pprof_go.c has `go tool pprof` read the same output.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
-#include "render_util.h"
+#include "support.h"
+
+/* The pprof Profile, as far as the tests need it (profile.proto field numbers). */
+struct pb_profile {
+	char **strings;
+	size_t nstrings;
+	int64_t sample_type[2][2];	/* (type, unit) string indices */
+	size_t nsample_types;
+	uint64_t nsamples;
+	int64_t value_sum[2];
+	uint64_t nlocations, nfunctions;
+	uint64_t max_location_id, max_function_id;
+	int64_t function_names[64];	/* the first functions' name indices */
+	int64_t time_nanos, duration_nanos, period;
+	int64_t period_type[2];
+};
+
+static uint64_t pb_read_varint(const uint8_t **p, const uint8_t *end)
+{
+	uint64_t v = 0;
+
+	for (int shift = 0; *p < end && shift < 64; shift += 7) {
+		uint8_t b = *(*p)++;
+
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return v;
+	}
+	fail_msg("truncated varint");
+	return 0;
+}
+
+/* Calls back each (field, varint value) or (field, bytes) of one message. */
+struct pb_field {
+	uint32_t field;
+	uint32_t wire;
+	uint64_t v;
+	const uint8_t *data;
+	size_t len;
+};
+
+static int pb_next(const uint8_t **p, const uint8_t *end, struct pb_field *f)
+{
+	uint64_t key;
+
+	if (*p >= end)
+		return 0;
+	key = pb_read_varint(p, end);
+	f->field = (uint32_t)(key >> 3);
+	f->wire = key & 7;
+	if (f->wire == 0) {
+		f->v = pb_read_varint(p, end);
+	} else if (f->wire == 2) {
+		f->len = pb_read_varint(p, end);
+		assert_true(f->len <= (size_t)(end - *p));
+		f->data = *p;
+		*p += f->len;
+	} else {
+		fail_msg("unexpected wire type %u", f->wire);
+	}
+	return 1;
+}
+
+static void pb_value_type(const struct pb_field *f, int64_t out[2])
+{
+	const uint8_t *p = f->data, *end = p + f->len;
+	struct pb_field g;
+
+	while (pb_next(&p, end, &g))
+		if (g.field == 1 || g.field == 2)
+			out[g.field - 1] = (int64_t)g.v;
+}
+
+static void pb_sample(struct pb_profile *pr, const struct pb_field *f)
+{
+	const uint8_t *p = f->data, *end = p + f->len, *q;
+	struct pb_field g;
+	int i = 0;
+
+	pr->nsamples++;
+	while (pb_next(&p, end, &g)) {
+		if (g.field != 2)
+			continue;
+		assert_int_equal(g.wire, 2);	/* packed */
+		for (q = g.data; q < g.data + g.len && i < 2; i++)
+			pr->value_sum[i] += (int64_t)pb_read_varint(&q, g.data + g.len);
+	}
+}
+
+static void pb_function(struct pb_profile *pr, const struct pb_field *f)
+{
+	const uint8_t *p = f->data, *end = p + f->len;
+	struct pb_field g;
+	uint64_t id = 0;
+	int64_t name = -1;
+
+	while (pb_next(&p, end, &g)) {
+		if (g.field == 1)
+			id = g.v;
+		else if (g.field == 2)
+			name = (int64_t)g.v;
+	}
+	assert_true(id > 0);
+	if (id > pr->max_function_id)
+		pr->max_function_id = id;
+	if (id <= 64)
+		pr->function_names[id - 1] = name;
+	pr->nfunctions++;
+}
+
+/* Gunzips and decodes; every string must be valid UTF-8. */
+static void pb_profile_read(const char *gz, size_t gzlen, struct pb_profile *pr)
+{
+	z_stream z = { 0 };
+	uint8_t *raw = NULL;
+	size_t cap = 1 << 16, len = 0;
+	const uint8_t *p, *end;
+	struct pb_field f;
+	int zr;
+
+	memset(pr, 0, sizeof(*pr));
+	assert_int_equal(inflateInit2(&z, 31), Z_OK);	/* gzip wrapper required */
+	z.next_in = (Bytef *)gz;
+	z.avail_in = (uInt)gzlen;
+	do {
+		raw = realloc(raw, cap *= 2);
+		assert_non_null(raw);
+		z.next_out = raw + len;
+		z.avail_out = (uInt)(cap - len);
+		zr = inflate(&z, Z_NO_FLUSH);
+		len = cap - z.avail_out;
+	} while (zr == Z_OK);
+	assert_int_equal(zr, Z_STREAM_END);
+	inflateEnd(&z);
+	for (p = raw, end = raw + len; pb_next(&p, end, &f);) {
+		switch (f.field) {
+		case 1:
+			assert_true(pr->nsample_types < 2);
+			pb_value_type(&f, pr->sample_type[pr->nsample_types++]);
+			break;
+		case 2: pb_sample(pr, &f); break;
+		case 4: pr->nlocations++; break;
+		case 5: pb_function(pr, &f); break;
+		case 6: {
+			uint32_t cp;
+
+			for (size_t i = 0, n; i < f.len; i += n) {
+				n = session_utf8_decode(f.data + i, f.len - i, &cp);
+				assert_true(n > 0);
+			}
+			pr->strings = realloc(pr->strings, (pr->nstrings + 1) * sizeof(char *));
+			pr->strings[pr->nstrings++] = strndup((const char *)f.data, f.len);
+			break;
+		}
+		case 9: pr->time_nanos = (int64_t)f.v; break;
+		case 10: pr->duration_nanos = (int64_t)f.v; break;
+		case 11: pb_value_type(&f, pr->period_type); break;
+		case 12: pr->period = (int64_t)f.v; break;
+		default: fail_msg("unexpected Profile field %u", f.field);
+		}
+	}
+	free(raw);
+}
+
+static const char *pb_string(const struct pb_profile *pr, int64_t i)
+{
+	assert_true(i >= 0 && (size_t)i < pr->nstrings);
+	return pr->strings[i];
+}
+
+static void pb_profile_free(struct pb_profile *pr)
+{
+	for (size_t i = 0; i < pr->nstrings; i++)
+		free(pr->strings[i]);
+	free(pr->strings);
+}
 
 static void render_profile(struct session *s, struct pb_profile *pr)
 {

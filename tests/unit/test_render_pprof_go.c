@@ -7,11 +7,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-#include "render_util.h"
+#include "support.h"
 
 /* The output of `go tool pprof -top <flags> path`. */
 static char *pprof_top(const char *flags, const char *path)
@@ -32,22 +34,10 @@ static char *pprof_top(const char *flags, const char *path)
 	return out;
 }
 
-static char *render_file(struct session *s)
-{
-	size_t len;
-	int ret;
-	char *buf = render_to_buf(render_pprof, s, &len, &ret), *path;
-
-	assert_int_equal(ret, 0);
-	path = write_temp(buf, len, ".pb.gz");
-	free(buf);
-	return path;
-}
-
 static void test_render_pprof_go_reads_demo(void **state)
 {
 	struct session *s = load_sample("demo.pyisession");
-	char *path = render_file(s), *top;
+	char *path = render_to_temp(render_pprof, s, ".pb.gz"), *top;
 
 	top = pprof_top("-sample_index=wall", path);
 	fputs(top, stderr);
@@ -69,7 +59,7 @@ static void test_render_pprof_go_reads_demo(void **state)
 static void test_render_pprof_go_reads_hostile_names(void **state)
 {
 	struct session *s = hostile_session();
-	char *path = render_file(s), *top;
+	char *path = render_to_temp(render_pprof, s, ".pb.gz"), *top;
 
 	top = pprof_top("-sample_index=wall", path);
 	assert_non_null(strstr(top, "Total samples = 500ms (  100%)"));

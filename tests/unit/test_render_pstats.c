@@ -9,11 +9,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-#include "render_util.h"
+#include "support.h"
 
 static const char *python(void)
 {
@@ -22,18 +24,6 @@ static const char *python(void)
 	if (p)
 		return p;
 	return access("/usr/bin/python3.11", X_OK) ? NULL : "/usr/bin/python3.11";
-}
-
-static char *render_file(struct session *s)
-{
-	size_t len;
-	int ret;
-	char *buf = render_to_buf(render_pstats, s, &len, &ret), *path;
-
-	assert_int_equal(ret, 0);
-	path = write_temp(buf, len, ".pstats");
-	free(buf);
-	return path;
 }
 
 /* Runs a python snippet with argv[1] = ours, argv[2] = theirs; returns its exit status. */
@@ -67,7 +57,7 @@ static void test_render_pstats_loads_like_pyinstrument(void **state)
 		skip();
 	}
 	s = load_sample("demo.pyisession");
-	ours = render_file(s);
+	ours = render_to_temp(render_pstats, s, ".pstats");
 	theirs = samples_path("demo.pstats");
 	assert_int_equal(run_python(script, ours, theirs), 0);
 	unlink(ours);
@@ -95,7 +85,7 @@ static void test_render_pstats_hostile_names_load(void **state)
 		skip();
 	}
 	s = hostile_session();
-	ours = render_file(s);
+	ours = render_to_temp(render_pstats, s, ".pstats");
 	assert_int_equal(run_python(script, ours, ""), 0);
 	unlink(ours);
 	free(ours);

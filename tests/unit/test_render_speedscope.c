@@ -8,45 +8,33 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
-#include "render_util.h"
+#include "support.h"
 
 static const char ours[] = "\"exporter\": \"pyinst-bpf\"";
 static const char theirs[] = "\"exporter\": \"pyinstrument\"";
 
-static int setup_tz(void **state)
-{
-	setenv("TZ", "UTC", 1);
-	tzset();
-	return 0;
-}
-
 static void test_render_speedscope_golden_demo(void **state)
 {
 	struct session *s = load_sample("demo.pyisession");
-	char *path = samples_path("demo.speedscope.json"), *want, *got, *at, *fixed;
 	size_t want_len = 0, got_len = 0;
+	char *want = read_sample("demo.speedscope.json", &want_len), *got, *at, *fixed;
 	int ret;
 
-	want = read_whole(path, &want_len);
-	assert_non_null(want);
 	got = render_to_buf(render_speedscope, s, &got_len, &ret);
 	assert_int_equal(ret, 0);
 	at = strstr(got, ours);
 	assert_non_null(at);
 	assert_true(asprintf(&fixed, "%.*s%s%s", (int)(at - got), got, theirs,
 			     at + sizeof(ours) - 1) > 0);
-	if (strcmp(fixed, want)) {
-		fprintf(stderr, "--- demo.speedscope.json differs; got:\n%s", fixed);
-		fail_msg("demo.speedscope.json: output differs from the golden file");
-	}
+	assert_golden("demo.speedscope.json", want, want_len, fixed, strlen(fixed));
 	free(fixed);
 	free(want);
 	free(got);
-	free(path);
 	session__free(s);
 }
 
@@ -92,5 +80,5 @@ int main(void)
 		cmocka_unit_test(test_render_speedscope_escapes_hostile_names),
 	};
 
-	return cmocka_run_group_tests(tests, setup_tz, NULL);
+	return cmocka_run_group_tests(tests, setup_utc, NULL);
 }

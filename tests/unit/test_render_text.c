@@ -11,13 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 
 #include "render.h"
 #include "session.h"
-#include "render_util.h"
+#include "support.h"
 
 /* Renders a sample session with `-p` style options (NULL-terminated) into a string. */
 static char *render_with(struct session *s, const char *const *opts, size_t *len, int *ret)
@@ -40,30 +39,16 @@ static char *render_with(struct session *s, const char *const *opts, size_t *len
 static void check_golden(const char *session_name, const char *golden, const char *const *opts)
 {
 	struct session *s = load_sample(session_name);
-	char *path = samples_path(golden), *want, *got;
 	size_t want_len = 0, got_len = 0;
+	char *want = read_sample(golden, &want_len), *got;
 	int ret;
 
-	want = read_whole(path, &want_len);
-	assert_non_null(want);
 	got = render_with(s, opts, &got_len, &ret);
 	assert_int_equal(ret, 0);
-	if (got_len != want_len || memcmp(got, want, want_len)) {
-		fprintf(stderr, "--- %s differs; got:\n%s", golden, got);
-		fail_msg("%s: output differs from the golden file", golden);
-	}
+	assert_golden(golden, want, want_len, got, got_len);
 	free(want);
 	free(got);
-	free(path);
 	session__free(s);
-}
-
-static int setup_tz(void **state)
-{
-	/* The samples were recorded in UTC: "Recorded: 22:32:29" is localtime(start_time). */
-	setenv("TZ", "UTC", 1);
-	tzset();
-	return 0;
 }
 
 static void test_render_text_golden_demo(void **state)
@@ -366,5 +351,5 @@ int main(void)
 		cmocka_unit_test(test_render_text_deepest_stack),
 	};
 
-	return cmocka_run_group_tests(tests, setup_tz, NULL);
+	return cmocka_run_group_tests(tests, setup_utc, NULL);
 }

@@ -19,7 +19,7 @@
 #include "frame_tree.h"
 #include "processors.h"
 #include "session.h"
-#include "render_util.h"
+#include "support.h"
 
 static char *save_to_string(const struct session *s, size_t *len)
 {
