@@ -24,8 +24,12 @@ SRC
 	# a private source list and state: the system's apt configuration is left alone
 	apt_opts=(-o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$apt_dir"
 		-o "Dir::State::Lists=$apt_dir/lists" -o Debug::NoDropPrivs=1)
-	apt-get "${apt_opts[@]}" update -qq
-	(cd "$deps" && apt-get "${apt_opts[@]}" source -qq --download-only cjson >/dev/null 2>&1)
+	# exit 77: this machine cannot fetch it (no network), which is not a failed build
+	if ! apt-get "${apt_opts[@]}" update -qq ||
+		! (cd "$deps" && apt-get "${apt_opts[@]}" source -qq --download-only cjson >/dev/null 2>&1); then
+		echo "build-static.sh: cannot fetch Debian's cJSON source with apt-get" >&2
+		exit 77
+	fi
 	dsc=$(ls "$deps"/cjson_*.dsc | head -1)
 	rm -rf "$deps/cjson-src"
 	dpkg-source --no-check -x "$dsc" "$deps/cjson-src" >/dev/null
