@@ -225,7 +225,7 @@ def heavy_session(extra, stop=None, load=(8, 4, 1000)):
             prof.wait()
             raise Failure("still running 30 s later: -d/signals ignored under load")
         reader.join()
-    lines = [(t, l) for t, l in lines if not l.startswith("libbpf")]
+    lines = [(t, l) for t, l in lines if not l.startswith("pyinst-bpf: libbpf: ")]
     return lines, rc, stopped
 
 
