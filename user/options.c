@@ -21,6 +21,12 @@ static bool is_end(const struct cli_option *o)
 	return !o->name && !o->arg && !o->section;
 }
 
+void cli_getopt_release(struct cli_getopt *g)
+{
+	free(g->longopts);
+	g->longopts = NULL;
+}
+
 int cli_getopt_init(struct cli_getopt *g, const struct cli_command *cmd)
 {
 	const struct cli_option *o;
@@ -40,8 +46,10 @@ int cli_getopt_init(struct cli_getopt *g, const struct cli_command *cmd)
 		g->longopts[n++] = (struct option){ o->name, o->has_arg, NULL, o->val };
 		if (!has_short(o))
 			continue;
-		if (s + 3 > sizeof(g->shortopts))
+		if (s + 3 > sizeof(g->shortopts)) {
+			cli_getopt_release(g);
 			return -E2BIG;
+		}
 		g->shortopts[s++] = (char)o->val;
 		if (o->has_arg == required_argument)
 			g->shortopts[s++] = ':';
@@ -49,12 +57,6 @@ int cli_getopt_init(struct cli_getopt *g, const struct cli_command *cmd)
 	g->longopts[n] = (struct option){ "help-markdown", no_argument, NULL, CLI_OPT_MARKDOWN };
 	g->shortopts[s] = '\0';
 	return 0;
-}
-
-void cli_getopt_release(struct cli_getopt *g)
-{
-	free(g->longopts);
-	g->longopts = NULL;
 }
 
 /* One option as typed: "-p, --pid PID", "--all", or a documenting row's own label. */
