@@ -250,7 +250,7 @@ def per_interpreter_tests():
     full = (test_shares_launch, test_shares_pid, test_deep_recursion_whole,
             test_deep_recursion_truncated, test_threads_and_sleeper, test_line_numbers,
             test_churn_names_right, test_churn_naps_names_right, test_methods_class, test_gil_waits_launch,
-            test_server_counters_zero, test_server_no_warning_wall)
+            test_server_counters_zero, test_server_no_warning_wall, test_late_work_on_cpu)
     # another build of a version covered in full (PIE, shared, debug, JIT): what differs
     variant = (test_shares_launch, test_shares_pid, test_deep_recursion_whole,
                test_methods_class, test_gil_waits_launch)
@@ -420,6 +420,28 @@ def test_thread_totals_wall():
           "late thread: %.3fs in the profile, it lived %.3fs" % (workers[0], truth["worker"]))
     check(main[0] >= 0.98 * truth["main"],
           "main thread: %.3fs in the profile, the script ran %.3fs" % (main[0], truth["main"]))
+
+
+def late_cpu_agrees(run):
+    s, truth = run.session(), run.truth()
+    for func, ran in sorted(truth.items()):
+        # on a CPU: not under a wait leaf (wall mode shows the waits for a CPU too)
+        got = sum(w for st, w in s.records if any(f["name"] == func for f in st) and
+                  st[-1]["file"] not in ("<wait>", "<idle>"))
+        # 0 if the events were not inherited, 2x if a thread were sampled by two; the
+        # cpu-clock also counts interrupts and steal time that the run time leaves out
+        check(0.8 * ran <= got <= 1.25 * ran,
+              "%s: %.3fs on a CPU in the profile, it ran %.3fs" % (func, got, ran))
+
+
+def test_late_work_on_cpu(python):
+    """A thread started after the profiler attached, one that thread starts, and a forked child
+    are sampled on a CPU for all they ran: the perf events on the targets' threads are
+    inherited (docs/design.md, "Perf events"); launched in cpu mode, and with --pid in wall
+    mode following children."""
+    late_cpu_agrees(profile_launch(python, "late_cpu.py", [0.4], ["--mode", "cpu"]))
+    late_cpu_agrees(profile_pid(python, "late_cpu.py", [0.4], ["--mode", "wall",
+                                                               "--subprocesses"]))
 
 
 SUMMARY = re.compile(r"^pyinst-bpf: [0-9.]+s, (\d+) samples, (\d+) threads?( \((\d+) blocked\))? "
