@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only OR MIT
 /*
- * The sampler. A cpu-clock perf_event on every CPU runs on_cpu_sample(); for a thread of a
- * target process it finds the thread's PyThreadState, walks the Python frame chain and sends
- * the frames (code object address, cookie, instruction offset) to user space on the ring buffer.
+ * The sampler. A cpu-clock perf_event on each target thread (inherited by the threads it
+ * starts; on every CPU with --all/--cgroup) runs on_cpu_sample(); for a thread of a target
+ * process it finds the thread's PyThreadState, walks the Python frame chain and sends the
+ * frames (code object address, cookie, instruction offset) to user space on the ring buffer.
  * Code objects are described once per CPU (strings and line table read here, while the object
  * is alive), so names stay right when the object is freed later.
  *

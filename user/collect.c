@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The collector: loads bpf/sampler.bpf.c, opens a cpu-clock perf event per CPU, takes sample,
- * code and process records off the ring buffer, and builds one session per Python process.
+ * The collector: loads bpf/sampler.bpf.c, opens a cpu-clock perf event per target thread (per
+ * CPU for --all/--cgroup), takes sample, code and process records off the ring buffer, and
+ * builds one session per Python process.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -590,8 +591,9 @@ static int open_task_events(struct collector *c, int pid, bool follow)
 	return rc;
 }
 
-/* Per-task events are not possible here (too many threads for the descriptors left, ...):
- * an event per CPU instead, before the first sample. */
+/* Per-task events are not possible here (too many threads for the descriptors left, a kernel
+ * without inherit_thread, no right to trace the target, ...): an event per CPU instead, as
+ * before them, opened before sampling begins. */
 static int fall_back_per_cpu(struct collector *c, int why, char *err, size_t errlen)
 {
 	close_task_events(c);
@@ -868,11 +870,8 @@ int collector_add_pid(struct collector *c, int pid, bool follow, bool must_be_py
 	t->pending_since = monotonic_now();
 	if (c->per_task) {
 		rc = open_task_events(c, pid, follow);
-		if (rc == -EMFILE || rc == -ENFILE || rc == -ENOMEM)
+		if (rc)
 			rc = fall_back_per_cpu(c, rc, err, errlen);
-		else if (rc)
-			snprintf(err, errlen, "cannot open a cpu-clock perf event on process %d: %s",
-				 pid, strerror(-rc));
 		if (rc)
 			return rc;
 	}
