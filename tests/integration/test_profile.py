@@ -444,6 +444,31 @@ def test_late_work_on_cpu(python):
                                                                "--subprocesses"]))
 
 
+def test_few_descriptors_per_cpu():
+    """A process with more threads than descriptors left for their perf events: the events are
+    opened per CPU instead, and every running thread is still sampled."""
+    python = interpreters()[-1][1]
+    target = subprocess.Popen([python, os.path.join(WORKLOADS, "busy.py"), "30", "40", "5"])
+    try:
+        deadline = time.time() + 30
+        while len(os.listdir("/proc/%d/task" % target.pid)) < 40:
+            check(time.time() < deadline and target.poll() is None, "busy.py never ran 40 threads")
+            time.sleep(0.05)
+        out = os.path.join(tmpdir(), "fd-%d-%s.pyisession" % (os.getpid(), time.time()))
+        # two descriptors an event (the event and its BPF link): 40 threads need 80
+        p = subprocess.run(["prlimit", "--nofile=64:64", binary(), "-v", "--mode", "cpu",
+                            "--pid", str(target.pid), "-d", "1.5", "-o", out],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    finally:
+        target.kill()
+        target.wait()
+    err = p.stderr.decode(errors="replace")
+    check(p.returncode == 0, "pyinst-bpf exited %d: %s" % (p.returncode, err[-500:]))
+    check("one per CPU instead" in err, "no fallback to per-CPU events was told")
+    burning = [r for r, t in Session(out).thread_roots().items() if t > 0]
+    check(len(burning) >= 10, "%d threads sampled of 40 busy ones" % len(burning))
+
+
 SUMMARY = re.compile(r"^pyinst-bpf: [0-9.]+s, (\d+) samples, (\d+) threads?( \((\d+) blocked\))? "
                      r"in (\d+) process(es)?, (\d+) lost, \d+ MiB$", re.M)
 
@@ -496,7 +521,8 @@ def general_tests():
         test_corrupt_session,
         test_bad_option, test_sigterm_writes_report, test_target_exits_midway,
         test_exec_command_fails, test_launch_through_shim, test_500_threads,
-        test_thread_totals_wall, test_final_summary_wall, test_final_summary_cpu)]
+        test_thread_totals_wall, test_final_summary_wall, test_final_summary_cpu,
+        test_few_descriptors_per_cpu)]
 
 
 if __name__ == "__main__":
