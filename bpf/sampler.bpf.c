@@ -13,7 +13,7 @@
  * The work is in the helpers (*.bpf.h, one job each); the state user space sets and reads is
  * in sampler.bpf.h, the records it receives in include/pyinst_abi.h.
  */
-#include "vmlinux.h"
+#include "kernel_types.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
