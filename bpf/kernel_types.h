@@ -18,6 +18,7 @@ typedef int __s32;
 typedef unsigned int __u32;
 typedef long long __s64;
 typedef unsigned long long __u64;
+/* named by bpf_helper_defs.h */
 typedef __u32 __be32;
 typedef __u16 __be16;
 typedef __u32 __wsum;
