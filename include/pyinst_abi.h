@@ -161,36 +161,38 @@ PYI_ASSERT_SIZE(pyi_proc_event, 16);
 PYI_ASSERT_OFF(pyi_proc_event, ppid, 12);
 
 /*
- * CPython struct offsets the kernel needs, per interpreter version.
- * Generated tables fill these (scripts/gen_layouts.sh); -1 = the field does not exist.
+ * CPython struct offsets, per interpreter version: those the kernel reads, and the few that
+ * only user space's own reads use (marked "user space"), kept in the one generated table
+ * (scripts/gen_layouts.sh) that both sides index the same way; they cost the procs map 14 bytes
+ * a process. -1 = the field does not exist.
  */
 struct pyi_offsets {
-	__u32 version_hex;	/* PY_VERSION_HEX of the layout */
-	__s16 interp_next;
+	__u32 version_hex;	/* user space: PY_VERSION_HEX of the layout */
+	__s16 interp_next;	/* user space */
 	__s16 interp_tstate_head;
 	__s16 tstate_next;
-	__s16 tstate_interp;
+	__s16 tstate_interp;	/* user space */
 	__s16 tstate_frame;	/* <3.11 frame; 3.11-3.12 cframe; 3.13+ current_frame */
 	__s16 cframe_current_frame;	/* 3.11-3.12 */
 	__s16 tstate_thread_id;
-	__s16 tstate_native_thread_id;	/* 3.11+ */
+	__s16 tstate_native_thread_id;	/* user space; 3.11+ */
 	__s16 frame_code;	/* f_code / f_executable */
 	__s16 frame_previous;	/* f_back / previous */
 	__s16 frame_instr;	/* <3.11 f_lasti (int); 3.11+ prev_instr / instr_ptr */
 	__s16 frame_owner;	/* 3.11+ (char) */
 	__s16 frame_localsplus;	/* f_localsplus / localsplus */
-	__s16 code_argcount;
+	__s16 code_argcount;	/* user space */
 	__s16 code_flags;
 	__s16 code_firstlineno;
 	__s16 code_name;
-	__s16 code_qualname;	/* 3.11+ */
+	__s16 code_qualname;	/* user space; 3.11+ */
 	__s16 code_filename;
 	__s16 code_varnames;	/* <3.11 co_varnames; 3.11+ co_localsplusnames */
 	__s16 code_linetable;	/* <3.10 co_lnotab; 3.10+ co_linetable */
 	__s16 code_firsttraceable;	/* 3.11+ _co_firsttraceable */
 	__s16 code_adaptive;	/* 3.11+ co_code_adaptive */
 	__s16 object_type;	/* ob_type */
-	__s16 type_name;	/* tp_name */
+	__s16 type_name;	/* user space: tp_name */
 	__s16 tuple_item;	/* ob_item */
 	__s16 bytes_size;	/* ob_size */
 	__s16 bytes_data;	/* ob_sval */
