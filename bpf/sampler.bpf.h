@@ -2,7 +2,9 @@
 /*
  * The sampler's state: the knobs and globals user space sets through the skeleton, the maps,
  * and the value types that stay in the kernel (the records user space reads are in
- * include/pyinst_abi.h). Included once, by sampler.bpf.c, through the helpers.
+ * include/pyinst_abi.h). Every program family's object (sampler, wall, procs .bpf.c) includes
+ * it: the variables and maps are __weak, so bpftool's linker keeps one of each, which the
+ * skeleton names as before.
  */
 #ifndef PYINST_SAMPLER_BPF_H
 #define PYINST_SAMPLER_BPF_H
@@ -10,32 +12,32 @@
 #include "pyinst_abi.h"
 
 /* Knobs set by user space before load (user/collect.c, configure()). */
-const volatile __u32 max_depth = PYI_DEFAULT_MAX_DEPTH;	/* 1 .. PYI_FRAMES_CAP */
+const volatile __u32 max_depth __weak = PYI_DEFAULT_MAX_DEPTH;	/* 1 .. PYI_FRAMES_CAP */
 /* the host's budget per CPU and PYI_BUDGET_WINDOW_NS: the perf_event program's kernel time
  * and samples; beyond them samples are skipped until the window ends */
-const volatile __u64 budget_ns = 5000000;
-const volatile __u64 budget_events = 2000;
-const volatile bool gil_only = false;
+const volatile __u64 budget_ns __weak = 5000000;
+const volatile __u64 budget_events __weak = 2000;
+const volatile bool gil_only __weak = false;
 /* --cgroup / --container: processes under this cgroup v2 (id, level); --all: every process */
-const volatile __u64 target_cgroup = 0;
-const volatile __u32 target_cgroup_level = 0;
-const volatile bool discover_all = false;
+const volatile __u64 target_cgroup __weak = 0;
+const volatile __u32 target_cgroup_level __weak = 0;
+const volatile bool discover_all __weak = false;
 /* The scratch and code cache row of the iterator (one run at a time: one reader). */
-const volatile __u32 iter_slot = 0;
+const volatile __u32 iter_slot __weak = 0;
 
 /* Processes of interest (targets and followed ones): one bit per host tgid. Shared with user
  * space through the mmapped .bss, so the hot path tests it without a helper call. */
-__u64 pid_bitmap[PYI_PID_BITMAP / 64];
+__u64 pid_bitmap[PYI_PID_BITMAP / 64] __weak;
 
 /* The weight of an on-CPU sample: the perf event's period, raised by user space over budget. */
-__u64 sample_period_ns = 1000000;
+__u64 sample_period_ns __weak = 1000000;
 
 /* ktime after which no sample is taken (0: none): --duration's end, or 1 from user space's
  * signal handler. Sampling ends on time even when the profiler waits for a CPU. */
-__u64 stop_at_ns;
+__u64 stop_at_ns __weak;
 
 /* Set by user space before each run of the iterator (enum pyi_iter_mode). */
-__u32 iter_mode;
+__u32 iter_mode __weak;
 
 /* Limits of the kernel's work, not knobs: user space has never needed to change them. */
 #define MAX_WALK		(16 * PYI_FRAMES_CAP)	/* frames followed at most */
@@ -127,7 +129,7 @@ struct wall_thread {
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 << 20);	/* resized by user space */
-} events SEC(".maps");
+} events __weak SEC(".maps");
 
 /* Targets, keyed by host tgid: filled by user space once it knows the process's layout. */
 struct {
@@ -135,7 +137,7 @@ struct {
 	__uint(max_entries, PYI_MAX_PROCS);
 	__type(key, __u32);
 	__type(value, struct pyi_proc);
-} procs SEC(".maps");
+} procs __weak SEC(".maps");
 
 /* Processes whose descendants become targets when they turn out to be Python. */
 struct {
@@ -143,14 +145,14 @@ struct {
 	__uint(max_entries, PYI_MAX_PROCS);
 	__type(key, __u32);
 	__type(value, __u32);
-} follow SEC(".maps");
+} follow __weak SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, PYI_MAX_THREADS);
 	__type(key, struct thread_key);
 	__type(value, struct thread_val);
-} threads SEC(".maps");
+} threads __weak SEC(".maps");
 
 /* Discovery requests already sent: tgid -> ktime of the last one. */
 struct {
@@ -158,7 +160,7 @@ struct {
 	__uint(max_entries, PYI_MAX_PROCS);
 	__type(key, __u32);
 	__type(value, __u64);
-} asked SEC(".maps");
+} asked __weak SEC(".maps");
 
 /* One row per CPU (perf_event), then the iterator's; max_entries set by user space. */
 struct {
@@ -166,35 +168,35 @@ struct {
 	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, struct scratch);
-} scratch_map SEC(".maps");
+} scratch_map __weak SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, struct code_cache);
-} code_caches SEC(".maps");
+} code_caches __weak SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, PYI_ERR_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
-} errors SEC(".maps");
+} errors __weak SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct pyi_budget);
-} budget SEC(".maps");
+} budget __weak SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, PYI_MAX_THREADS);
 	__type(key, __u32);	/* host tid */
 	__type(value, struct wall_thread);
-} wall_threads SEC(".maps");
+} wall_threads __weak SEC(".maps");
 
 static __always_inline void count(void *map, __u32 idx)
 {
