@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -86,8 +87,14 @@ static void expect_info(struct fixture *f, uint32_t id, const char *want, size_t
 
 	assert_int_not_equal(id, SESSION_NO_FRAME);
 	info = session_frame_info(f->s, id, &len);
-	assert_int_equal(len, want_len);
-	assert_memory_equal(info, want, len);
+	if (len != want_len || memcmp(info, want, len)) {
+		print_message("frame_info: ");
+		for (size_t i = 0; i < len; i++)
+			print_message((unsigned char)info[i] < 0x20 ? "\\x%02x" : "%c",
+				      (unsigned char)info[i]);
+		print_message("\n");
+		fail();
+	}
 }
 
 #define EXPECT_INFO(f, id, lit) expect_info(f, id, lit, sizeof(lit) - 1)
@@ -301,6 +308,66 @@ static void test_symbolize_read_here_checks_cookie(void **state)
 	free(fc);
 }
 
+/* A type object of layout l: its tp_name, and its own type. */
+struct fake_type {
+	uint8_t obj[512];
+	char name[64];
+};
+
+static void fake_type(const struct pyi_layout *l, struct fake_type *ft, const char *name,
+		      const void *meta)
+{
+	snprintf(ft->name, sizeof(ft->name), "%s", name);
+	put_u64(ft->obj, l->off.type_name, (uintptr_t)ft->name);
+	put_u64(ft->obj, l->off.object_type, (uintptr_t)meta);
+}
+
+/*
+ * The class of a method's first argument (self's type, or cls checked to be a type) is read
+ * from the target: its short name, control characters replaced, forgotten with the process.
+ */
+static void test_symbolize_class_names(void **state)
+{
+	struct fixture *f = *state;
+	const struct pyi_layout *l = layouts_find(0x030b00f0);
+	struct fake_type *types = calloc(5, sizeof(*types));
+	struct pyi_frame fr = { .code = CODE, .cookie = 7 };
+
+	assert_non_null(l);
+	assert_non_null(types);
+	set_str(&f->rec->name, "run", 3);
+	set_str(&f->rec->filename, "m.py", 4);
+	f->rec->pid = (__u32)getpid();
+	assert_int_equal(symbolizer_add_code(f->sy, f->rec), 0);
+	f->t = (struct sym_target){
+		.pid = getpid(), .version_hex = 0x030b00f0, .layout = l, .off = &l->off,
+		.type_type = (uintptr_t)types[0].obj,
+	};
+	fake_type(l, &types[0], "type", types[0].obj);
+	fake_type(l, &types[1], "pkg.mod.Wid\x1b[0mget", types[0].obj);
+	fake_type(l, &types[2], "pkg.Meta", types[0].obj);		/* a metaclass */
+	fake_type(l, &types[3], "pkg.Meta.Model", types[2].obj);	/* ... and its class */
+	fake_type(l, &types[4], "pkg.Fake", types[3].obj);	/* an instance of that class */
+	/* self: the kernel sends its type */
+	fr.cls = (uintptr_t)types[1].obj;
+	EXPECT_INFO(f, symbolizer_frame(f->sy, f->s, &f->t, 0, &fr),
+		    "run\0m.py\0" "3\x01" "cWid?[0mget");
+	/* cls (bit 0): a type, or a class of a metaclass */
+	fr.cls = (uintptr_t)types[3].obj | 1;
+	EXPECT_INFO(f, symbolizer_frame(f->sy, f->s, &f->t, 0, &fr),
+		    "run\0m.py\0" "3\x01" "cModel");
+	/* a first argument named cls that is no type (its type's type is not type): no class */
+	fr.cls = (uintptr_t)types[4].obj | 1;
+	EXPECT_INFO(f, symbolizer_frame(f->sy, f->s, &f->t, 0, &fr), "run\0m.py\0" "3");
+	/* the process is gone and its pid reused: the same address names another class */
+	fake_type(l, &types[1], "app.Other", types[0].obj);
+	symbolizer_forget(f->sy, getpid());
+	fr.cls = (uintptr_t)types[1].obj;
+	EXPECT_INFO(f, symbolizer_frame(f->sy, f->s, &f->t, 0, &fr),
+		    "run\0m.py\0" "3\x01" "cOther");
+	free(types);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -314,6 +381,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_symbolize_read_here_checks_cookie, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_symbolize_class_names, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
