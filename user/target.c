@@ -197,10 +197,10 @@ static void fill_proc(const struct target *t, uint32_t hex, struct pyi_proc *p)
 	int minor = t->py.minor;
 	int16_t frame_offs[] = { o->frame_code, o->frame_previous, o->frame_instr,
 				 o->frame_owner };
-	int16_t code_offs[] = { o->object_type, o->code_argcount, o->code_flags,
-				o->code_firstlineno, o->code_name, o->code_qualname,
-				o->code_filename, o->code_varnames, o->code_linetable,
-				o->code_firsttraceable };
+	/* the code object fields the kernel reads (bpf/code.bpf.h) */
+	int16_t code_offs[] = { o->object_type, o->code_flags, o->code_firstlineno,
+				o->code_name, o->code_filename, o->code_varnames,
+				o->code_linetable, o->code_firsttraceable };
 
 	memset(p, 0, sizeof(*p));
 	p->off = *o;
@@ -221,7 +221,8 @@ static void fill_proc(const struct target *t, uint32_t hex, struct pyi_proc *p)
 	if (o->frame_localsplus >= 0 && o->frame_localsplus + 8 <= PYI_FRAME_BLOCK &&
 	    o->frame_localsplus + 8 > p->frame_read_len)
 		p->frame_read_len = o->frame_localsplus + 8;
-	p->code_read_len = read_len(max_of(code_offs, 10), PYI_CODE_BLOCK);
+	p->code_read_len = read_len(max_of(code_offs, sizeof(code_offs) / sizeof(code_offs[0])),
+				    PYI_CODE_BLOCK);
 	p->since_ns = ktime_now();
 }
 
