@@ -145,8 +145,6 @@ uint64_t session_seconds_to_ns(double seconds);
 size_t session_format_float(double v, char *buf, size_t len);
 /* A JSON string with ensure_ascii escapes; undecodable bytes become \udcXX (surrogateescape). */
 void session_json_write_string(FILE *out, const char *str, size_t len);
-/* One UTF-8 code point at p: its length, or 0 when the bytes are not valid UTF-8. */
-size_t session_utf8_decode(const unsigned char *p, size_t len, uint32_t *cp);
 
 /*
  * What pyinst-bpf knows of a recording and pyinstrument's format has no field for. Saved in a

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "processors.h"
 #include "render.h"
+#include "utf8.h"
 
 struct folded {
 	struct frame_tree *t;
@@ -55,7 +56,7 @@ static size_t append(struct folded *f, size_t at, const char *s, bool escape)
 		f->cap = 2 * need;
 	}
 	for (; p < end; p += n) {
-		n = session_utf8_decode(p, (size_t)(end - p), &cp);
+		n = utf8_decode(p, (size_t)(end - p), &cp);
 		if (!escape || (n && cp >= 0x20 && cp != 0x7f && cp != ';' &&
 				(cp < 0x80 || cp >= 0xa0))) {
 			n = n ? n : 1;

@@ -16,6 +16,7 @@
 
 #include "html_assets.h"
 #include "render.h"
+#include "utf8.h"
 
 #define HTML_JSON_LIMIT (16 * 1024)	/* payloads under this stay greppable JSON */
 #define HTML_CHUNK (64 * 1024)		/* JSON text handed to deflate at a time */
@@ -196,7 +197,7 @@ static size_t put_char(const unsigned char *p, size_t n, char *out, size_t *used
 		out[0] = (char)*p;
 		return 1;
 	}
-	len = session_utf8_decode(p, n, &cp);
+	len = utf8_decode(p, n, &cp);
 	if (!len) {
 		memcpy(out, "\xef\xbf\xbd", 3);
 		return 3;

@@ -23,6 +23,7 @@
 
 #include "log.h"
 #include "render.h"
+#include "utf8.h"
 
 /* Profile */
 #define PF_SAMPLE_TYPE 1
@@ -211,7 +212,7 @@ static char *utf8_valid(const char *s, size_t len)
 	if (!o)
 		return NULL;
 	while (off < len) {
-		n = session_utf8_decode((const unsigned char *)s + off, len - off, &cp);
+		n = utf8_decode((const unsigned char *)s + off, len - off, &cp);
 		if (n) {
 			memcpy(w, s + off, n);
 			w += n;

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "processors.h"
 #include "render.h"
+#include "utf8.h"
 
 /* marshal.c type codes */
 #define TYPE_INT 'i'
@@ -103,7 +104,7 @@ static size_t utf8_fixed_len(const char *s, size_t len, bool *ascii)
 
 	*ascii = true;
 	while (off < len) {
-		n = session_utf8_decode((const unsigned char *)s + off, len - off, &cp);
+		n = utf8_decode((const unsigned char *)s + off, len - off, &cp);
 		*ascii = *ascii && n == 1 && cp < 0x80;
 		out += n ? n : 3;
 		off += n ? n : 1;
@@ -126,7 +127,7 @@ static void put_str(FILE *out, const char *s)
 		put_u32(out, (uint32_t)fixed);
 	}
 	while (off < len) {
-		n = session_utf8_decode((const unsigned char *)s + off, len - off, &cp);
+		n = utf8_decode((const unsigned char *)s + off, len - off, &cp);
 		if (n)
 			fwrite(s + off, 1, n, out);
 		else

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "processors.h"
 #include "render.h"
+#include "utf8.h"
 
 #define LIBS_MAX_CHARS 40	/* util.truncate(", ".join(libraries), 40) */
 
@@ -67,7 +68,7 @@ static void put_safe(FILE *out, const char *s, size_t len)
 	size_t n;
 
 	for (; p < end; p += n) {
-		n = session_utf8_decode(p, (size_t)(end - p), &cp);
+		n = utf8_decode(p, (size_t)(end - p), &cp);
 		if (n && !log_unsafe_codepoint(cp)) {
 			fwrite(p, 1, n, out);
 			continue;
@@ -183,7 +184,7 @@ static size_t utf8_chars(const char *s, size_t len, size_t max_chars, size_t *by
 	uint32_t cp;
 
 	while (off < len && chars < max_chars) {
-		n = session_utf8_decode((const unsigned char *)s + off, len - off, &cp);
+		n = utf8_decode((const unsigned char *)s + off, len - off, &cp);
 		off += n ? n : 1;
 		chars++;
 	}

@@ -3,7 +3,7 @@
 #include <stdio.h>
 
 #include "log.h"
-#include "session.h"
+#include "utf8.h"
 
 #define LOG_LINE_MAX 4096
 
@@ -38,7 +38,7 @@ size_t log_escape(char *dst, size_t dstlen, const char *src, size_t len)
 	if (!dstlen)
 		return 0;
 	for (; p < end; p += n) {
-		n = session_utf8_decode(p, (size_t)(end - p), &cp);
+		n = utf8_decode(p, (size_t)(end - p), &cp);
 		if (n && !log_unsafe_codepoint(cp)) {
 			if (o + n >= dstlen)
 				break;
