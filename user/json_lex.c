@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "json_lex.h"
 #include "utf8.h"
 
@@ -54,18 +55,8 @@ bool json_eat(struct json_lex *l, char c)
 
 static int buf_append(struct json_lex *l, const char *src, size_t n)
 {
-	if (l->len + n + 1 > l->cap) {
-		size_t cap = l->cap ? l->cap : 256;
-		char *nb;
-
-		while (cap < l->len + n + 1)
-			cap *= 2;
-		nb = realloc(l->buf, cap);
-		if (!nb)
-			return json_fail(l, -ENOMEM, "out of memory");
-		l->buf = nb;
-		l->cap = cap;
-	}
+	if (array_reserve(&l->buf, &l->cap, l->len + n + 1, 1))
+		return json_fail(l, -ENOMEM, "out of memory");
 	memcpy(l->buf + l->len, src, n);
 	l->len += n;
 	return 0;

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "json_lex.h"
 #include "session.h"
 #include "session_file.h"
@@ -51,7 +52,8 @@ struct prefix_ent {
  * several threads interleave, and each thread's next stack mostly shares a prefix with its last. */
 struct prefix {
 	struct prefix_ent *v;
-	uint32_t n, cap;
+	uint32_t n;
+	size_t cap;
 	uint64_t used;			/* when it was last used, for replacement */
 };
 
@@ -96,15 +98,8 @@ static bool prefix_match(struct loader *l, const struct prefix_ent *e)
 static int prefix_store(struct loader *l, struct prefix *c, uint32_t d, const char *raw,
 			uint32_t stack)
 {
-	if (d >= c->cap) {
-		uint32_t cap = c->cap ? c->cap * 2 : 64;
-		struct prefix_ent *v = realloc(c->v, cap * sizeof(*v));
-
-		if (!v)
-			return json_fail(&l->lx, -ENOMEM, "out of memory");
-		c->v = v;
-		c->cap = cap;
-	}
+	if (array_reserve(&c->v, &c->cap, (size_t)d + 1, sizeof(*c->v)))
+		return json_fail(&l->lx, -ENOMEM, "out of memory");
 	/* raw is the opening quote; the closing one is just before the cursor */
 	c->v[d] = (struct prefix_ent){ raw + 1, (size_t)(l->lx.p - raw - 2), stack };
 	return 0;
@@ -280,15 +275,8 @@ static int load_strlist(struct loader *l, const char *key, struct strvec *v)
 			return json_type_error(&l->lx, "\"%s\" holds a non-string", key);
 		if (json_lex_string(&l->lx, &str, &len))
 			return -EINVAL;
-		if (v->n == v->cap) {
-			size_t cap = v->cap ? v->cap * 2 : 8;
-			char **nv = realloc(v->v, cap * sizeof(*nv));
-
-			if (!nv)
-				return json_fail(&l->lx, -ENOMEM, "out of memory");
-			v->v = nv;
-			v->cap = cap;
-		}
+		if (array_reserve(&v->v, &v->cap, v->n + 1, sizeof(*v->v)))
+			return json_fail(&l->lx, -ENOMEM, "out of memory");
 		v->v[v->n] = dup_string(str, len);
 		if (!v->v[v->n++])
 			return json_fail(&l->lx, -ENOMEM, "out of memory");

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "session.h"
 #include "session_file.h"
 
@@ -28,14 +29,8 @@ static int write_stack(FILE *out, const struct session *s, uint32_t stack, uint3
 	size_t len;
 	const char *info;
 
-	if (depth > *cap) {
-		uint32_t *nb = realloc(*buf, depth * sizeof(**buf));
-
-		if (!nb)
-			return -ENOMEM;
-		*buf = nb;
-		*cap = depth;
-	}
+	if (array_reserve(buf, cap, depth, sizeof(**buf)))
+		return -ENOMEM;
 	for (uint32_t st = stack; st != SESSION_NO_STACK; st = session_stack_parent(s, st))
 		(*buf)[--i] = session_stack_frame(s, st);
 	fputc('[', out);
