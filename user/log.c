@@ -58,6 +58,13 @@ out:
 	return o;
 }
 
+void log_sanitize(char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			s[i] = '?';
+}
+
 /*
  * Messages carry names a target chose (its comm, paths, a container's cgroup): escaped here,
  * once for every message, so none can drive the terminal.

@@ -9,6 +9,7 @@
 #include "array.h"
 #include "hash_index.h"
 #include "linetable.h"
+#include "log.h"
 #include "proc.h"
 #include "pystr.h"
 #include "session.h"
@@ -335,10 +336,7 @@ static const char *type_name(struct symbolizer *sy, const struct sym_target *t, 
 			break;
 	}
 	buf[sizeof(buf) - 1] = '\0';
-	for (char *p = buf; *p; p++) {
-		if ((unsigned char)*p < 0x20)
-			*p = '?';
-	}
+	log_sanitize(buf, strlen(buf));
 	dot = strrchr(buf, '.');
 	e->name = strdup(dot ? dot + 1 : buf);
 	return e->name;

@@ -322,10 +322,7 @@ static uint32_t copy_renamed(struct session *dst, const struct session *src, uin
 		th = &t->threads[names[frame] - 1];
 		n = snprintf(buf, sizeof(buf), "%s%c<thread>%c%llu", th->name, 0, 0,
 			     (unsigned long long)th->ident);
-		for (char *p = buf; p < buf + strlen(th->name); p++) {
-			if ((unsigned char)*p < 0x20)
-				*p = '?';
-		}
+		log_sanitize(buf, strlen(th->name));
 		id = session_intern_frame(dst, buf, (size_t)n);
 	} else {
 		info = session_frame_info(src, frame, &len);
@@ -469,10 +466,7 @@ struct target_thread *target_thread(struct target *t, int tid, uint64_t ident, u
 		t->threads_cap = t->threads_cap ? t->threads_cap * 2 : 16;
 	}
 	thread_name(t, tid, ident, name, sizeof(name));
-	for (char *p = name; *p; p++) {
-		if ((unsigned char)*p < 0x20)
-			*p = '?';
-	}
+	log_sanitize(name, strlen(name));
 	/* pyinstrument's thread root: name, "<thread>", threading.get_ident() */
 	n = snprintf(info, sizeof(info), "%s%c<thread>%c%llu", name, 0, 0,
 		     (unsigned long long)ident);
