@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "frame_tree.h"
 #include "log.h"
 #include "processors.h"
@@ -42,18 +43,12 @@ static size_t append(struct folded *f, size_t at, const char *s, bool escape)
 	const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
 	size_t need = at + 4 * (size_t)(end - p) + 1, n;
 	uint32_t cp;
-	char *grown;
 
 	if (f->err)
 		return at;
-	if (need > f->cap) {
-		grown = realloc(f->prefix, 2 * need);
-		if (!grown) {
-			f->err = -ENOMEM;
-			return at;
-		}
-		f->prefix = grown;
-		f->cap = 2 * need;
+	if (array_reserve(&f->prefix, &f->cap, need, 1)) {
+		f->err = -ENOMEM;
+		return at;
 	}
 	for (; p < end; p += n) {
 		n = utf8_decode(p, (size_t)(end - p), &cp);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "frame_tree.h"
 #include "log.h"
 #include "processors.h"
@@ -44,7 +45,7 @@ struct pstats_entry {
 	double tt, ct;
 	struct pstats_caller *callers;
 	uint32_t ncallers;
-	uint32_t cap_callers;
+	size_t cap_callers;
 };
 
 struct pstats {
@@ -189,21 +190,14 @@ static uint32_t entry_for(struct pstats *p, uint32_t ident)
 
 static int add_caller(struct pstats_entry *e, uint32_t caller, double tt, double ct)
 {
-	struct pstats_caller *grown;
 	uint32_t i;
 
 	for (i = 0; i < e->ncallers && e->callers[i].entry != caller; i++)
 		;
 	if (i == e->ncallers) {
-		if (e->ncallers == e->cap_callers) {
-			uint32_t cap = e->cap_callers ? 2 * e->cap_callers : 4;
-
-			grown = realloc(e->callers, cap * sizeof(*grown));
-			if (!grown)
-				return -ENOMEM;
-			e->callers = grown;
-			e->cap_callers = cap;
-		}
+		if (array_reserve(&e->callers, &e->cap_callers, (size_t)e->ncallers + 1,
+				  sizeof(*e->callers)))
+			return -ENOMEM;
 		e->callers[e->ncallers++] = (struct pstats_caller){ .entry = caller };
 	}
 	e->callers[i].tt += tt;

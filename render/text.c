@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "array.h"
 #include "frame_tree.h"
 #include "log.h"
 #include "processors.h"
@@ -258,17 +259,9 @@ static int put_group_line(const struct text *x, const struct frame_group *g)
 static size_t indent_put(struct text *x, size_t at, const char *s)
 {
 	size_t len = strlen(s);
-	char *grown;
 
-	if (at + len + 1 > x->cap) {
-		size_t cap = 2 * (at + len + 1);
-
-		grown = realloc(x->indent, cap);
-		if (!grown)
-			return 0;
-		x->indent = grown;
-		x->cap = cap;
-	}
+	if (array_reserve(&x->indent, &x->cap, at + len + 1, 1))
+		return 0;
 	memcpy(x->indent + at, s, len + 1);
 	return at + len;
 }

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "debug_offsets.h"
 #include "log.h"
 #include "session.h"
@@ -60,15 +61,10 @@ struct target *target_find(struct target_table *tt, int pid)
 
 struct target *target_add(struct target_table *tt, int pid, bool follow, struct target *parent)
 {
-	struct target **items, *t;
+	struct target *t;
 
-	if (tt->len == tt->cap) {
-		items = realloc(tt->items, (tt->cap ? tt->cap * 2 : 8) * sizeof(*items));
-		if (!items)
-			return NULL;
-		tt->items = items;
-		tt->cap = tt->cap ? tt->cap * 2 : 8;
-	}
+	if (array_reserve(&tt->items, &tt->cap, tt->len + 1, sizeof(*tt->items)))
+		return NULL;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
@@ -458,13 +454,8 @@ struct target_thread *target_thread(struct target *t, int tid, uint64_t ident, u
 	if (hash_index_reserve(&t->tids, tid_hash_of, t))
 		return NULL;
 	find_tid(t, tid, &pos);	/* the index may have grown */
-	if (t->nthreads == t->threads_cap) {
-		th = realloc(t->threads, (t->threads_cap ? t->threads_cap * 2 : 16) * sizeof(*th));
-		if (!th)
-			return NULL;
-		t->threads = th;
-		t->threads_cap = t->threads_cap ? t->threads_cap * 2 : 16;
-	}
+	if (array_reserve(&t->threads, &t->threads_cap, t->nthreads + 1, sizeof(*t->threads)))
+		return NULL;
 	thread_name(t, tid, ident, name, sizeof(name));
 	log_sanitize(name, strlen(name));
 	/* pyinstrument's thread root: name, "<thread>", threading.get_ident() */
