@@ -32,27 +32,6 @@ int json_syntax_error(struct json_lex *l)
 	return json_fail(l, -EINVAL, "not valid JSON (error near byte %zu)", (size_t)(l->p - l->base));
 }
 
-static void skip_ws(struct json_lex *l)
-{
-	while (l->p < l->end && (*l->p == ' ' || *l->p == '\n' || *l->p == '\r' || *l->p == '\t'))
-		l->p++;
-}
-
-/* The next significant byte, or -1 at the end of the text. */
-int json_peek(struct json_lex *l)
-{
-	skip_ws(l);
-	return l->p < l->end ? (unsigned char)*l->p : -1;
-}
-
-bool json_eat(struct json_lex *l, char c)
-{
-	if (json_peek(l) != (unsigned char)c)
-		return false;
-	l->p++;
-	return true;
-}
-
 static int buf_append(struct json_lex *l, const char *src, size_t n)
 {
 	if (array_reserve(&l->buf, &l->cap, l->len + n + 1, 1))

@@ -27,10 +27,23 @@ int json_syntax_error(struct json_lex *l);
 /* A value of the wrong type: the reason is about the type once the value is known to be JSON. */
 int json_type_error(struct json_lex *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The next significant byte, or -1 at the end of the text. */
-int json_peek(struct json_lex *l);
+/* The next significant byte, or -1 at the end of the text. Inline: the loader asks for every
+ * comma and bracket of a file of gigabytes. */
+static inline int json_peek(struct json_lex *l)
+{
+	while (l->p < l->end && (*l->p == ' ' || *l->p == '\n' || *l->p == '\r' || *l->p == '\t'))
+		l->p++;
+	return l->p < l->end ? (unsigned char)*l->p : -1;
+}
+
 /* Moves past c when it is the next significant byte. */
-bool json_eat(struct json_lex *l, char c);
+static inline bool json_eat(struct json_lex *l, char c)
+{
+	if (json_peek(l) != (unsigned char)c)
+		return false;
+	l->p++;
+	return true;
+}
 /* Moves past word when the text at the cursor starts with it. */
 bool json_lex_word(struct json_lex *l, const char *word);
 /* A number can start with c (NaN, Infinity and -Infinity included). */
