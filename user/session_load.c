@@ -117,8 +117,18 @@ struct loader {
 static bool prefix_match(struct loader *l, const struct prefix_ent *e)
 {
 	const char *q = l->lx.p + 1;
+	uint64_t a, b;
 
-	if ((size_t)(l->lx.end - q) <= e->len || q[e->len] != '"' || memcmp(q, e->raw, e->len))
+	if ((size_t)(l->lx.end - q) <= e->len || q[e->len] != '"')
+		return false;
+	/* frames of one length mostly differ at the end (a line, a thread id): look there first */
+	if (e->len >= 8) {
+		memcpy(&a, q + e->len - 8, 8);
+		memcpy(&b, e->raw + e->len - 8, 8);
+		if (a != b)
+			return false;
+	}
+	if (memcmp(q, e->raw, e->len))
 		return false;
 	l->lx.p = q + e->len + 1;
 	return true;
@@ -232,7 +242,8 @@ static int push_frame(struct loader *l, uint32_t parent, uint32_t *stack)
 	if (q) {
 		len = (size_t)(q - raw);
 		h = raw_hash(raw, len);
-		if (hash_index_reserve(&l->raw_index, raw_hash_of, l))
+		if ((l->raw_index.n + 1ull) * 2 > l->raw_index.mask + 1ull &&
+		    hash_index_reserve(&l->raw_index, raw_hash_of, l))
 			return json_fail(x, -ENOMEM, "out of memory");
 		for (id = hash_index_first(&l->raw_index, h, &pos); id != HASH_INDEX_NONE;
 		     id = hash_index_next(&l->raw_index, &pos)) {
