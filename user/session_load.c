@@ -72,12 +72,12 @@ struct prefix {
 };
 
 /* A frame string's JSON text (a copy, between the quotes), the frame it decodes to, and the
- * stack it made last, under which parent. */
+ * stacks it made last, under which parents (the latest first). */
 struct raw_frame {
 	char *raw;
 	uint32_t len;
 	uint32_t frame;
-	uint32_t parent, stack;
+	uint32_t parent[2], stack[2];
 	uint64_t hash;
 };
 
@@ -100,6 +100,7 @@ struct loader {
 	size_t dropped;			/* bytes of the mapping released behind the cursor */
 	bool plain;			/* SESSION_LOAD_PLAIN: the tokenizer alone */
 	struct prefix prefixes[NPREFIX];
+	struct prefix *mru;		/* the last one picked */
 	uint64_t nstacks;		/* stacks read so far: the clock of prefix.used */
 	struct raw_frame *raws;
 	uint32_t nraws;
@@ -147,9 +148,14 @@ static int prefix_store(struct loader *l, struct prefix *c, uint32_t d, const ch
 /* The cache whose root frame is the one at the cursor, else the least recently used (emptied). */
 static struct prefix *prefix_pick(struct loader *l)
 {
-	struct prefix *c, *lru = &l->prefixes[0];
+	struct prefix *c = l->mru, *lru = &l->prefixes[0];
 
 	l->nstacks++;
+	/* threads run in bursts: mostly the same one as the last stack's */
+	if (c && c->n && prefix_match(l, &c->v[0])) {
+		l->lx.p -= c->v[0].len + 2;
+		goto out;
+	}
 	for (c = l->prefixes; c < l->prefixes + NPREFIX; c++) {
 		if (c->n && prefix_match(l, &c->v[0])) {
 			l->lx.p -= c->v[0].len + 2;	/* matched again below, as depth 0 */
@@ -162,7 +168,9 @@ static struct prefix *prefix_pick(struct loader *l)
 		c = lru;
 		c->n = 0;
 	}
+out:
 	c->used = l->nstacks;
+	l->mru = c;
 	return c;
 }
 
@@ -220,7 +228,9 @@ static int raw_add(struct loader *l, const char *raw, size_t len, uint64_t h, ui
 		return -ENOMEM;
 	memcpy(copy, raw, len);
 	r = &l->raws[l->nraws];
-	*r = (struct raw_frame){ copy, (uint32_t)len, frame, SESSION_NO_STACK, SESSION_NO_STACK, h };
+	*r = (struct raw_frame){ .raw = copy, .len = (uint32_t)len, .frame = frame, .hash = h,
+		.parent = { SESSION_NO_STACK, SESSION_NO_STACK },
+		.stack = { SESSION_NO_STACK, SESSION_NO_STACK } };
 	hash_index_put(&l->raw_index, pos, l->nraws++);
 	*out = r;
 	return 0;
@@ -256,9 +266,11 @@ static int push_frame(struct loader *l, uint32_t parent, uint32_t *stack)
 	if (r) {
 		x->p = q + 1;
 		frame = r->frame;
-		if (r->parent == parent && r->stack != SESSION_NO_STACK) {
-			*stack = r->stack;
-			return 0;
+		for (int i = 0; i < 2; i++) {
+			if (r->parent[i] == parent && r->stack[i] != SESSION_NO_STACK) {
+				*stack = r->stack[i];
+				return 0;
+			}
 		}
 	} else {
 		if (json_lex_string(x, &str, &len))
@@ -272,8 +284,10 @@ static int push_frame(struct loader *l, uint32_t parent, uint32_t *stack)
 	}
 	*stack = session_stack_push(l->s, parent, frame);
 	if (r && !session_error(l->s)) {
-		r->parent = parent;
-		r->stack = *stack;
+		r->parent[1] = r->parent[0];
+		r->stack[1] = r->stack[0];
+		r->parent[0] = parent;
+		r->stack[0] = *stack;
 	}
 	return 0;
 }
