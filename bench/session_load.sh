@@ -15,7 +15,7 @@
 # PYI_BENCH_RUNS=N runs each timed command N times and prints the median (default 1);
 # PYI_BENCH_BASE=DIR also times DIR/pyinst-bpf (another build: the code before a change),
 # interleaved with this one run by run, in a "base text" column; PYI_BENCH_LOCK=FILE holds
-# FILE exclusively (flock -x) around each timed run only.
+# FILE exclusively (flock -x) around each file's timed runs only (not while generating).
 set -eu
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,10 +41,21 @@ trap 'rm -rf "$tmp"' EXIT
 run_once() {
 	out=$1
 	shift
+	/usr/bin/time -f '%e %M' -a -o "$out" "$@" >/dev/null
+}
+
+# $lock, held on descriptor 9 from lock_take to lock_drop
+lock_take() {
 	if [ -n "$lock" ]; then
-		flock -x "$lock" /usr/bin/time -f '%e %M' -a -o "$out" "$@" >/dev/null
-	else
-		/usr/bin/time -f '%e %M' -a -o "$out" "$@" >/dev/null
+		exec 9>>"$lock"
+		flock -x 9
+	fi
+}
+
+lock_drop() {
+	if [ -n "$lock" ]; then
+		flock -u 9
+		exec 9>&-
 	fi
 }
 
@@ -92,12 +103,14 @@ for n in $sizes; do
 		mib=$(du -m "$f" | cut -f1)
 		# records frames stacks load_s tree_s nodes rss_load rss_tree model
 		set -- $("$build/session_stats" "$f")
+		lock_take
 		if [ -n "$base" ]; then
 			text=$(measure_both "$f")
 		else
 			text=$(measure "$build/pyinst-bpf" --load "$f" -r text -o /dev/null)
 		fi
 		json=$(measure "$build/pyinst-bpf" --load "$f" -r json -o /dev/null)
+		lock_drop
 		printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
 			"$n" "$kind" "$1" "$mib" "$2" "$3" "$9" "$4" "$5" "$6" "$text" "$json"
 		rm -f "$f"
