@@ -38,8 +38,8 @@
  *   stack's frame at that depth continues its stack. One such cache per recent root frame
  *   (thread), as threads interleave;
  * - any other frame is looked up by a hash of its JSON bytes (raw_frame), and is decoded and
- *   interned only the first time those bytes are seen. The last (parent, stack) pair a raw
- *   frame made is kept with it, so a hit usually skips the stack table too.
+ *   interned only the first time those bytes are seen. The stacks a raw frame made under its
+ *   last two parents are kept with it, so a hit usually skips the stack table too.
  * What is compared is bytes of a string that decoded without error before: the same bytes decode
  * the same way, so the session is the one the plain tokenizer path builds.
  */
@@ -310,6 +310,7 @@ static int load_stack(struct loader *l, const char *what, size_t idx, uint32_t *
 	struct prefix *c = NULL;
 	bool same = true;
 	const char *raw, *open;
+	int err;
 
 	if (json_peek(x) != '[')
 		return json_type_error(x, "%s[%zu]: expected a list of frames", what, idx);
@@ -336,8 +337,8 @@ static int load_stack(struct loader *l, const char *what, size_t idx, uint32_t *
 		}
 		same = false;
 		raw = l->lx.p;
-		if (push_frame(l, st, &st))
-			return -EINVAL;
+		if ((err = push_frame(l, st, &st)))
+			return err;
 		if (c && prefix_store(l, c, depth, raw, st))
 			return -ENOMEM;
 		depth++;
