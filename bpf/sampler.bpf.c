@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only OR MIT
 /*
- * The sampler. A cpu-clock perf_event on every CPU runs on_cpu_sample(); for a thread of a
- * target process it finds the thread's PyThreadState, walks the Python frame chain and sends
- * the frames (code object address, cookie, instruction offset) to user space on the ring buffer.
+ * The sampler. A cpu-clock perf_event on each target thread (inherited by the threads it
+ * starts; on every CPU with --all/--cgroup) runs on_cpu_sample(); for a thread of a target
+ * process it finds the thread's PyThreadState, walks the Python frame chain and sends the
+ * frames (code object address, cookie, instruction offset) to user space on the ring buffer.
  * Code objects are described once per CPU (strings and line table read here, while the object
  * is alive), so names stay right when the object is freed later.
  *
@@ -37,6 +38,9 @@ const volatile __u64 target_cgroup = 0;
 const volatile __u32 target_cgroup_level = 0;
 const volatile bool discover_all = false;
 const volatile __u64 rediscover_ns = 1000000000;	/* ask about a pid at most once a second */
+/* the perf events are the targets' threads' own (inherited by new threads), not per CPU;
+ * user space may fall back to per-CPU events before any sample */
+bool per_task_events;
 
 /* Processes of interest (targets and followed ones): one bit per host tgid. Shared with user
  * space through the mmapped .bss, so the hot path tests it without a helper call. */
@@ -44,6 +48,10 @@ __u64 pid_bitmap[PYI_PID_BITMAP / 64];
 
 /* The weight of an on-CPU sample: the perf event's period, raised by user space over budget. */
 __u64 sample_period_ns = 1000000;
+
+/* Per-task events keep the period they were inherited with: over budget, user space keeps one
+ * sample in this many instead (each weighs sample_period_ns) */
+__u32 sample_stride = 1;
 
 /* ktime after which no sample is taken (0: none): --duration's end, or 1 from user space's
  * signal handler. Sampling ends on time even when the profiler waits for a CPU. */
@@ -135,6 +143,17 @@ struct {
 	__type(key, struct pyi_thread_key);
 	__type(value, struct pyi_thread);
 } threads SEC(".maps");
+
+/*
+ * Per-task events: the event (its root's id) that samples a thread. A thread that the profiler
+ * opened an event on while it had already inherited one has two; only the first to fire counts.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PYI_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, __u64);
+} sampled_by SEC(".maps");
 
 /* Discovery requests already sent: tgid -> ktime of the last one. */
 struct {
@@ -824,6 +843,22 @@ static __always_inline void budget_close(struct pyi_budget *b, __u64 start, __u3
 	b->total_events += sent;
 }
 
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+
+/* Per-task events: is this the one event that samples thread tid? */
+static __always_inline bool samples_thread(struct bpf_perf_event_data *ctx, __u32 tid)
+{
+	struct bpf_perf_event_data_kern *kctx = bpf_cast_to_kern_ctx(ctx);
+	struct perf_event *ev = BPF_CORE_READ(kctx, event), *root = BPF_CORE_READ(ev, parent);
+	__u64 id = root ? BPF_CORE_READ(root, id) : BPF_CORE_READ(ev, id), *owner;
+
+	owner = bpf_map_lookup_elem(&sampled_by, &tid);
+	if (owner)
+		return *owner == id;
+	bpf_map_update_elem(&sampled_by, &tid, &id, BPF_NOEXIST);
+	return true;
+}
+
 SEC("perf_event")
 int on_cpu_sample(struct bpf_perf_event_data *ctx)
 {
@@ -842,6 +877,9 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	/* a thread in do_exit runs no Python again, and once its memory is released every read
 	 * fails: not a sample, and not a read failure either */
 	if (BPF_CORE_READ(task, flags) & PF_EXITING)
+		return 0;
+	if (per_task_events && (!samples_thread(ctx, tid) ||
+				(sample_stride > 1 && bpf_get_prandom_u32() % sample_stride)))
 		return 0;
 	start = bpf_ktime_get_ns();
 	if (stop_at_ns && start >= stop_at_ns)
@@ -1125,6 +1163,7 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
 	bpf_map_delete_elem(&threads, &key);
 	flush_exiting(p);
 	bpf_map_delete_elem(&wall_threads, &key.tid);
+	bpf_map_delete_elem(&sampled_by, &key.tid);
 	if (group_dead) {
 		bpf_map_delete_elem(&procs, &tgid);
 		/* the pid may be reused by anyone: not followed, not interesting, asked anew;

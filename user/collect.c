@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * The collector: loads bpf/sampler.bpf.c, opens a cpu-clock perf event per CPU, takes sample,
- * code and process records off the ring buffer, and builds one session per Python process.
+ * The collector: loads bpf/sampler.bpf.c, opens a cpu-clock perf event per target thread (per
+ * CPU for --all/--cgroup), takes sample, code and process records off the ring buffer, and
+ * builds one session per Python process.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <sys/ioctl.h>
@@ -55,6 +57,9 @@ struct collector {
 	struct bpf_link **links;
 	int *perf_fds;
 	int ncpus;
+	bool per_task;		/* perf events on the targets' threads (task_events), not per CPU */
+	struct task_event *task_events;
+	size_t ntask_events, task_events_cap;
 	struct symbolizer *sym;
 	struct target_table targets;
 	char refusal[256];	/* the first Python refused (ENOTSUP), "" if none */
@@ -68,6 +73,13 @@ struct collector {
 	struct pyi_budget budget_sum;	/* over CPUs, at the last check */
 	struct async_slot *async;	/* --async: one task view per target */
 	size_t nasync;
+};
+
+/* A cpu-clock event opened on one thread of a target; the threads it starts inherit it. */
+struct task_event {
+	int tid;
+	int fd;
+	struct bpf_link *link;
 };
 
 struct async_slot {
@@ -440,22 +452,21 @@ static int configure(struct collector *c)
 	return 0;
 }
 
+static void cpu_clock_attr(const struct collector *c, struct perf_event_attr *attr)
+{
+	memset(attr, 0, sizeof(*attr));
+	attr->type = PERF_TYPE_SOFTWARE;
+	attr->size = sizeof(*attr);
+	attr->config = PERF_COUNT_SW_CPU_CLOCK;
+	attr->sample_period = (__u64)(c->opts.interval * 1e9);
+}
+
 static int open_perf_events(struct collector *c, char *err, size_t errlen)
 {
-	struct perf_event_attr attr = {
-		.type = PERF_TYPE_SOFTWARE,
-		.size = sizeof(attr),
-		.config = PERF_COUNT_SW_CPU_CLOCK,
-		.sample_period = (__u64)(c->opts.interval * 1e9),
-	};
+	struct perf_event_attr attr;
 	int cpu, fd, opened = 0;
 
-	c->perf_fds = calloc(c->ncpus, sizeof(int));
-	c->links = calloc(c->ncpus, sizeof(*c->links));
-	c->budget_ns = calloc(c->ncpus, sizeof(*c->budget_ns));
-	c->budget_skipped = calloc(c->ncpus, sizeof(*c->budget_skipped));
-	if (!c->perf_fds || !c->links || !c->budget_ns || !c->budget_skipped)
-		return -ENOMEM;
+	cpu_clock_attr(c, &attr);
 	for (cpu = 0; cpu < c->ncpus; cpu++) {
 		c->perf_fds[cpu] = -1;
 		fd = syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
@@ -478,6 +489,132 @@ static int open_perf_events(struct collector *c, char *err, size_t errlen)
 	return opened ? 0 : -ENODEV;
 }
 
+/* ---- per-task perf events ------------------------------------------------------------------ */
+
+/*
+ * With known targets (--pid, a launched command and what it starts) the cpu-clock event is
+ * opened on each of their threads, not on each CPU: its timer runs only while a target thread
+ * runs, so other processes pay nothing, where an event per CPU fires 1000 times a second on
+ * every CPU whatever runs there. The event is inherited (attr.inherit) by every thread a
+ * thread with it starts, and by the processes it forks when those are followed; the kernel
+ * gives the inherited events the parent's BPF program. --all and --cgroup keep an event per
+ * CPU: they find their targets through it.
+ */
+
+static bool task_event_has(const struct collector *c, int tid)
+{
+	for (size_t i = 0; i < c->ntask_events; i++) {
+		if (c->task_events[i].tid == tid)
+			return true;
+	}
+	return false;
+}
+
+static void close_task_events(struct collector *c)
+{
+	/* closing an event also removes the events its threads inherited */
+	for (size_t i = 0; i < c->ntask_events; i++) {
+		bpf_link__destroy(c->task_events[i].link);
+		close(c->task_events[i].fd);
+	}
+	c->ntask_events = 0;
+}
+
+/* 1: an event was opened on tid, 0: it has one or has exited, < 0: -errno. */
+static int open_task_event(struct collector *c, int tid, bool follow)
+{
+	struct perf_event_attr attr;
+	struct task_event *te;
+	int fd, rc;
+
+	if (task_event_has(c, tid))
+		return 0;
+	if (c->ntask_events == c->task_events_cap) {
+		size_t cap = c->task_events_cap ? 2 * c->task_events_cap : 16;
+
+		te = realloc(c->task_events, cap * sizeof(*te));
+		if (!te)
+			return -ENOMEM;
+		c->task_events = te;
+		c->task_events_cap = cap;
+	}
+	cpu_clock_attr(c, &attr);
+	attr.inherit = 1;
+	/* not followed: the processes it forks are not targets and pay nothing */
+	attr.inherit_thread = !follow;
+	fd = syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return errno == ESRCH ? 0 : -errno;
+	te = &c->task_events[c->ntask_events];
+	te->link = bpf_program__attach_perf_event(c->skel->progs.on_cpu_sample, fd);
+	if (!te->link) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	te->tid = tid;
+	te->fd = fd;
+	c->ntask_events++;
+	return 1;
+}
+
+/*
+ * An event on every thread of pid. A thread started while its starter had no event yet has
+ * none: the threads are listed again until a listing finds none new. One started after its
+ * starter's event inherited it and may get a second here: the program counts only one of them.
+ */
+static int open_task_events(struct collector *c, int pid, bool follow)
+{
+	char path[64];
+	struct dirent *de;
+	int added, rc = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	do {
+		added = 0;
+		d = opendir(path);
+		if (!d)
+			return errno == ENOENT ? 0 : -errno;	/* gone: nothing to sample */
+		while (!rc && (de = readdir(d))) {
+			char *end;
+			long tid = strtol(de->d_name, &end, 10);
+
+			if (*end || tid <= 0)
+				continue;
+			rc = open_task_event(c, (int)tid, follow);
+			added += rc > 0;
+			rc = rc < 0 ? rc : 0;
+		}
+		closedir(d);
+	} while (!rc && added);
+	return rc;
+}
+
+/* Per-task events are not possible here (too many threads for the descriptors left, a kernel
+ * without inherit_thread, no right to trace the target, ...): an event per CPU instead, as
+ * before them, opened before sampling begins. */
+static int fall_back_per_cpu(struct collector *c, int why, char *err, size_t errlen)
+{
+	close_task_events(c);
+	c->per_task = false;
+	c->skel->bss->per_task_events = false;
+	pr_info("cannot open perf events on the targets' threads (%s): one per CPU instead",
+		strerror(-why));
+	return open_perf_events(c, err, errlen);
+}
+
+/* As many descriptors as allowed: an event per thread of a target. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 struct collector *collector__new(const struct collect_opts *o, char *err, size_t errlen)
 {
 	struct collector *c = calloc(1, sizeof(*c));
@@ -494,6 +631,19 @@ struct collector *collector__new(const struct collect_opts *o, char *err, size_t
 		snprintf(err, errlen, "unsupported number of CPUs: %d", c->ncpus);
 		goto fail;
 	}
+	c->perf_fds = calloc(c->ncpus, sizeof(int));
+	c->links = calloc(c->ncpus, sizeof(*c->links));
+	c->budget_ns = calloc(c->ncpus, sizeof(*c->budget_ns));
+	c->budget_skipped = calloc(c->ncpus, sizeof(*c->budget_skipped));
+	if (!c->perf_fds || !c->links || !c->budget_ns || !c->budget_skipped) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (int cpu = 0; cpu < c->ncpus; cpu++)
+		c->perf_fds[cpu] = -1;
+	/* --all and --cgroup find their targets through an event per CPU */
+	c->per_task = !o->dump && !o->discover_all && !o->cgroup_id &&
+		      !getenv("PYI_PERF_PER_CPU");
 	target_table_init(&c->targets);
 	c->sym = symbolizer__new(c->ncpus + 1);
 	c->skel = sampler__open();
@@ -532,7 +682,10 @@ struct collector *collector__new(const struct collect_opts *o, char *err, size_t
 		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
 		goto fail;
 	}
-	if (!o->dump && open_perf_events(c, err, errlen))
+	c->skel->bss->per_task_events = c->per_task;
+	if (c->per_task)
+		raise_fd_limit();
+	else if (!o->dump && open_perf_events(c, err, errlen))
 		goto fail;
 	/*
 	 * Wall mode reads the threads off a CPU every 10 ms from here: on a host loaded many
@@ -556,6 +709,8 @@ void collector__free(struct collector *c)
 		return;
 	for (cpu = 0; c->links && cpu < c->ncpus; cpu++)
 		bpf_link__destroy(c->links[cpu]);
+	close_task_events(c);
+	free(c->task_events);
 	for (size_t i = 0; i < c->targets.len; i++)
 		bpf_link__destroy(c->targets.items[i]->wall_link);
 	for (cpu = 0; c->perf_fds && cpu < c->ncpus; cpu++) {
@@ -710,6 +865,13 @@ int collector_add_pid(struct collector *c, int pid, bool follow, bool must_be_py
 		return -ENOMEM;
 	}
 	t->pending_since = monotonic_now();
+	if (c->per_task) {
+		rc = open_task_events(c, pid, follow);
+		if (rc)
+			rc = fall_back_per_cpu(c, rc, err, errlen);
+		if (rc)
+			return rc;
+	}
 	if (follow &&
 	    bpf_map_update_elem(bpf_map__fd(c->skel->maps.follow), &pid, &one, BPF_ANY)) {
 		snprintf(err, errlen, "cannot follow process %d: %s", pid, strerror(errno));
@@ -840,6 +1002,14 @@ static int set_period(struct collector *c, uint64_t period_ns)
 	__u64 p = period_ns;
 	int cpu;
 
+	if (c->per_task) {
+		/* the events their threads inherited keep their period: keep one sample in n */
+		uint64_t base = (uint64_t)(c->opts.interval * 1e9) / c->skel->data->sample_stride;
+		uint32_t n = (uint32_t)((p + base / 2) / base);
+
+		c->skel->data->sample_stride = n ? n : 1;
+		p = base * c->skel->data->sample_stride;
+	}
 	for (cpu = 0; cpu < c->ncpus; cpu++) {
 		if (c->perf_fds[cpu] >= 0 && ioctl(c->perf_fds[cpu], PERF_EVENT_IOC_PERIOD, &p))
 			return -errno;
@@ -1059,6 +1229,8 @@ void collector_stop(struct collector *c)
 		bpf_link__destroy(c->links[cpu]);
 		c->links[cpu] = NULL;
 	}
+	/* the inherited events go with their parents */
+	close_task_events(c);
 }
 
 static void drain(struct collector *c)
