@@ -51,9 +51,9 @@ struct frame_group {
  * rule of every report (the text and json reports, library grouping, the HTML payload's flag).
  */
 enum frame_file_kind {
-	FRAME_FILE_LIBRARY,	/* no file, under a sys_prefixes entry, or <built-in>, <frozen ...> */
+	FRAME_FILE_LIBRARY,	/* no file, under a sys_prefixes entry, <built-in>, <frozen ...> */
 	FRAME_FILE_APP,		/* any other path, <ipython-input-...>, our <wait> and <idle> */
-	FRAME_FILE_CALLER,	/* <string>, <stdin>: exec'd code is its caller's (at the root: app) */
+	FRAME_FILE_CALLER,	/* <string>, <stdin>: exec'd code is its caller's (root: app) */
 };
 
 /* The kind of file (NULL or "" for none) in session s, whose sys_prefixes decide. */

@@ -111,7 +111,7 @@ static void write_meta(struct sink *k, const struct payload *pl)
 	put_key(k, "duration");
 	sink_put_float(k, h->duration);
 	put_key(k, "sample_count");
-	sink_put_int(k, (long long)(h->sample_count ? h->sample_count : session_sample_count(pl->s)));
+	sink_put_int(k, (long long)(h->sample_count ?: session_sample_count(pl->s)));
 	put_key(k, "cpu_time");
 	sink_put_float(k, h->cpu_time);
 	put_key(k, "interval");

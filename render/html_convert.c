@@ -135,7 +135,8 @@ uint32_t payload_default_thread(struct payload *pl, uint32_t proc_stack)
 
 	if (pl->procs[proc].thread != NONE)
 		return pl->procs[proc].thread;
-	stack = payload_push(pl, proc_stack, synthetic_frame(pl, "MainThread", "<thread>", 0, FLAG_THREAD),
+	stack = payload_push(pl, proc_stack,
+			     synthetic_frame(pl, "MainThread", "<thread>", 0, FLAG_THREAD),
 		     NULL);
 	if (!pl->err)
 		pl->procs[proc].thread = stack;

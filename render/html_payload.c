@@ -100,7 +100,8 @@ static void add_thread(struct payload *pl, uint32_t stack)
 	const struct ostack *st = &pl->stacks[stack];
 	struct othread *t;
 
-	if (array_reserve(&pl->threads, &pl->cap_threads, (size_t)pl->nthreads + 1, sizeof(*pl->threads))) {
+	if (array_reserve(&pl->threads, &pl->cap_threads, (size_t)pl->nthreads + 1,
+			  sizeof(*pl->threads))) {
 		pl->err = -ENOMEM;
 		return;
 	}

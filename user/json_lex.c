@@ -29,7 +29,8 @@ int json_fail(struct json_lex *l, int ret, const char *fmt, ...)
 
 int json_syntax_error(struct json_lex *l)
 {
-	return json_fail(l, -EINVAL, "not valid JSON (error near byte %zu)", (size_t)(l->p - l->base));
+	return json_fail(l, -EINVAL, "not valid JSON (error near byte %zu)",
+			 (size_t)(l->p - l->base));
 }
 
 static int buf_append(struct json_lex *l, const char *src, size_t n)
@@ -285,7 +286,8 @@ int json_skip_value(struct json_lex *l, int depth)
 	if (json_starts_number(c))
 		return json_lex_number(l, &v);
 	if (c != '{' && c != '[')
-		return json_lex_word(l, "true") || json_lex_word(l, "false") || json_lex_word(l, "null") ?
+		return json_lex_word(l, "true") || json_lex_word(l, "false") ||
+			       json_lex_word(l, "null") ?
 			       0 : json_syntax_error(l);
 	if (depth >= MAX_NESTING)
 		return json_fail(l, -EINVAL, "not valid JSON (nested deeper than %d at byte %zu)",

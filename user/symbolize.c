@@ -305,7 +305,8 @@ static void frame_cache_add(struct symbolizer *sy, const struct frame_key *k, ui
 /* The short name of a type, as pyinstrument prints it (after the last dot of tp_name). */
 static const char *type_name(struct symbolizer *sy, const struct sym_target *t, uint64_t ptr)
 {
-	struct type_entry *e = &sy->types[hash_combine((uint64_t)t->pid, ptr) & (TYPE_CACHE_SIZE - 1)];
+	struct type_entry *e = &sy->types[hash_combine((uint64_t)t->pid, ptr) &
+					  (TYPE_CACHE_SIZE - 1)];
 	bool claimed_type = ptr & 1;
 	uint64_t obj = ptr & ~1ULL, meta = 0, name_ptr = 0;
 	char buf[257] = "";

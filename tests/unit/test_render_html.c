@@ -683,13 +683,15 @@ static void test_render_html_library_rule_matches_text(void **state)
 		render_report(s, NULL, &r);
 		for (size_t i = 0; i < nfiles; i++) {
 			const struct frame_node *n = find_node(t, t->root, files[i][0]);
-			bool html_app = frame_flags(r.payload, find_frame(r.payload, files[i][0])) & 2;
+			int f = find_frame(r.payload, files[i][0]);
+			bool html_app = frame_flags(r.payload, f) & 2;
 
 			assert_non_null(n);
 			if (frame_is_application_code(t, n) != html_app)
 				fail_msg("prefixes \"%s\", \"%s\": %s: text says %s, html %s",
 					 prefix_sets[k][0], prefix_sets[k][1] ?: "", files[i][1],
-					 html_app ? "library" : "app", html_app ? "app" : "library");
+					 html_app ? "library" : "app",
+					 html_app ? "app" : "library");
 		}
 		frame_tree__free(t);
 		report_free(&r);

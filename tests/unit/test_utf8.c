@@ -49,8 +49,11 @@ static void test_utf8_rejects_invalid(void **state)
 	uint32_t cp;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(utf8_decode((const unsigned char *)bad[i], strlen(bad[i]), &cp), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const unsigned char *p = (const unsigned char *)bad[i];
+
+		assert_int_equal(utf8_decode(p, strlen(bad[i]), &cp), 0);
+	}
 }
 
 static void test_array_reserve_grows_and_keeps(void **state)
