@@ -46,7 +46,7 @@
 
 #define DROP_BEHIND (4u << 20)		/* mapped bytes kept resident behind the cursor */
 #define NPREFIX 16			/* prefix caches: one per thread root, recently used */
-#define RAW_FRAMES_MAX (1u << 20)	/* raw frame texts remembered; past that, decoded each time */
+#define RAW_FRAMES_MAX (1u << 20)	/* raw frame texts remembered; past that, decoded */
 
 struct strvec {
 	char **v;
