@@ -173,7 +173,7 @@ def test_load_bounded():
     os.mkfifo(fifo)
     os.symlink("/dev/zero", zero)
     with open(big, "wb") as f:
-        f.truncate((1 << 30) + 1)
+        f.truncate((16 << 30) + 1)  # SESSION_LOAD_MAX + 1, sparse
     try:
         for path, word in ((fifo, "not a regular file"), (zero, "not a regular file"),
                            (big, "larger than")):
