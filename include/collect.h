@@ -133,4 +133,16 @@ int collector_python_version(struct collector *c, int pid, int *major, int *mino
 /* A line per event worth telling the user (a target exec'd, was not Python...), or NULL. */
 const char *collector_next_notice(struct collector *c);
 
+/*
+ * Unit tests: a collector with no BPF side (nothing loaded or attached, no ring buffer) and
+ * `rows` code cache rows. Records go in one at a time, as the ring buffer hands them over;
+ * targets are made active by hand in its table (no /proc discovery). Only the record path
+ * and collector_take_window work: no poll, finish, stats or dump, and no PYI_PROC_DISCOVER
+ * (it needs the kernel's bitmap). collector__free frees it.
+ */
+struct target_table;
+struct collector *collector__new_offline(const struct collect_opts *o, unsigned int rows);
+int collector_take_record(struct collector *c, const void *data, size_t size);
+struct target_table *collector_targets(struct collector *c);
+
 #endif

@@ -25,7 +25,8 @@
 #define MAX_THREAD_FRAMES 512
 #define TYPE_CACHE 64
 #define SEARCH_AGAIN_S 1.0		/* sys.modules searched again, same length or not */
-#define FIND_RETRY_S 0.02		/* how often to look again for a not yet imported asyncio */
+#define FIND_RETRY_S 0.02		/* how often to look again for a not yet imported asyncio, */
+#define FIND_RETRY_MAX_S 1.0	/* ... doubling up to this while sys.modules stays the same */
 #define FRAME_HEAD 96			/* bytes of a _PyInterpreterFrame up to its locals */
 #define STR_READ 160			/* bytes of a str object read for a name */
 #define CHAIN_READ 320			/* bytes of a coroutine read per level of a chain */
@@ -67,6 +68,8 @@ struct asyncio_reader {
 	uint64_t eager_set;	/* 3.12+ _eager_tasks, 0 if none */
 	uint64_t task_type;	/* the first Task type seen, checked against the layout */
 	double last_find;
+	double find_every;	/* FIND_RETRY_S, doubled at each look that saw sys.modules unchanged */
+	bool gone;		/* the last look could not read the process, and it has exited */
 	uint64_t modules_used;	/* len(sys.modules) at the last search that found no asyncio */
 	double last_search;
 	struct type_entry types[TYPE_CACHE];
@@ -909,16 +912,49 @@ static int asyncio_debug_offsets(struct asyncio_reader *r, struct asyncio_debug_
 	return err;
 }
 
+/* Whether to look again for an asyncio that was not there: 50 times a second at first, then
+ * less often (down to once a second) while the looks find nothing new. With many targets that
+ * never import asyncio, a read per target every 20 ms (process_vm_readv, or /proc/PID/maps on
+ * 3.14+) was most of the profiler's CPU in continuous mode. */
+static bool look_due(struct asyncio_reader *r, double *now)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	*now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	if (!r->find_every)
+		r->find_every = FIND_RETRY_S;
+	if (r->last_find && *now - r->last_find < r->find_every)
+		return false;
+	r->last_find = *now;
+	return true;
+}
+
+static void look_later(struct asyncio_reader *r)
+{
+	r->find_every = r->find_every * 2 > FIND_RETRY_MAX_S ? FIND_RETRY_MAX_S :
+			r->find_every * 2;
+}
+
 /* Reads the published offsets once _asyncio is loaded; false while it is not (yet). */
 static bool overlay_published(struct asyncio_reader *r)
 {
 	struct asyncio_debug_offsets d;
 
+	double now;
+	int err;
+
 	if (r->published)
 		return true;
-	elf_version(EV_CURRENT);
-	if (asyncio_debug_offsets(r, &d))
+	if (!look_due(r, &now))
 		return false;
+	elf_version(EV_CURRENT);
+	err = asyncio_debug_offsets(r, &d);
+	if (err) {
+		look_later(r);
+		r->gone = !proc_exists(r->pid);
+		return false;
+	}
 	if (d.task_size < 64 || d.task_size > 512 || d.task_coro >= d.task_size ||
 	    d.task_name >= d.task_size || d.task_node >= d.task_size ||
 	    d.interp_tasks_head >= d.interp_size || d.tstate_tasks_head >= d.tstate_size)
@@ -964,24 +1000,25 @@ static int list_tasks(struct asyncio_reader *r, size_t *n, size_t max)
 /* The sets, found once asyncio is imported (sys.modules searched only when it changed). */
 static bool have_task_sets(struct asyncio_reader *r)
 {
-	struct timespec ts;
 	uint64_t used;
 	double now;
 
 	if (r->tasks_set)
 		return true;
-	/* a process without asyncio (yet): sys.modules is searched again once it has grown or
-	 * shrunk (looked at 50 times a second, one read), or after a second */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
-	if (r->last_find && now - r->last_find < FIND_RETRY_S)
+	if (!look_due(r, &now))
 		return false;
-	r->last_find = now;
 	used = rd_ptr(r, rd_ptr(r, r->interp + r->a->interp_modules) + r->a->dict_used);
-	/* a search can also miss what is there: _asyncio is in sys.modules before its module
-	 * code has made its sets, and a dict may be read while it is resized */
-	if (used && used == r->modules_used && now - r->last_search < SEARCH_AGAIN_S)
-		return false;
+	r->gone = !used && !proc_exists(r->pid);
+	if (used && used == r->modules_used) {
+		look_later(r);
+		/* sys.modules as it was: searched again after a second only (a search can also
+		 * miss what is there: _asyncio is in sys.modules before its module code has made
+		 * its sets, and a dict may be read while it is resized) */
+		if (now - r->last_search < SEARCH_AGAIN_S)
+			return false;
+	} else {
+		r->find_every = FIND_RETRY_S;	/* imports are going on: asyncio may be next */
+	}
 	r->last_search = now;
 	if (find_task_sets(r)) {
 		r->modules_used = used;
@@ -997,12 +1034,12 @@ int asyncio_reader_count(struct asyncio_reader *r, int max)
 
 	if (r->a->interp_tasks_head >= 0) {
 		if (!overlay_published(r))
-			return proc_exists(r->pid) ? 0 : -ESRCH;
+			return r->gone ? -ESRCH : 0;
 		err = list_tasks(r, &n, (size_t)max);
 		return err ? err : (int)n;
 	}
 	if (!have_task_sets(r))
-		return proc_exists(r->pid) ? 0 : -ESRCH;
+		return r->gone ? -ESRCH : 0;
 	n = rd_ptr(r, r->tasks_set + r->a->set_used);
 	if (r->eager_set)
 		n += rd_ptr(r, r->eager_set + r->a->set_used);
@@ -1020,7 +1057,7 @@ int asyncio_reader_scan(struct asyncio_reader *r, const struct asyncio_task *con
 	r->st.scans++;
 	if (r->a->interp_tasks_head >= 0) {
 		if (!overlay_published(r))
-			return proc_exists(r->pid) ? 0 : -ESRCH;
+			return r->gone ? -ESRCH : 0;
 		err = list_tasks(r, &nweak, SIZE_MAX);
 		if (err)
 			return err;
@@ -1029,7 +1066,7 @@ int asyncio_reader_scan(struct asyncio_reader *r, const struct asyncio_task *con
 		goto read;
 	}
 	if (!have_task_sets(r))
-		return proc_exists(r->pid) ? 0 : -ESRCH;
+		return r->gone ? -ESRCH : 0;
 	err = set_members(r, r->tasks_set, &nweak);
 	if (err) {
 		r->tasks_set = 0;	/* asyncio was torn down (or never was): look again */

@@ -18,7 +18,8 @@
 #define BASE_PERIOD_S 0.002	/* scans per second at most: 500 */
 #define COST_FACTOR 50.0	/* period >= 50 x a scan's CPU: scanning stays under 2% */
 #define MAX_PERIOD_S 5.0	/* the budget wins over freshness: 50 ms scans, every 2.5 s */
-#define RETRY_S 0.02		/* a process whose interpreter state is not there yet */
+#define RETRY_S 0.02		/* a process whose interpreter state is not there yet, */
+#define MAX_RETRY_S 1.0		/* ... or cannot be read: less often the longer it lasts */
 #define IDLE_PERIOD_S 0.01	/* without --async: only the sole task of a loop is kept */
 #define MAX_LOOPS 64
 #define COOKIE_CACHE 4096	/* code objects whose cookie was read recently */
@@ -54,6 +55,7 @@ struct asyncio_view {
 	struct loop_thread loops[MAX_LOOPS];
 	unsigned int nloops;
 	double last_scan, next_due, period;
+	double retry;		/* RETRY_S, doubled up to MAX_RETRY_S while no reader can be made */
 	uint64_t rng;
 	bool as_tasks;		/* --async: tasks as roots */
 	/* without --async: the only task, when the last scan found exactly one, suspended */
@@ -464,9 +466,13 @@ int asyncio_view_tick(struct asyncio_view *v, struct symbolizer *sy, double now)
 		v->session = v->t->session;
 		v->last_scan = 0;
 		if (!v->r) {
-			v->next_due = now + RETRY_S;	/* the interpreter is still starting */
+			/* the interpreter is still starting (or its memory cannot be read) */
+			v->retry = !v->retry ? RETRY_S : v->retry * 2 > MAX_RETRY_S ? MAX_RETRY_S :
+				   v->retry * 2;
+			v->next_due = now + v->retry;
 			return 0;
 		}
+		v->retry = 0;
 	}
 	cpu0 = thread_cpu();
 	/* without --async only a loop with one task matters: more are counted, not read */

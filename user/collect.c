@@ -403,6 +403,34 @@ static int on_record(void *ctx, void *data, size_t size)
 	return rc;
 }
 
+/* ---- records without the BPF side (unit tests) -------------------------------------------- */
+
+struct collector *collector__new_offline(const struct collect_opts *o, unsigned int rows)
+{
+	struct collector *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->opts = *o;
+	target_table_init(&c->targets);
+	c->sym = symbolizer__new(rows);
+	if (!c->sym) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+int collector_take_record(struct collector *c, const void *data, size_t size)
+{
+	return on_record(c, (void *)data, size);
+}
+
+struct target_table *collector_targets(struct collector *c)
+{
+	return &c->targets;
+}
+
 /* ---- setup -------------------------------------------------------------------------------- */
 
 static size_t ringbuf_size(const struct collect_opts *o, int ncpus)
@@ -1166,7 +1194,8 @@ size_t collector_take_window(struct collector *c, double start_time, double dura
 {
 	size_t n;
 
-	ring_buffer__consume(c->rb);
+	if (c->rb)	/* an offline collector has none */
+		ring_buffer__consume(c->rb);
 	n = target_table_take_window(&c->targets, start_time, duration, c->opts.interval,
 				     description, out, pids, max);
 	/* the frame cache holds the old sessions' ids */

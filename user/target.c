@@ -794,7 +794,8 @@ static uint32_t carry_frame(struct session *dst, const struct session *src, uint
 
 /*
  * An active target goes on in a fresh session. Its threads come along (their roots, and in wall
- * mode the stack last read off a CPU, which samples of a thread that has not run since reuse).
+ * mode the stack last read off a CPU, which samples of a thread that has not run since reuse,
+ * and the latest stack of any sample, which a walk that raced with the thread reuses).
  */
 static int next_window(struct target *t)
 {
@@ -817,6 +818,11 @@ static int next_window(struct target *t)
 		if (th->walked) {
 			th->walked_stack = carry_stack(s, old, th->walked_stack);
 			th->walked_leaf = carry_frame(s, old, th->walked_leaf);
+		}
+		/* an old session's id is no stack here: pushing on it would fail the session */
+		if (th->recent) {
+			th->recent_stack = carry_stack(s, old, th->recent_stack);
+			th->recent_leaf = carry_frame(s, old, th->recent_leaf);
 		}
 	}
 	t->retired[t->nretired++] = old;

@@ -48,7 +48,15 @@ for _ in range(4):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     s.connect(os.environ["PYINST_BPF_SOCKET"])
     held.append(s)
-time.sleep(0.2)
+# Accepting is first come, first served: once a probe is refused as busy, the agent has
+# taken every held connection before it (a fixed sleep raced a loaded machine).
+probe = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+probe.settimeout(10)
+probe.connect(os.environ["PYINST_BPF_SOCKET"])
+refusal = probe.recv(4096)
+probe.close()
+if not refusal.startswith(b"ERR busy"):
+    sys.exit("the probe was not refused as busy: %r" % refusal[:200])
 busy = client.get("/slow?profile")
 for s in held:
     s.close()
