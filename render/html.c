@@ -23,7 +23,7 @@
  * growing with the session's length once a busy server has run for about 15 s
  * (docs/long-sessions.md). Smaller sessions are written exactly as they are.
  */
-#define HTML_TIMELINE_BUDGET (320 * 1024)
+#define HTML_TIMELINE_BUDGET (256 * 1024)
 #define HTML_RECORD_MAX_BYTES 80	/* a record's JSON (55 bytes), deflated, base64: at worst */
 #define HTML_FIT_PASSES 8
 #define HTML_FIT_EXACT 65536	/* records counted exactly; past that, estimated from a part */
