@@ -9,6 +9,7 @@ Prints one line per run and the medians. Profiler CPU is its utime+stime over it
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -42,7 +43,8 @@ def one_run(args, variant, d):
     if variant != "none":
         opts = ["--async"] if variant == "async" else []
         session = os.path.join(d, "s.pyisession")
-        prof = subprocess.Popen([args.bin, "-q", "-o", session, "--pid", str(target.pid)] + opts,
+        # not -q: the warnings (records dropped) are read below
+        prof = subprocess.Popen([args.bin, "-o", session, "--pid", str(target.pid)] + opts,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         time.sleep(1.0)  # attached and past its first scans
         t0 = time.monotonic()
@@ -61,7 +63,8 @@ def one_run(args, variant, d):
         steps = json.load(f)["steps_per_s"]
     lost = sum(int(w.split()[0]) for w in err.split("records dropped")[:-1] if w.split()
                and w.split()[-1].isdigit()) if "records dropped" in err else 0
-    return steps, cpu, lost, err.strip().splitlines()
+    return steps, cpu, lost, [l for l in err.strip().splitlines()
+                              if not re.match(r"pyinst-bpf: [0-9.]+s, \d+ samples, ", l)]
 
 
 def main():

@@ -33,7 +33,6 @@ struct collect_opts {
 	uint64_t cgroup_id;		/* --cgroup/--container: Python processes under it */
 	uint32_t cgroup_level;
 	bool discover_all;		/* --all: every Python process on the host */
-	bool verbose;			/* libbpf's messages and the verifier log */
 	bool async_tasks;		/* --async: asyncio tasks as roots (asyncio_view.h) */
 	bool dump;			/* no sampling: collector_dump() only */
 };
@@ -129,9 +128,6 @@ int collector_dump(struct collector *c, int pid, collect_dump_fn fn, void *ctx, 
 
 /* The CPython version of a profiled process, 0 if unknown. */
 int collector_python_version(struct collector *c, int pid, int *major, int *minor);
-
-/* A line per event worth telling the user (a target exec'd, was not Python...), or NULL. */
-const char *collector_next_notice(struct collector *c);
 
 /*
  * Unit tests: a collector with no BPF side (nothing loaded or attached, no ring buffer) and

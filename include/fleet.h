@@ -11,7 +11,6 @@
 #ifndef PYINST_FLEET_H
 #define PYINST_FLEET_H
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -42,14 +41,19 @@ struct fleet_opts {
 	uint64_t keep_bytes;		/* --output-max-size SIZE (0: no limit) */
 };
 
-/* The long options continuous mode adds; their values are FLEET_OPT_BASE + index. */
-#define FLEET_OPT_BASE 1024
-extern const struct option fleet_long_options[];
-extern const size_t fleet_nlong_options;
+/* getopt_long's values of the options continuous mode adds (named in user/cli.c's table). */
+enum fleet_option {
+	FLEET_OPT_PUSH = 1024, FLEET_OPT_INTERVAL, FLEET_OPT_TAG, FLEET_OPT_TENANT,
+	FLEET_OPT_BASIC_AUTH, FLEET_OPT_TOKEN, FLEET_OPT_CA_FILE, FLEET_OPT_SPOOL_DIR,
+	FLEET_OPT_SPOOL_MEMORY, FLEET_OPT_SPOOL_MAX, FLEET_OPT_OUTPUT_DIR, FLEET_OPT_KEEP,
+	FLEET_OPT_KEEP_SIZE,
+	FLEET_OPT_END,
+};
 
 void fleet_opts_init(struct fleet_opts *o);
-/* One option (opt is FLEET_OPT_BASE + index). 0, or -EINVAL with a message naming it. */
-int fleet_parse_option(struct fleet_opts *o, int opt, const char *arg);
+/* One option (opt: an enum fleet_option), as the user typed it in name ("--push").
+ * 0, or -EINVAL with a message naming it. */
+int fleet_parse_option(struct fleet_opts *o, int opt, const char *name, const char *arg);
 /* Continuous mode asked for. */
 bool fleet_enabled(const struct fleet_opts *o);
 /*
@@ -63,7 +67,7 @@ int fleet_check(struct fleet_opts *o, struct report_opts *report);
  * only --pid targets, until they exit. Returns the exit status.
  */
 int fleet_run(struct fleet_opts *o, struct collector *c, struct report_opts *report,
-	      volatile sig_atomic_t *stop, double duration, bool quiet);
+	      volatile sig_atomic_t *stop, double duration);
 
 /* ---- labels ------------------------------------------------------------------------------- */
 

@@ -2,7 +2,8 @@
 /*
  * Renderers: pure functions of (session, options) writing to a FILE *, one per format,
  * render_<fmt>(session, opts, out). Options follow pyinstrument's renderer keyword arguments so
- * that `-p KEY=VALUE` means the same thing.
+ * that `-p KEY=VALUE` means the same thing. A renderer returns 0 or -errno and logs nothing:
+ * its caller (report.c) tells a failure once, naming the output.
  */
 #ifndef PYINST_RENDER_H
 #define PYINST_RENDER_H

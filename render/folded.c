@@ -22,7 +22,6 @@
 
 #include "array.h"
 #include "frame_tree.h"
-#include "log.h"
 #include "processors.h"
 #include "render.h"
 #include "utf8.h"
@@ -152,8 +151,6 @@ int render_folded(struct session *s, const struct render_opts *o, FILE *out)
 	if (!err && ferror(out))
 		err = -EIO;
 out:
-	if (err == -ENOMEM)
-		pr_err("folded renderer: out of memory");
 	free(f.prefix);
 	frame_tree__free(f.t);
 	return err;

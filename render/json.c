@@ -11,7 +11,6 @@
 #include <sys/random.h>
 
 #include "frame_tree.h"
-#include "log.h"
 #include "processors.h"
 #include "render.h"
 
@@ -101,10 +100,8 @@ static int name_groups(struct json *j)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < j->t->ngroups; i++) {
 		err = make_uuid4(j->group_uuid[i]);
-		if (err) {
-			pr_err("json renderer: no random bytes for group ids: %s", strerror(-err));
+		if (err)
 			return err;
-		}
 	}
 	return 0;
 }
@@ -137,8 +134,6 @@ int render_json(struct session *s, const struct render_opts *o, FILE *out)
 	if (ferror(out))
 		err = -EIO;
 out:
-	if (err == -ENOMEM)
-		pr_err("json renderer: out of memory");
 	free(j.group_uuid);
 	frame_tree__free(j.t);
 	return err;

@@ -23,7 +23,6 @@
 
 #include "array.h"
 #include "hash_index.h"
-#include "log.h"
 #include "render.h"
 #include "utf8.h"
 
@@ -476,14 +475,10 @@ int render_pprof(struct session *s, const struct render_opts *o, FILE *out)
 	if (o && o->mode && !strcmp(o->mode, "cpu"))
 		p.kind = "cpu";
 	err = build(&p, &profile);
-	if (!err && profile.len > UINT32_MAX) {
-		pr_err("pprof renderer: the profile is over 4 GiB");
-		err = -EFBIG;
-	}
+	if (!err && profile.len > UINT32_MAX)
+		err = -EFBIG;	/* a profile.proto's length is 32 bits */
 	if (!err)
 		err = write_gzip(profile.p, profile.len, out);
-	if (err == -ENOMEM)
-		pr_err("pprof renderer: out of memory");
 	for (uint32_t i = 0; i < p.nstrings; i++)
 		free(p.string_v[i]);
 	free(p.string_v);

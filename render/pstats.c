@@ -16,7 +16,6 @@
 
 #include "array.h"
 #include "frame_tree.h"
-#include "log.h"
 #include "processors.h"
 #include "render.h"
 #include "utf8.h"
@@ -248,8 +247,6 @@ int render_pstats(struct session *s, const struct render_opts *o, FILE *out)
 	put_stats(out, &p);
 	err = ferror(out) ? -EIO : 0;
 out:
-	if (err == -ENOMEM)
-		pr_err("pstats renderer: out of memory");
 	for (uint32_t i = 0; p.v && i < p.n; i++)
 		free(p.v[i].callers);
 	free(p.v);

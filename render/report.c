@@ -174,6 +174,7 @@ int report_check(const struct report_opts *o)
 {
 	const struct renderer *r = find_renderer(o);
 	struct render_opts ro;
+	bool flat_timeline;
 
 	if (!r) {
 		pr_err("unknown renderer '%s' (text, html, json, speedscope, pstats, session, "
@@ -187,7 +188,12 @@ int report_check(const struct report_opts *o)
 	}
 	if (make_opts(o, &ro))
 		return -EINVAL;
+	flat_timeline = r->fn == render_text && ro.flat && ro.timeline;
 	render_opts_release(&ro);
+	if (flat_timeline) {
+		pr_err("Cannot use timeline and flat options together.");	/* pyinstrument's */
+		return -EINVAL;
+	}
 	return o->outfile ? report_check_output(o->outfile) : 0;
 }
 

@@ -15,7 +15,6 @@
 #include <time.h>
 
 #include "frame_tree.h"
-#include "log.h"
 #include "processors.h"
 #include "render.h"
 
@@ -149,8 +148,6 @@ int render_speedscope(struct session *s, const struct render_opts *o, FILE *out)
 	put_document(&x, session_get_header(s), name);
 	err = ferror(out) ? -EIO : 0;
 out:
-	if (err == -ENOMEM)
-		pr_err("speedscope renderer: out of memory");
 	free(name);
 	free(x.index);
 	free(x.order);

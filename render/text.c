@@ -433,10 +433,8 @@ int render_text(struct session *s, const struct render_opts *o, FILE *out)
 	struct text x = { .o = o, .out = out, .c = o->color ? &colors_on : &colors_off };
 	int err = -ENOMEM;
 
-	if (o->flat && o->timeline) {
-		pr_err("Cannot use timeline and flat options together.");
-		return -EINVAL;
-	}
+	if (o->flat && o->timeline)
+		return -EINVAL;	/* report_check says so before anything is sampled */
 	x.t = o->timeline ? frame_tree__new(s, true) :
 			    frame_tree__new_aggregated(s, true);
 	if (!x.t || !indent_put(&x, 0, o->short_mode ? ".  " : " "))
@@ -453,8 +451,6 @@ int render_text(struct session *s, const struct render_opts *o, FILE *out)
 	if (ferror(out))
 		err = -EIO;
 out:
-	if (err == -ENOMEM)
-		pr_err("text renderer: out of memory");
 	free(x.group_ignored);
 	free(x.indent);
 	frame_tree__free(x.t);

@@ -56,6 +56,13 @@ for line in open(sys.argv[1]):
 fi
 [ "$status" = 0 ] || [ -f "$log" ] || failed=$((failed + 1))
 
+# the unit suite again under ASan/UBSan: memory errors, leaks and undefined behaviour fail it
+scripts/sanitize.sh > build/sanitize.log 2>&1
+sanitize_status=$?
+tail -n 4 build/sanitize.log
+[ "$sanitize_status" = 0 ] || grep -E "FAIL|TIMEOUT|ERROR|runtime error" build/sanitize.log | head -20
+tally "unit tests under ASan/UBSan (log build/sanitize.log)" $sanitize_status
+
 if [ -x tests/fuzz/run.sh ]; then
 	# libFuzzer's progress lines are long: keep the last few, the verdict is the exit status
 	tests/fuzz/run.sh "${PYI_FUZZ_SECONDS:-60}" > build/fuzz.log 2>&1

@@ -40,6 +40,7 @@
 
 #include "agent.h"
 #include "log.h"
+#include "options.h"
 
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77		/* Linux 6.5 */
@@ -84,22 +85,33 @@ static void on_child(int sig)
 	/* only interrupts poll(); reaping happens in the loop */
 }
 
-static void agent_usage(FILE *f)
-{
-	fputs("Usage: pyinst-bpf agent [options]\n"
-	      "\n"
-	      "The privileged service behind the Python package pyinst_bpf: a process that lacks\n"
-	      "the capabilities asks it, over a Unix socket, to profile that process itself and\n"
-	      "nothing else (the caller's pid comes from the kernel). Run it as root, normally\n"
-	      "from systemd (pyinst-bpf-agent.socket), which passes the listening socket.\n"
-	      "\n"
-	      "  --socket PATH             listen here (default " AGENT_DEFAULT_SOCKET ")\n"
-	      "  --max-sessions N          sessions at once, all users (default 32)\n"
-	      "  --max-per-user N          sessions at once per uid (default 4)\n"
-	      "  --request-timeout S       a client must send its request within S seconds\n"
-	      "                            (default 5)\n"
-	      "  -h, --help                this help\n", f);
-}
+enum { AO_SOCKET = 256, AO_MAX_SESSIONS, AO_MAX_PER_USER, AO_REQUEST_TIMEOUT };
+
+static const struct cli_option agent_options[] = {
+	CLI_OPT("socket", AO_SOCKET, required_argument, "PATH",
+		"listen here (default `" AGENT_DEFAULT_SOCKET "`)"),
+	CLI_OPT("max-sessions", AO_MAX_SESSIONS, required_argument, "N", "sessions at once, all "
+	  "users (default 32)"),
+	CLI_OPT("max-per-user", AO_MAX_PER_USER, required_argument, "N", "sessions at once per "
+	  "uid (default 4)"),
+	CLI_OPT("request-timeout", AO_REQUEST_TIMEOUT, required_argument, "S", "a client must "
+	  "send its request within S seconds (default 5)"),
+	CLI_OPT("help", 'h', no_argument, NULL, "this help"),
+	{ 0 },
+};
+
+static const struct cli_command agent_command = {
+	.name = "pyinst-bpf agent",
+	.synopsis =
+	"Usage: pyinst-bpf agent [options]\n"
+	"\n"
+	"The privileged service behind the Python package pyinst_bpf: a process that lacks\n"
+	"the capabilities asks it, over a Unix socket, to profile that process itself and\n"
+	"nothing else (the caller's pid comes from the kernel). Run it as root, normally\n"
+	"from systemd (pyinst-bpf-agent.socket), which passes the listening socket.\n"
+	"\n",
+	.options = agent_options,
+};
 
 static int parse_int(const char *s, long min, long max, long *out)
 {
@@ -110,52 +122,61 @@ static int parse_int(const char *s, long min, long max, long *out)
 	return errno || end == s || *end || *out < min || *out > max ? -EINVAL : 0;
 }
 
+/* 0: go on; 1: done (--help); 2: a usage error, reported. */
+static int agent_option(struct agent *a, int opt, const char *arg)
+{
+	char name[32];
+	long v = 0;
+
+	switch (opt) {
+	case AO_SOCKET:
+		a->socket_path = arg;
+		return 0;
+	case AO_MAX_SESSIONS:
+		if (parse_int(arg, 1, MAX_HANDLERS, &v))
+			break;
+		a->max_sessions = (int)v;
+		return 0;
+	case AO_MAX_PER_USER:
+		if (parse_int(arg, 1, MAX_HANDLERS, &v))
+			break;
+		a->max_per_user = (int)v;
+		return 0;
+	case AO_REQUEST_TIMEOUT:
+		if (parse_int(arg, 1, 3600, &v))
+			break;
+		a->request_timeout_ms = (int)v * 1000;
+		return 0;
+	case 'h':
+		cli_print_help(&agent_command, stdout);
+		return 1;
+	case CLI_OPT_MARKDOWN:
+		cli_print_markdown(&agent_command, stdout);
+		return 1;
+	default:
+		cli_try_help(&agent_command);
+		return 2;
+	}
+	cli_option_name(&agent_command, opt, name, sizeof(name));
+	pr_err("agent: invalid value '%s' for %s", arg, name);
+	return 2;
+}
+
 static int agent_parse(struct agent *a, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "max-sessions", required_argument, NULL, 'm' },
-		{ "max-per-user", required_argument, NULL, 'u' },
-		{ "request-timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	const char *name = NULL;
-	long v = 0;
-	int opt;
+	struct cli_getopt g;
+	int opt, rc = 0;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 's':
-			a->socket_path = optarg;
-			continue;
-		case 'm':
-			name = "--max-sessions";
-			if (parse_int(optarg, 1, MAX_HANDLERS, &v))
-				goto bad;
-			a->max_sessions = (int)v;
-			continue;
-		case 'u':
-			name = "--max-per-user";
-			if (parse_int(optarg, 1, MAX_HANDLERS, &v))
-				goto bad;
-			a->max_per_user = (int)v;
-			continue;
-		case 't':
-			name = "--request-timeout";
-			if (parse_int(optarg, 1, 3600, &v))
-				goto bad;
-			a->request_timeout_ms = (int)v * 1000;
-			continue;
-		case 'h':
-			agent_usage(stdout);
-			return 1;
-		default:
-			fputs("Try 'pyinst-bpf agent --help'.\n", stderr);
-			return 2;
-		}
+	if (cli_getopt_init(&g, &agent_command)) {
+		pr_err("agent: out of memory");
+		return 2;
 	}
+	optind = 1;
+	while (!rc && (opt = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1)
+		rc = agent_option(a, opt, optarg);
+	cli_getopt_release(&g);
+	if (rc)
+		return rc;
 	if (optind < argc) {
 		pr_err("agent: unexpected argument '%s'", argv[optind]);
 		return 2;
@@ -165,9 +186,6 @@ static int agent_parse(struct agent *a, int argc, char **argv)
 		return 2;
 	}
 	return 0;
-bad:
-	pr_err("agent: invalid value '%s' for %s", optarg, name);
-	return 2;
 }
 
 /* ---- the listening socket ----------------------------------------------------------------- */
@@ -505,7 +523,7 @@ static pid_t spawn_profiler(const struct agent *a, const struct ucred *cr, const
 		_exit(126);
 	signal(SIGCHLD, SIG_DFL);
 	execv(a->binary, argv);
-	fprintf(stderr, "pyinst-bpf: agent: cannot run %s: %s\n", a->binary, strerror(errno));
+	pr_err("agent: cannot run %s: %s", a->binary, strerror(errno));
 	_exit(127);
 }
 

@@ -30,7 +30,6 @@
 #include "waits.h"
 
 #define DISCOVERY_TIMEOUT_S 10.0	/* how long an exec'd process may take to look like Python */
-#define MAX_NOTICES 64
 
 #define PENDING_POLL_MS 2	/* how often to look at a process that may become Python */
 #define WALL_PERIOD_S 0.01	/* wall mode: threads off a CPU are read this often at most */
@@ -58,8 +57,6 @@ struct collector {
 	int ncpus;
 	struct symbolizer *sym;
 	struct target_table targets;
-	char *notices[MAX_NOTICES];
-	unsigned int notice_head, notice_tail;
 	char refusal[256];	/* the first Python refused (ENOTSUP), "" if none */
 	uint64_t samples;
 	uint64_t last_sample_ns;	/* ktime of the latest on-CPU sample taken */
@@ -78,15 +75,15 @@ struct async_slot {
 	struct asyncio_view *view;	/* NULL: the target's version has no task reader */
 };
 
-static bool libbpf_verbose;
-
+/*
+ * libbpf's messages go through our log like any other: its warnings at info level, as the
+ * caller sums a failure up in one line of its own (-v shows them, the verifier log with them),
+ * the rest at debug level.
+ */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (!libbpf_verbose && level != LIBBPF_WARN)
-		return 0;
-	if (!libbpf_verbose)
-		return 0;	/* warnings are summed up by the caller in one line */
-	return vfprintf(stderr, fmt, ap);
+	log_vtext(level == LIBBPF_WARN ? LOG_INFO : LOG_DEBUG, "", fmt, ap);	/* "libbpf: ..." */
+	return 0;
 }
 
 static double monotonic_now(void)
@@ -105,31 +102,6 @@ static double thread_cpu_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void notice(struct collector *c, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (c->notice_tail - c->notice_head == MAX_NOTICES)
-		return;
-	c->notices[c->notice_tail++ % MAX_NOTICES] = strdup(buf);
-}
-
-const char *collector_next_notice(struct collector *c)
-{
-	static char *last;
-
-	free(last);
-	last = NULL;
-	if (c->notice_head == c->notice_tail)
-		return NULL;
-	last = c->notices[c->notice_head++ % MAX_NOTICES];
-	return last;
-}
-
 /*
  * A Python we cannot profile, told once per process and image: a static build is looked at
  * again when its exec event arrives after the first look, which used to tell it twice.
@@ -146,7 +118,7 @@ static void refuse(struct collector *c, struct target *t, const char *why)
 	if (t->refused == h)
 		return;
 	t->refused = h;
-	notice(c, "%s", why);
+	pr_warn("%s", why);
 }
 
 const char *collector_refusal(const struct collector *c)
@@ -347,8 +319,8 @@ static void take_proc_event(struct collector *c, const struct pyi_proc_event *ev
 		if (!t)
 			break;
 		if (t->state == TARGET_ACTIVE) {
-			notice(c, "process %d called exec: profiling what it runs now, if Python",
-			       t->pid);
+			pr_warn("process %d called exec: profiling what it runs now, if Python",
+				t->pid);
 			symbolizer_forget(c->sym, t->pid);
 		}
 		target_retire_session(t);
@@ -516,7 +488,6 @@ struct collector *collector__new(const struct collect_opts *o, char *err, size_t
 		return NULL;
 	}
 	c->opts = *o;
-	libbpf_verbose = o->verbose;
 	libbpf_set_print(libbpf_print);
 	c->ncpus = libbpf_num_possible_cpus();
 	if (c->ncpus <= 0 || c->ncpus > PYI_MAX_CPUS) {
@@ -548,7 +519,7 @@ struct collector *collector__new(const struct collect_opts *o, char *err, size_t
 	rc = sampler__load(c->skel);
 	if (rc) {
 		snprintf(err, errlen, "the BPF programs failed to load: %s%s", strerror(-rc),
-			 o->verbose ? "" : " (run with -v for the verifier log)");
+			 log_enabled(LOG_INFO) ? "" : " (run with -v for the verifier log)");
 		goto fail;
 	}
 	rc = sampler__attach(c->skel);
@@ -602,8 +573,6 @@ void collector__free(struct collector *c)
 		asyncio_view__free(c->async[i].view);
 	free(c->async);
 	target_table_free(&c->targets);
-	while (c->notice_head != c->notice_tail)
-		free(c->notices[c->notice_head++ % MAX_NOTICES]);
 	free(c);
 }
 
@@ -833,8 +802,8 @@ static void async_tick(struct collector *c, double now)
 			slot->t = t;
 			slot->view = asyncio_view__new(t, c->opts.async_tasks);
 			if (!slot->view && c->opts.async_tasks)
-				notice(c, "process %d: CPython %d.%d: --async reads tasks of 3.11 to 3.14 "
-				       "only", t->pid, t->py.major, t->py.minor);
+				pr_warn("process %d: CPython %d.%d: --async reads tasks of 3.11 to "
+					"3.14 only", t->pid, t->py.major, t->py.minor);
 		}
 		if (slot->view)
 			asyncio_view_tick(slot->view, c->sym, now);
@@ -920,9 +889,9 @@ static void check_budget(struct collector *c, double now)
 	period = period > MAX_PERIOD_NS ? MAX_PERIOD_NS : period;
 	if (set_period(c, period))
 		goto out;
-	notice(c, "sampling cost %.1f%% of CPU %d (budget %.0f%%)%s: interval raised to %.3g ms",
-	       worst * 100, worst_cpu, COLLECT_BUDGET_NS_PER_S / 1e7,
-	       skipped ? ", samples skipped" : "", (double)period / 1e6);
+	pr_warn("sampling cost %.1f%% of CPU %d (budget %.0f%%)%s: interval raised to %.3g ms",
+		worst * 100, worst_cpu, COLLECT_BUDGET_NS_PER_S / 1e7,
+		skipped ? ", samples skipped" : "", (double)period / 1e6);
 out:
 	free(ns);
 	free(sk);

@@ -15,6 +15,7 @@
 #include "collect.h"
 #include "dump.h"
 #include "log.h"
+#include "options.h"
 #include "proc.h"
 #include "session.h"
 #include "utf8.h"
@@ -244,58 +245,75 @@ static void print_dump(FILE *out, struct dump *d, int pid, struct collector *c, 
 		fputs("]}\n", out);
 }
 
-static void usage(FILE *f)
-{
-	fputs("Usage: pyinst-bpf dump --pid PID [--json]\n"
-	      "\n"
-	      "Prints every thread of a running CPython process once: its name, what it is doing\n"
-	      "(running, runnable, stopped, or what it waits for) and its Python stack, innermost\n"
-	      "call first. Reads the process from outside: it is neither stopped nor slowed.\n"
-	      "\n"
-	      "  -p, --pid PID   the process\n"
-	      "  --json          JSON instead of text\n"
-	      "  -h, --help      this help\n", f);
-}
+enum { DO_JSON = 256 };
+
+static const struct cli_option options[] = {
+	CLI_OPT("pid", 'p', required_argument, "PID", "the process"),
+	CLI_OPT("json", DO_JSON, no_argument, NULL, "JSON instead of text"),
+	CLI_OPT("help", 'h', no_argument, NULL, "this help"),
+	{ 0 },
+};
+
+static const struct cli_command command = {
+	.name = "pyinst-bpf dump",
+	.synopsis =
+	"Usage: pyinst-bpf dump --pid PID [--json]\n"
+	"\n"
+	"Prints every thread of a running CPython process once: its name, what it is doing\n"
+	"(running, runnable, stopped, or what it waits for) and its Python stack, innermost\n"
+	"call first. Reads the process from outside: it is neither stopped nor slowed.\n"
+	"\n",
+	.options = options,
+	.stop_at_operand = true,
+};
 
 int dump_main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	struct collect_opts co = { .interval = 0.001, .max_depth = PYI_DEFAULT_MAX_DEPTH,
 				   .dump = true };
 	struct dump d = { 0 };
 	struct collector *c;
 	char err[256], *end;
+	struct cli_getopt g;
 	bool json = false;
 	long pid = 0;
-	int opt, rc;
+	int opt, rc, done = 0;	/* done: 1 to exit 0 (--help), 2 to exit 2 (usage error) */
 
+	if (cli_getopt_init(&g, &command)) {
+		pr_err("out of memory");
+		return 1;
+	}
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+p:h", opts, NULL)) != -1) {
+	while (!done && (opt = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			errno = 0;
 			pid = strtol(optarg, &end, 10);
 			if (errno || end == optarg || *end || pid < 1 || pid > 4194304) {
 				pr_err("invalid value '%s' for --pid", optarg);
-				return 2;
+				done = 2;
 			}
 			break;
-		case 'j':
+		case DO_JSON:
 			json = true;
 			break;
 		case 'h':
-			usage(stdout);
-			return 0;
+			cli_print_help(&command, stdout);
+			done = 1;
+			break;
+		case CLI_OPT_MARKDOWN:
+			cli_print_markdown(&command, stdout);
+			done = 1;
+			break;
 		default:
-			fputs("Try 'pyinst-bpf dump --help'.\n", stderr);
-			return 2;
+			cli_try_help(&command);
+			done = 2;
+			break;
 		}
 	}
+	cli_getopt_release(&g);
+	if (done)
+		return done == 1 ? 0 : 2;
 	if (optind < argc) {
 		pr_err("dump: unexpected argument '%s'", argv[optind]);
 		return 2;

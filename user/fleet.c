@@ -5,7 +5,6 @@
  * The sampling loop never waits on the network: the sender is its own thread.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,28 +25,6 @@
 #define LABELS_MAX 2048
 #define FLUSH_TIMEOUT_S 10.0	/* at exit, how long the last windows may take to go out */
 #define DROP_REPORT_S 300.0
-
-enum {
-	FO_PUSH, FO_INTERVAL, FO_TAG, FO_TENANT, FO_BASIC_AUTH, FO_TOKEN, FO_CA_FILE, FO_SPOOL_DIR,
-	FO_SPOOL_MEMORY, FO_SPOOL_MAX, FO_OUTPUT_DIR, FO_KEEP, FO_KEEP_SIZE,
-};
-
-const struct option fleet_long_options[] = {
-	{ "push", required_argument, NULL, FLEET_OPT_BASE + FO_PUSH },
-	{ "push-interval", required_argument, NULL, FLEET_OPT_BASE + FO_INTERVAL },
-	{ "tag", required_argument, NULL, FLEET_OPT_BASE + FO_TAG },
-	{ "push-tenant", required_argument, NULL, FLEET_OPT_BASE + FO_TENANT },
-	{ "push-basic-auth", required_argument, NULL, FLEET_OPT_BASE + FO_BASIC_AUTH },
-	{ "push-token", required_argument, NULL, FLEET_OPT_BASE + FO_TOKEN },
-	{ "push-ca-file", required_argument, NULL, FLEET_OPT_BASE + FO_CA_FILE },
-	{ "spool-dir", required_argument, NULL, FLEET_OPT_BASE + FO_SPOOL_DIR },
-	{ "spool-memory", required_argument, NULL, FLEET_OPT_BASE + FO_SPOOL_MEMORY },
-	{ "spool-max-size", required_argument, NULL, FLEET_OPT_BASE + FO_SPOOL_MAX },
-	{ "output-dir", required_argument, NULL, FLEET_OPT_BASE + FO_OUTPUT_DIR },
-	{ "output-keep", required_argument, NULL, FLEET_OPT_BASE + FO_KEEP },
-	{ "output-max-size", required_argument, NULL, FLEET_OPT_BASE + FO_KEEP_SIZE },
-};
-const size_t fleet_nlong_options = sizeof(fleet_long_options) / sizeof(fleet_long_options[0]);
 
 void fleet_opts_init(struct fleet_opts *o)
 {
@@ -86,63 +63,62 @@ static int parse_size(const char *s, uint64_t min, uint64_t *out)
 	return 0;
 }
 
-int fleet_parse_option(struct fleet_opts *o, int opt, const char *arg)
+int fleet_parse_option(struct fleet_opts *o, int opt, const char *name, const char *arg)
 {
-	const char *name = fleet_long_options[opt - FLEET_OPT_BASE].name;
 	char why[160] = "";
 	char *end;
 
-	switch (opt - FLEET_OPT_BASE) {
-	case FO_PUSH:
+	switch (opt) {
+	case FLEET_OPT_PUSH:
 		o->push_url = arg;
 		return 0;
-	case FO_INTERVAL:
+	case FLEET_OPT_INTERVAL:
 		errno = 0;
 		o->interval = strtod(arg, &end);
 		if (errno || end == arg || *end || !(o->interval >= 0.1 && o->interval <= 86400))
 			snprintf(why, sizeof(why), "seconds from 0.1 to 86400");
 		break;
-	case FO_TAG:
+	case FLEET_OPT_TAG:
 		if (o->ntags == FLEET_MAX_TAGS)
 			snprintf(why, sizeof(why), "at most %d tags", FLEET_MAX_TAGS);
 		else if (!fleet_tag_valid(arg, why, sizeof(why)))
 			o->tags[o->ntags++] = arg;
 		break;
-	case FO_TENANT:
+	case FLEET_OPT_TENANT:
 		o->tenant = arg;
 		break;
-	case FO_BASIC_AUTH:
+	case FLEET_OPT_BASIC_AUTH:
 		if (!strchr(arg, ':'))
 			snprintf(why, sizeof(why), "expected USER:PASSWORD");
 		o->basic_auth = arg;
 		break;
-	case FO_TOKEN:
+	case FLEET_OPT_TOKEN:
 		o->token = arg;
 		break;
-	case FO_CA_FILE:
+	case FLEET_OPT_CA_FILE:
 		o->ca_file = arg;
 		break;
-	case FO_SPOOL_DIR:
+	case FLEET_OPT_SPOOL_DIR:
 		o->spool_dir = arg;
 		break;
-	case FO_SPOOL_MEMORY:
+	case FLEET_OPT_SPOOL_MEMORY:
 		if (parse_size(arg, 64 << 10, &o->spool_mem))
 			snprintf(why, sizeof(why), "a size such as 16M, at least 64K");
 		break;
-	case FO_SPOOL_MAX:
+	case FLEET_OPT_SPOOL_MAX:
 		if (parse_size(arg, 0, &o->spool_max))
 			snprintf(why, sizeof(why), "a size such as 256M");
 		break;
-	case FO_OUTPUT_DIR:
+	case FLEET_OPT_OUTPUT_DIR:
 		o->output_dir = arg;
 		break;
-	case FO_KEEP:
+	case FLEET_OPT_KEEP:
 		errno = 0;
 		o->keep = strtoull(arg, &end, 10);
 		if (errno || end == arg || *end || arg[0] == '-')
 			snprintf(why, sizeof(why), "a number of files");
 		break;
-	case FO_KEEP_SIZE:
+	case FLEET_OPT_KEEP_SIZE:
 		if (parse_size(arg, 0, &o->keep_bytes))
 			snprintf(why, sizeof(why), "a size such as 1G");
 		break;
@@ -151,7 +127,7 @@ int fleet_parse_option(struct fleet_opts *o, int opt, const char *arg)
 	}
 	if (!why[0])
 		return 0;
-	pr_err("invalid value for --%s: %s", name, why);
+	pr_err("invalid value for %s: %s", name, why);
 	return -EINVAL;
 }
 
@@ -607,7 +583,8 @@ static int fleet_open(struct fleet *f)
 	return 0;
 }
 
-static int fleet_close(struct fleet *f, bool quiet)
+/* summary: say what the spool did (not when continuous mode never started). */
+static int fleet_close(struct fleet *f, bool summary)
 {
 	struct spool_stats st;
 	uint64_t kept = 0;
@@ -618,12 +595,14 @@ static int fleet_close(struct fleet *f, bool quiet)
 	if (f->sp) {
 		kept = spool_persist(f->sp);
 		spool_stats(f->sp, &st);
-		if (!quiet || st.dropped || st.rejected)
-			pr_warn("push: %llu profiles sent, %llu refused by the backend, %llu dropped "
-				"(spool full or exiting), %llu kept in --spool-dir for the next run",
-				(unsigned long long)st.sent, (unsigned long long)st.rejected,
-				(unsigned long long)st.dropped, (unsigned long long)kept);
 		rc = st.dropped || st.rejected ? 1 : 0;
+		/* profiles lost fail the run: then an error, shown even with -q */
+		if (summary)
+			log_msg(rc ? LOG_ERROR : LOG_WARN, "push: %llu profiles sent, %llu refused by "
+				"the backend, %llu dropped (spool full or exiting), %llu kept in "
+				"--spool-dir for the next run", (unsigned long long)st.sent,
+				(unsigned long long)st.rejected, (unsigned long long)st.dropped,
+				(unsigned long long)kept);
 	}
 	spool__free(f->sp);
 	outdir__free(f->out);
@@ -636,28 +615,26 @@ static int fleet_close(struct fleet *f, bool quiet)
 }
 
 int fleet_run(struct fleet_opts *o, struct collector *c, struct report_opts *report,
-	      volatile sig_atomic_t *stop, double duration, bool quiet)
+	      volatile sig_atomic_t *stop, double duration)
 {
 	struct fleet f = { .o = o, .c = c, .report = report };
 	double start = wall_now(), from = start, next = start + o->interval, now;
-	const char *msg;
-	int rc;
+	int rc, polled = 0;
 
 	f.wall = !report->mode || strcmp(report->mode, "cpu");
 	if (fleet_open(&f)) {
-		fleet_close(&f, true);
+		fleet_close(&f, false);
 		return 1;
 	}
-	if (!quiet)
-		pr_warn("continuous mode: a window every %g s%s%s%s%s", o->interval,
-			o->push_url ? " pushed to " : "", o->push_url ? o->push_url : "",
-			o->output_dir ? " written to " : "", o->output_dir ? o->output_dir : "");
+	pr_warn("continuous mode: a window every %g s%s%s%s%s", o->interval,
+		o->push_url ? " pushed to " : "", o->push_url ? o->push_url : "",
+		o->output_dir ? " written to " : "", o->output_dir ? o->output_dir : "");
 	while (!*stop) {
-		if (collector_poll(c, 50) < 0)
+		polled = collector_poll(c, 50);
+		if (polled < 0) {
+			pr_err("sampling stopped: the collector failed: %s", strerror(-polled));
 			break;
-		while ((msg = collector_next_notice(c)))
-			if (!quiet)
-				pr_warn("%s", msg);
+		}
 		now = wall_now();
 		if (duration && now - start >= duration)
 			break;
@@ -672,6 +649,7 @@ int fleet_run(struct fleet_opts *o, struct collector *c, struct report_opts *rep
 		}
 	}
 	emit_window(&f, from, wall_now());
-	rc = fleet_close(&f, quiet);
-	return rc;
+	rc = fleet_close(&f, true);
+	/* what was collected went out, but a failed collection is not a success */
+	return polled < 0 ? 1 : rc;
 }

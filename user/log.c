@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "utf8.h"
@@ -17,6 +20,11 @@ void log_set_level(enum log_level level)
 enum log_level log_get_level(void)
 {
 	return current_level;
+}
+
+bool log_enabled(enum log_level level)
+{
+	return level <= current_level;
 }
 
 bool log_unsafe_codepoint(uint32_t cp)
@@ -65,23 +73,85 @@ void log_sanitize(char *s, size_t len)
 			s[i] = '?';
 }
 
+/* A status line drawn on a terminal and not ended: the next message clears it first. */
+static bool status_shown;
+
+static void clear_status(void)
+{
+	if (status_shown)
+		fputs("\r\033[K", stderr);
+	status_shown = false;
+}
+
+static void emit(enum log_level level, const char *prefix, const char *raw, size_t len)
+{
+	char safe[LOG_LINE_MAX];
+
+	log_escape(safe, sizeof(safe), raw, len < LOG_LINE_MAX ? len : LOG_LINE_MAX - 1);
+	clear_status();
+	fprintf(stderr, "pyinst-bpf: %s%s%s\n", level == LOG_WARN ? "warning: " : "", prefix, safe);
+}
+
 /*
  * Messages carry names a target chose (its comm, paths, a container's cgroup): escaped here,
  * once for every message, so none can drive the terminal.
  */
-void log_msg(enum log_level level, const char *fmt, ...)
+void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
-	char raw[LOG_LINE_MAX], safe[LOG_LINE_MAX];
-	va_list ap;
+	char raw[LOG_LINE_MAX];
 	int n;
 
-	if (level > current_level)
+	if (!log_enabled(level))
 		return;
-	va_start(ap, fmt);
 	n = vsnprintf(raw, sizeof(raw), fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		return;
-	log_escape(safe, sizeof(safe), raw, (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1);
-	fprintf(stderr, "pyinst-bpf: %s%s\n", level == LOG_WARN ? "warning: " : "", safe);
+	emit(level, "", raw, (size_t)n);
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}
+
+void log_vtext(enum log_level level, const char *prefix, const char *fmt, va_list ap)
+{
+	char *text, *line, *end;
+
+	if (!log_enabled(level) || vasprintf(&text, fmt, ap) < 0)
+		return;
+	/* a verifier log is indented with tabs, which are harmless: a space each, not \x09 */
+	for (line = text; *line; line++)
+		if (*line == '\t')
+			*line = ' ';
+	for (line = text; *line; line = *end ? end + 1 : end) {
+		end = strchrnul(line, '\n');
+		if (end > line)
+			emit(level, prefix, line, (size_t)(end - line));
+	}
+	free(text);
+}
+
+bool log_status_enabled(bool final)
+{
+	return log_enabled(LOG_WARN) && (final || isatty(STDERR_FILENO));
+}
+
+void log_status(bool final, const char *fmt, ...)
+{
+	bool tty = isatty(STDERR_FILENO);
+	char line[LOG_LINE_MAX];
+	va_list ap;
+
+	if (!log_status_enabled(final))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%spyinst-bpf: %s%s", tty ? "\r\033[K" : "", line, final ? "\n" : "");
+	status_shown = tty && !final;
 }

@@ -130,7 +130,8 @@ static void scan_dir(struct spool *sp)
 			sp->next_seq = seq + 1;
 	}
 	closedir(d);
-	qsort(sp->disk, sp->disk_len, sizeof(*sp->disk), cmp_entry);
+	if (sp->disk_len)	/* qsort(NULL, 0, ...) is undefined */
+		qsort(sp->disk, sp->disk_len, sizeof(*sp->disk), cmp_entry);
 	sp->st.disk_items = sp->disk_len;
 	if (sp->disk_len)
 		pr_info("spool: %zu windows left by an earlier run will be sent", sp->disk_len);

@@ -350,7 +350,8 @@ int thread_names_read(int pid, int minor, const struct pyi_layout *lay, uint64_t
 			rc = 0;
 	}
 	free(ents);
-	qsort(out->v, out->n, sizeof(*out->v), by_ident);
+	if (out->n)	/* qsort(NULL, 0, ...) is undefined */
+		qsort(out->v, out->n, sizeof(*out->v), by_ident);
 	return rc;
 }
 

@@ -14,6 +14,10 @@ AUSTIN_ATTACH_SECONDS = 0.3
 OURS_SETTLE_SECONDS = 0.1
 
 
+# the final status line (shown without -q): not a warning
+STATUS = re.compile(r"pyinst-bpf: [0-9.]+s, \d+ samples, ")
+
+
 class Profile:
     """What a profiler recorded: samples received, lost, and weighted stacks.
 
@@ -54,7 +58,8 @@ class Ours:
         return os.access(self.binary, os.X_OK)
 
     def argv(self, pid, outfile, interval, mode):
-        return [self.binary, "-q", "-i", repr(interval), "--mode", mode, "--subprocesses",
+        # not -q: it would hide the warnings parse() reads (records dropped)
+        return [self.binary, "-i", repr(interval), "--mode", mode, "--subprocesses",
                 "-o", outfile, "-r", "session", "--pid", str(pid)]
 
     def wait_attached(self, proc):
@@ -69,7 +74,7 @@ class Ours:
 
     def parse(self, outfile, stderr):
         profile = Profile()
-        profile.warnings = [l for l in stderr.splitlines() if l.strip()]
+        profile.warnings = [l for l in stderr.splitlines() if l.strip() and not STATUS.match(l)]
         profile.lost = sum(int(m.group(1)) for m in
                            (re.search(r"(\d+) records dropped", l) for l in profile.warnings)
                            if m)

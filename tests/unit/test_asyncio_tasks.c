@@ -126,7 +126,8 @@ static void chain_names(struct asyncio_reader *r, const struct asyncio_task *t, 
 static void check_one(const char *python)
 {
 	struct child c = { 0 };
-	struct target t = { 0 };
+	struct target_table tt;
+	struct target *t;
 	struct pyi_proc proc;
 	struct asyncio_reader *r;
 	const struct asyncio_task *const *tasks, *x;
@@ -140,10 +141,12 @@ static void check_one(const char *python)
 		print_message("skipped: %s\n", python);
 		return;
 	}
-	t.pid = c.pid;
-	assert_int_equal(target_discover(&t, &proc, err, sizeof(err)), 0);
+	target_table_init(&tt);
+	t = target_add(&tt, c.pid, false, NULL);	/* the table frees what discovery made */
+	assert_non_null(t);
+	assert_int_equal(target_discover(t, &proc, err, sizeof(err)), 0);
 	assert_int_equal(proc_read(c.pid, proc.interp_head_addr, &interp, sizeof(interp)), 0);
-	r = asyncio_reader__new(c.pid, &t.layout, interp);
+	r = asyncio_reader__new(c.pid, &t->layout, interp);
 	assert_non_null(r);
 	n = asyncio_reader_scan(r, &tasks);
 	assert_true(n >= 6);	/* main, four waiting, the spinner */
@@ -191,6 +194,7 @@ static void check_one(const char *python)
 	assert_false(by_name(tasks, n, "spinner")->chain_reused);
 	print_message("%s: %d tasks\n", python, n);
 	asyncio_reader__free(r);
+	target_table_free(&tt);
 	stop(&c);
 }
 

@@ -58,6 +58,93 @@ static void test_log_escapes_bidi_overrides(void **state)
 	free(got);
 }
 
+/* What fn writes to stderr (a file here: not a terminal). */
+static char *captured(void (*fn)(void))
+{
+	char path[] = "/tmp/pyi-log-XXXXXX", *buf = calloc(1, 8192);
+	int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+
+	assert_true(fd >= 0 && buf);
+	fflush(stderr);
+	dup2(fd, STDERR_FILENO);
+	fn();
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	assert_true(pread(fd, buf, 8191, 0) >= 0);
+	close(fd);
+	unlink(path);
+	return buf;
+}
+
+static void one_of_each(void)
+{
+	pr_err("e");
+	pr_warn("w");
+	pr_info("i");
+	pr_debug("d");
+	log_status(false, "live");	/* not a terminal: only the final status is written */
+	log_status(true, "final");
+}
+
+static void expect_at(enum log_level level, const char *want)
+{
+	char *got;
+
+	log_set_level(level);
+	got = captured(one_of_each);
+	log_set_level(LOG_WARN);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+/* -q is LOG_ERROR, the default LOG_WARN, -v LOG_DEBUG: a level, checked here and only here. */
+static void test_log_levels(void **state)
+{
+	(void)state;
+	expect_at(LOG_ERROR, "pyinst-bpf: e\n");
+	expect_at(LOG_WARN, "pyinst-bpf: e\npyinst-bpf: warning: w\npyinst-bpf: final\n");
+	expect_at(LOG_DEBUG, "pyinst-bpf: e\npyinst-bpf: warning: w\npyinst-bpf: i\n"
+		  "pyinst-bpf: d\npyinst-bpf: final\n");
+	assert_false(log_enabled(LOG_INFO));
+	assert_true(log_enabled(LOG_WARN));
+}
+
+static void vtext(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vtext(level, "lib: ", fmt, ap);
+	va_end(ap);
+}
+
+static void libbpf_like(void)
+{
+	/* a verifier log: several lines, tabs, an empty line, a control character */
+	vtext(LOG_INFO, "%s", "-- BEGIN --\n0: (bf) r6 = r1\n\n; \tint x;\x1b[2J\n-- END --\n");
+	vtext(LOG_DEBUG, "not shown at info level\n");
+}
+
+/* Library text (libbpf's messages) goes through the same path, a message per line. */
+static void test_log_text_lines(void **state)
+{
+	char *got;
+
+	(void)state;
+	log_set_level(LOG_INFO);
+	got = captured(libbpf_like);
+	log_set_level(LOG_WARN);
+	assert_string_equal(got, "pyinst-bpf: lib: -- BEGIN --\n"
+			    "pyinst-bpf: lib: 0: (bf) r6 = r1\n"
+			    "pyinst-bpf: lib: ;  int x;\\x1b[2J\n"
+			    "pyinst-bpf: lib: -- END --\n");
+	free(got);
+	got = captured(libbpf_like);
+	assert_string_equal(got, "");
+	free(got);
+}
+
 /* Names kept in fields of their own (threads, tasks, types, command lines): controls become '?'
  * in place, UTF-8 and the rest pass, and nothing past len is touched. */
 static void test_log_sanitize_controls(void **state)
@@ -74,6 +161,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_log_escapes_terminal_controls),
 		cmocka_unit_test(test_log_escapes_bidi_overrides),
+		cmocka_unit_test(test_log_levels),
+		cmocka_unit_test(test_log_text_lines),
 		cmocka_unit_test(test_log_sanitize_controls),
 	};
 
