@@ -1158,6 +1158,25 @@ int collector_python_version(struct collector *c, int pid, int *major, int *mino
 	return 0;
 }
 
+/* The task views of targets a window has just freed: a view kept its target's address, which
+ * the next new target may be given (a use after free, and another process's reader). */
+static void drop_async_of_gone(struct collector *c)
+{
+	size_t i, j, kept = 0;
+
+	for (i = 0; i < c->nasync; i++) {
+		bool live = false;
+
+		for (j = 0; j < c->targets.len && !live; j++)
+			live = c->targets.items[j] == c->async[i].t;
+		if (live)
+			c->async[kept++] = c->async[i];
+		else
+			asyncio_view__free(c->async[i].view);
+	}
+	c->nasync = kept;
+}
+
 size_t collector_take_window(struct collector *c, double start_time, double duration,
 			     const char *description, struct session **out, int *pids, size_t max)
 {
@@ -1167,6 +1186,7 @@ size_t collector_take_window(struct collector *c, double start_time, double dura
 		ring_buffer__consume(c->rb);
 	n = target_table_take_window(&c->targets, start_time, duration, c->opts.interval,
 				     description, out, pids, max);
+	drop_async_of_gone(c);
 	/* the frame cache holds the old sessions' ids */
 	symbolizer_forget_frames(c->sym);
 	return n;
