@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include "support.h"
+#include "utf8.h"
 
 /* The pprof Profile, as far as the tests need it (profile.proto field numbers). */
 struct pb_profile {
@@ -161,7 +162,7 @@ static void pb_profile_read(const char *gz, size_t gzlen, struct pb_profile *pr)
 			uint32_t cp;
 
 			for (size_t i = 0, n; i < f.len; i += n) {
-				n = session_utf8_decode(f.data + i, f.len - i, &cp);
+				n = utf8_decode(f.data + i, f.len - i, &cp);
 				assert_true(n > 0);
 			}
 			pr->strings = realloc(pr->strings, (pr->nstrings + 1) * sizeof(char *));
