@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The collector: loads bpf/sampler.bpf.c, opens a cpu-clock perf event per target thread (per
- * CPU for --all/--cgroup), takes sample, code and process records off the ring buffer, and
- * builds one session per Python process.
+ * The collector: loads bpf/sampler.bpf.c, opens a cpu-clock perf event per CPU (or per target
+ * thread with PYI_PERF_PER_TASK=1), takes sample, code and process records off the ring
+ * buffer, and builds one session per Python process.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -492,8 +492,8 @@ static int open_perf_events(struct collector *c, char *err, size_t errlen)
 /* ---- per-task perf events ------------------------------------------------------------------ */
 
 /*
- * With known targets (--pid, a launched command and what it starts) the cpu-clock event is
- * opened on each of their threads, not on each CPU: its timer runs only while a target thread
+ * PYI_PERF_PER_TASK=1, with known targets (--pid, a launched command and what it starts): the
+ * cpu-clock event is opened on each of their threads, not on each CPU: its timer runs only while a target thread
  * runs, so other processes pay nothing, where an event per CPU fires 1000 times a second on
  * every CPU whatever runs there. The event is inherited (attr.inherit) by every thread a
  * thread with it starts, and by the processes it forks when those are followed; the kernel
@@ -641,9 +641,14 @@ struct collector *collector__new(const struct collect_opts *o, char *err, size_t
 	}
 	for (int cpu = 0; cpu < c->ncpus; cpu++)
 		c->perf_fds[cpu] = -1;
-	/* --all and --cgroup find their targets through an event per CPU */
+	/*
+	 * Per-task events only when asked (PYI_PERF_PER_TASK=1): they spare other processes the
+	 * timer but cost a target on each context switch and lose on-CPU time under thread
+	 * storms (docs/design.md, "Perf events"). --all and --cgroup find their targets through
+	 * an event per CPU.
+	 */
 	c->per_task = !o->dump && !o->discover_all && !o->cgroup_id &&
-		      !getenv("PYI_PERF_PER_CPU");
+		      getenv("PYI_PERF_PER_TASK") && !strcmp(getenv("PYI_PERF_PER_TASK"), "1");
 	target_table_init(&c->targets);
 	c->sym = symbolizer__new(c->ncpus + 1);
 	c->skel = sampler__open();
