@@ -46,13 +46,26 @@ struct frame_group {
 	uint32_t cap_frames;
 };
 
+/*
+ * What code a file holds: pyinstrument's Frame.is_application_code for one frame, the library
+ * rule of every report (the text and json reports, library grouping, the HTML payload's flag).
+ */
+enum frame_file_kind {
+	FRAME_FILE_LIBRARY,	/* no file, under a sys_prefixes entry, <built-in>, <frozen ...> */
+	FRAME_FILE_APP,		/* any other path, <ipython-input-...>, our <wait> and <idle> */
+	FRAME_FILE_CALLER,	/* <string>, <stdin>: exec'd code is its caller's (root: app) */
+};
+
+/* The kind of file (NULL or "" for none) in session s, whose sys_prefixes decide. */
+enum frame_file_kind frame_file_kind(const struct session *s, const char *file);
+
 /* The parts of one identifier "function\0file\0line", parsed once per tree. */
 struct frame_ident {
 	const char *function;
 	const char *file_path;		/* NULL when absent or empty */
 	long line_no;			/* 0 when absent or not a number */
 	char *file_path_short;		/* shorten_path(file_path); NULL with no file path */
-	bool in_sys_prefix;		/* file_path starts with one of sys_prefixes */
+	enum frame_file_kind kind;	/* frame_file_kind(file_path) */
 };
 
 struct node_chunk;

@@ -27,6 +27,9 @@ bool log_enabled(enum log_level level);
 bool log_unsafe_codepoint(uint32_t cp);
 /* Copies len bytes of src into dst, unsafe code points and invalid UTF-8 as \xNN. */
 size_t log_escape(char *dst, size_t dstlen, const char *src, size_t len);
+/* Replaces the ASCII controls (C0 and DEL) in the len bytes at s with '?', in place: for names a
+ * target chose (threads, tasks, types, command lines) kept in fields of their own. */
+void log_sanitize(char *s, size_t len);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));

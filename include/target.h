@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hash_index.h"
 #include "proc.h"
 #include "pyinst_abi.h"
 #include "python_layouts.h"
@@ -61,8 +62,7 @@ struct target {
 	char cmdline[512];
 	struct target_thread *threads;
 	size_t nthreads, threads_cap;
-	uint32_t *tid_slots;	/* open addressing: tid -> index in threads + 1, 0 = free */
-	size_t tid_slots_cap;	/* a power of two, at least twice nthreads */
+	struct hash_index tids;	/* over threads, by tid */
 	size_t threads_seen;
 };
 

@@ -20,9 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "frame_tree.h"
 #include "processors.h"
 #include "render.h"
+#include "utf8.h"
 
 struct folded {
 	struct frame_tree *t;
@@ -40,21 +42,15 @@ static size_t append(struct folded *f, size_t at, const char *s, bool escape)
 	const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
 	size_t need = at + 4 * (size_t)(end - p) + 1, n;
 	uint32_t cp;
-	char *grown;
 
 	if (f->err)
 		return at;
-	if (need > f->cap) {
-		grown = realloc(f->prefix, 2 * need);
-		if (!grown) {
-			f->err = -ENOMEM;
-			return at;
-		}
-		f->prefix = grown;
-		f->cap = 2 * need;
+	if (array_reserve(&f->prefix, &f->cap, need, 1)) {
+		f->err = -ENOMEM;
+		return at;
 	}
 	for (; p < end; p += n) {
-		n = session_utf8_decode(p, (size_t)(end - p), &cp);
+		n = utf8_decode(p, (size_t)(end - p), &cp);
 		if (!escape || (n && cp >= 0x20 && cp != 0x7f && cp != ';' &&
 				(cp < 0x80 || cp >= 0xa0))) {
 			n = n ? n : 1;

@@ -21,7 +21,10 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "array.h"
+#include "hash_index.h"
 #include "render.h"
+#include "utf8.h"
 
 /* Profile */
 #define PF_SAMPLE_TYPE 1
@@ -65,22 +68,11 @@ struct pb {
 
 static void pb_put(struct pb *b, const void *data, size_t len)
 {
-	uint8_t *grown;
-
 	if (b->err)
 		return;
-	if (b->len + len > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-
-		while (cap < b->len + len)
-			cap *= 2;
-		grown = realloc(b->p, cap);
-		if (!grown) {
-			b->err = -ENOMEM;
-			return;
-		}
-		b->p = grown;
-		b->cap = cap;
+	if (array_reserve(&b->p, &b->cap, b->len + len, 1)) {
+		b->err = -ENOMEM;
+		return;
 	}
 	if (len)
 		memcpy(b->p + b->len, data, len);
@@ -121,67 +113,46 @@ static void pb_msg(struct pb *b, uint32_t field, struct pb *sub)
 	sub->len = 0;
 }
 
-/* A hash from keys (two integers, or a string) to dense ids 1..n, 0 meaning none. */
+/* Keys of two integers to dense ids 1..n, 0 meaning none. */
 struct idmap {
-	uint64_t *k1, *k2;
-	uint32_t *id;
-	size_t cap;		/* a power of two */
-	uint32_t n;
+	struct hash_index index;	/* over keys */
+	uint64_t (*keys)[2];		/* id - 1 -> its key */
+	size_t cap;
 };
 
-static uint64_t mix(uint64_t a, uint64_t b)
+static uint64_t idmap_hash_of(const void *ctx, uint32_t i)
 {
-	uint64_t h = a * 0x9e3779b97f4a7c15ULL ^ (b + 0x632be59bd9b4e019ULL + (a << 6));
+	const struct idmap *m = ctx;
 
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	return h ^ (h >> 32);
-}
-
-static int idmap_grow(struct idmap *m)
-{
-	struct idmap g = { .cap = m->cap ? 2 * m->cap : 64, .n = m->n };
-
-	g.k1 = malloc(g.cap * sizeof(*g.k1));
-	g.k2 = malloc(g.cap * sizeof(*g.k2));
-	g.id = calloc(g.cap, sizeof(*g.id));
-	if (!g.k1 || !g.k2 || !g.id) {
-		free(g.k1), free(g.k2), free(g.id);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < m->cap; i++) {
-		size_t j;
-
-		if (!m->id[i])
-			continue;
-		for (j = mix(m->k1[i], m->k2[i]) & (g.cap - 1); g.id[j]; j = (j + 1) & (g.cap - 1))
-			;
-		g.k1[j] = m->k1[i], g.k2[j] = m->k2[i], g.id[j] = m->id[i];
-	}
-	free(m->k1), free(m->k2), free(m->id);
-	*m = g;
-	return 0;
+	return hash_combine(m->keys[i][0], m->keys[i][1]);
 }
 
 /* The id of (a, b); *fresh says it was just made. 0 on ENOMEM. */
 static uint32_t idmap_get(struct idmap *m, uint64_t a, uint64_t b, bool *fresh)
 {
-	size_t j;
+	uint32_t i, pos;
 
 	*fresh = false;
-	if (2 * (m->n + 1) > m->cap && idmap_grow(m))
+	if (hash_index_reserve(&m->index, idmap_hash_of, m))
 		return 0;
-	for (j = mix(a, b) & (m->cap - 1); m->id[j]; j = (j + 1) & (m->cap - 1))
-		if (m->k1[j] == a && m->k2[j] == b)
-			return m->id[j];
-	m->k1[j] = a, m->k2[j] = b, m->id[j] = ++m->n;
+	for (i = hash_index_first(&m->index, hash_combine(a, b), &pos); i != HASH_INDEX_NONE;
+	     i = hash_index_next(&m->index, &pos))
+		if (m->keys[i][0] == a && m->keys[i][1] == b)
+			return i + 1;
+	if (array_reserve(&m->keys, &m->cap, (size_t)m->index.n + 1, sizeof(*m->keys)))
+		return 0;
+	i = m->index.n;
+	m->keys[i][0] = a;
+	m->keys[i][1] = b;
+	hash_index_put(&m->index, pos, i);
 	*fresh = true;
-	return m->id[j];
+	return i + 1;
 }
 
 static void idmap_free(struct idmap *m)
 {
-	free(m->k1), free(m->k2), free(m->id);
+	hash_index_free(&m->index);
+	free(m->keys);
 }
 
 struct pprof {
@@ -191,9 +162,10 @@ struct pprof {
 	struct pb functions;	/* the function fields */
 	struct pb locations;	/* the location fields */
 	struct pb scratch;
-	struct idmap string_ids;	/* (hash, length) -> index + 1; collisions checked below */
+	struct hash_index string_ids;	/* over string_v */
 	char **string_v;	/* index -> the (valid UTF-8) string */
 	uint32_t nstrings;
+	size_t cap_strings;
 	struct idmap function_ids;	/* (identifier, class attribute + 1) */
 	struct idmap location_ids;	/* (function, line) */
 	uint32_t *frame_location;	/* frame -> location id */
@@ -210,7 +182,7 @@ static char *utf8_valid(const char *s, size_t len)
 	if (!o)
 		return NULL;
 	while (off < len) {
-		n = session_utf8_decode((const unsigned char *)s + off, len - off, &cp);
+		n = utf8_decode((const unsigned char *)s + off, len - off, &cp);
 		if (n) {
 			memcpy(w, s + off, n);
 			w += n;
@@ -224,49 +196,41 @@ static char *utf8_valid(const char *s, size_t len)
 	return o;
 }
 
-static uint64_t fnv1a(const char *s, size_t len)
+static uint64_t string_hash_of(const void *ctx, uint32_t i)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	const char *v = ((const struct pprof *)ctx)->string_v[i];
 
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
-	return h;
+	return hash_bytes(v, strlen(v));
 }
 
-/* The string_table index of s. Two strings with the same FNV-1a hash and length share a slot:
- * the second gets its own entry through the salted retry. */
+/* The string_table index of s (made valid UTF-8), added when new. */
 static int64_t string_index(struct pprof *p, const char *raw, size_t rawlen)
 {
-	char *v = utf8_valid(raw, rawlen), **grown;
+	char *v = utf8_valid(raw, rawlen);
 	size_t len = v ? strlen(v) : 0;
-	uint64_t h = v ? fnv1a(v, len) : 0;
-	uint32_t id = 0;
-	bool fresh = false;
+	uint32_t i, pos;
 
 	if (p->err) {
 		free(v);
 		return 0;
 	}
-	for (uint64_t salt = 0; v; salt++) {
-		id = idmap_get(&p->string_ids, h + salt, len, &fresh);
-		if (!id || fresh || !strcmp(p->string_v[id - 1], v))
-			break;
-	}
-	if (!v || !id)
+	if (!v || hash_index_reserve(&p->string_ids, string_hash_of, p))
 		goto enomem;
-	if (!fresh) {
-		free(v);
-		return id - 1;
+	for (i = hash_index_first(&p->string_ids, hash_bytes(v, len), &pos); i != HASH_INDEX_NONE;
+	     i = hash_index_next(&p->string_ids, &pos)) {
+		if (!strcmp(p->string_v[i], v)) {
+			free(v);
+			return i;
+		}
 	}
-	grown = realloc(p->string_v, p->string_ids.n * sizeof(*grown));
-	if (!grown)
+	if (array_reserve(&p->string_v, &p->cap_strings, (size_t)p->nstrings + 1,
+			  sizeof(*p->string_v)))
 		goto enomem;
-	p->string_v = grown;
-	p->string_v[p->nstrings++] = v;
+	p->string_v[p->nstrings] = v;
+	hash_index_put(&p->string_ids, pos, p->nstrings);
 	pb_bytes(&p->strings, PF_STRING_TABLE, v, len);
-	return id - 1;
+	return p->nstrings++;
 enomem:
-	/* an id handed out without its string would leave string_v short: give up entirely */
 	free(v);
 	p->err = -ENOMEM;
 	return 0;
@@ -518,7 +482,7 @@ int render_pprof(struct session *s, const struct render_opts *o, FILE *out)
 	for (uint32_t i = 0; i < p.nstrings; i++)
 		free(p.string_v[i]);
 	free(p.string_v);
-	idmap_free(&p.string_ids);
+	hash_index_free(&p.string_ids);
 	idmap_free(&p.function_ids);
 	idmap_free(&p.location_ids);
 	free(p.frame_location);

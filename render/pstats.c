@@ -14,9 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "frame_tree.h"
 #include "processors.h"
 #include "render.h"
+#include "utf8.h"
 
 /* marshal.c type codes */
 #define TYPE_INT 'i'
@@ -42,7 +44,7 @@ struct pstats_entry {
 	double tt, ct;
 	struct pstats_caller *callers;
 	uint32_t ncallers;
-	uint32_t cap_callers;
+	size_t cap_callers;
 };
 
 struct pstats {
@@ -102,7 +104,7 @@ static size_t utf8_fixed_len(const char *s, size_t len, bool *ascii)
 
 	*ascii = true;
 	while (off < len) {
-		n = session_utf8_decode((const unsigned char *)s + off, len - off, &cp);
+		n = utf8_decode((const unsigned char *)s + off, len - off, &cp);
 		*ascii = *ascii && n == 1 && cp < 0x80;
 		out += n ? n : 3;
 		off += n ? n : 1;
@@ -125,7 +127,7 @@ static void put_str(FILE *out, const char *s)
 		put_u32(out, (uint32_t)fixed);
 	}
 	while (off < len) {
-		n = session_utf8_decode((const unsigned char *)s + off, len - off, &cp);
+		n = utf8_decode((const unsigned char *)s + off, len - off, &cp);
 		if (n)
 			fwrite(s + off, 1, n, out);
 		else
@@ -187,21 +189,14 @@ static uint32_t entry_for(struct pstats *p, uint32_t ident)
 
 static int add_caller(struct pstats_entry *e, uint32_t caller, double tt, double ct)
 {
-	struct pstats_caller *grown;
 	uint32_t i;
 
 	for (i = 0; i < e->ncallers && e->callers[i].entry != caller; i++)
 		;
 	if (i == e->ncallers) {
-		if (e->ncallers == e->cap_callers) {
-			uint32_t cap = e->cap_callers ? 2 * e->cap_callers : 4;
-
-			grown = realloc(e->callers, cap * sizeof(*grown));
-			if (!grown)
-				return -ENOMEM;
-			e->callers = grown;
-			e->cap_callers = cap;
-		}
+		if (array_reserve(&e->callers, &e->cap_callers, (size_t)e->ncallers + 1,
+				  sizeof(*e->callers)))
+			return -ENOMEM;
 		e->callers[e->ncallers++] = (struct pstats_caller){ .entry = caller };
 	}
 	e->callers[i].tt += tt;

@@ -12,10 +12,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "array.h"
 #include "frame_tree.h"
 #include "log.h"
 #include "processors.h"
 #include "render.h"
+#include "utf8.h"
 
 #define LIBS_MAX_CHARS 40	/* util.truncate(", ".join(libraries), 40) */
 
@@ -67,7 +69,7 @@ static void put_safe(FILE *out, const char *s, size_t len)
 	size_t n;
 
 	for (; p < end; p += n) {
-		n = session_utf8_decode(p, (size_t)(end - p), &cp);
+		n = utf8_decode(p, (size_t)(end - p), &cp);
 		if (n && !log_unsafe_codepoint(cp)) {
 			fwrite(p, 1, n, out);
 			continue;
@@ -183,7 +185,7 @@ static size_t utf8_chars(const char *s, size_t len, size_t max_chars, size_t *by
 	uint32_t cp;
 
 	while (off < len && chars < max_chars) {
-		n = session_utf8_decode((const unsigned char *)s + off, len - off, &cp);
+		n = utf8_decode((const unsigned char *)s + off, len - off, &cp);
 		off += n ? n : 1;
 		chars++;
 	}
@@ -257,17 +259,9 @@ static int put_group_line(const struct text *x, const struct frame_group *g)
 static size_t indent_put(struct text *x, size_t at, const char *s)
 {
 	size_t len = strlen(s);
-	char *grown;
 
-	if (at + len + 1 > x->cap) {
-		size_t cap = 2 * (at + len + 1);
-
-		grown = realloc(x->indent, cap);
-		if (!grown)
-			return 0;
-		x->indent = grown;
-		x->cap = cap;
-	}
+	if (array_reserve(&x->indent, &x->cap, at + len + 1, 1))
+		return 0;
 	memcpy(x->indent + at, s, len + 1);
 	return at + len;
 }

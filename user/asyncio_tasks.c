@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "asyncio_tasks.h"
+#include "log.h"
 #include "proc.h"
 #include "pystr.h"
 
@@ -526,10 +527,7 @@ static void task_name(struct asyncio_reader *r, uint64_t name, char *out, size_t
 
 	snprintf(out, outsz, "Task");
 	if (kind == KIND_STR && read_str(r, name, out, outsz) >= 0) {
-		for (char *p = out; *p; p++) {
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				*p = '?';
-		}
+		log_sanitize(out, strlen(out));
 	} else if (kind == KIND_INT) {
 		/* 3.13 names tasks lazily: a counter that str() formats as "Task-<n>" */
 		uint8_t buf[32];

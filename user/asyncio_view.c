@@ -376,14 +376,19 @@ static void track_sole(struct asyncio_view *v, struct symbolizer *sy,
 		       const struct asyncio_task *const *all, int n)
 {
 	struct session *s = v->t->session;
-	const struct asyncio_task *task = all[0];
+	const struct asyncio_task *task;
 	struct target_thread *th;
 
+	if (n != 1) {	/* none (the scan found fewer tasks than the count did: all is NULL) */
+		v->sole_tid = 0;
+		return;
+	}
+	task = all[0];
 	/* running now, it suspends again before the next scan, most often where it did before:
 	 * its last chain is kept meanwhile (a loop's idle time comes only once it has) */
-	if (n == 1 && task->state == ASYNCIO_RUNNING && task->addr == v->sole_addr && v->sole_tid)
+	if (task->state == ASYNCIO_RUNNING && task->addr == v->sole_addr && v->sole_tid)
 		return;
-	if (n != 1 || task->state == ASYNCIO_RUNNING || !(th = thread_of(v, task))) {
+	if (task->state == ASYNCIO_RUNNING || !(th = thread_of(v, task))) {
 		v->sole_tid = 0;
 		return;
 	}

@@ -149,7 +149,7 @@ static uint32_t sample_stack(struct collector *c, struct target *t, struct targe
 	*leaf = SESSION_NO_FRAME;
 	/* frames are stored leaf first from head, wrapping; push them root first */
 	for (j = n; j-- > 0;) {
-		id = symbolizer_frame(c->sym, t->session, &t->sym, s->cpu,
+		id = symbolizer_frame(c->sym, t->session, &t->sym, s->row,
 				      &s->frames[(s->head + j) % n]);
 		if (id == SESSION_NO_FRAME)
 			continue;
@@ -434,7 +434,6 @@ static int configure(struct collector *c)
 	unsigned int rows = c->ncpus + 1;	/* one per CPU, then the iterator's */
 
 	skel->rodata->max_depth = c->opts.max_depth;
-	skel->rodata->period_ns = (__u64)(c->opts.interval * 1e9);
 	skel->rodata->iter_slot = c->ncpus;
 	skel->rodata->gil_only = c->opts.gil_only;
 	skel->rodata->target_cgroup = c->opts.cgroup_id;

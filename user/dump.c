@@ -18,6 +18,7 @@
 #include "options.h"
 #include "proc.h"
 #include "session.h"
+#include "utf8.h"
 #include "waits.h"
 
 struct dump_thread {
@@ -94,38 +95,19 @@ static const char *state_text(const struct dump_thread *t, char *buf, size_t len
 static void put_text(FILE *out, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
-	unsigned int cp, need;
+	uint32_t cp;
+	size_t n;
 
-	while (p < end) {
-		if (*p < 0x80) {
-			if (*p < 0x20 || *p == 0x7f)
-				fprintf(out, "\\x%02x", *p);
-			else
-				fputc(*p, out);
-			p++;
-			continue;
-		}
-		need = *p >= 0xf0 && *p < 0xf5 ? 3 : *p >= 0xe0 ? 2 : *p >= 0xc2 && *p < 0xe0 ? 1 : 0;
-		if (*p >= 0xf5)
-			need = 0;
-		cp = *p & (0x3f >> need);
-		for (unsigned int i = 1; need && i <= need; i++) {
-			if (p + i >= end || (p[i] & 0xc0) != 0x80) {
-				need = 0;
-				break;
-			}
-			cp = cp << 6 | (p[i] & 0x3f);
-		}
-		if (!need || (need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))) ||
-		    (need == 3 && (cp < 0x10000 || cp > 0x10ffff))) {
-			fprintf(out, "\\x%02x", *p++);
-			continue;
-		}
-		if (cp >= 0x80 && cp < 0xa0)
+	for (; p < end; p += n) {
+		n = utf8_decode(p, (size_t)(end - p), &cp);
+		if (!n || cp < 0x20 || cp == 0x7f) {
+			fprintf(out, "\\x%02x", *p);
+			n = 1;
+		} else if (cp >= 0x80 && cp < 0xa0) {
 			fprintf(out, "\\u%04x", cp);
-		else
-			fwrite(p, 1, need + 1, out);
-		p += need + 1;
+		} else {
+			fwrite(p, 1, n, out);
+		}
 	}
 }
 

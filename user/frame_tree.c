@@ -187,6 +187,7 @@ static long parse_line(const char *p)
 	return v;
 }
 
+/* pyinstrument's rule: str.startswith, so an empty prefix holds every path. */
 static bool starts_with_prefix(const struct session *s, const char *path)
 {
 	size_t n;
@@ -196,6 +197,20 @@ static bool starts_with_prefix(const struct session *s, const char *path)
 		if (!strncmp(path, prefixes[i], strlen(prefixes[i])))
 			return true;
 	return false;
+}
+
+enum frame_file_kind frame_file_kind(const struct session *s, const char *file)
+{
+	if (!file || !file[0] || starts_with_prefix(s, file))
+		return FRAME_FILE_LIBRARY;
+	if (file[0] != '<' || !strncmp(file, "<ipython-input-", 15))
+		return FRAME_FILE_APP;
+	/* pyinst-bpf's wall-mode reasons (waits.h): never folded into library groups */
+	if (!strcmp(file, "<wait>") || !strcmp(file, "<idle>"))
+		return FRAME_FILE_APP;
+	if (!strcmp(file, "<string>") || !strcmp(file, "<stdin>"))
+		return FRAME_FILE_CALLER;
+	return FRAME_FILE_LIBRARY;
 }
 
 /* Splits "function\0file\0line" (Python's identifier.split("\x00")). */
@@ -213,9 +228,9 @@ static int ident_parse(const struct session *s, const char *cwd, uint32_t id,
 	off += strlen(p + off) + 1;
 	if (off <= len)
 		fi->line_no = parse_line(p + off);
+	fi->kind = frame_file_kind(s, fi->file_path);
 	if (!fi->file_path)
 		return 0;
-	fi->in_sys_prefix = starts_with_prefix(s, fi->file_path);
 	fi->file_path_short = shorten_path(s, cwd, fi->file_path);
 	return fi->file_path_short ? 0 : -ENOMEM;
 }
@@ -594,18 +609,11 @@ bool frame_is_application_code(const struct frame_tree *t, const struct frame_no
 	for (; n; n = n->parent) {
 		const struct frame_ident *fi = &t->idents[n->ident];
 
-		if (frame_is_synthetic(n) || !fi->file_path || fi->in_sys_prefix)
+		if (frame_is_synthetic(n) || fi->kind == FRAME_FILE_LIBRARY)
 			return false;
-		if (fi->file_path[0] != '<')
-			return true;
-		if (!strncmp(fi->file_path, "<ipython-input-", 15))
-			return true;
-		/* pyinst-bpf's wall-mode reasons (waits.h): never folded into library groups */
-		if (!strcmp(fi->file_path, "<wait>") || !strcmp(fi->file_path, "<idle>"))
+		if (fi->kind == FRAME_FILE_APP)
 			return true;
 		/* exec'd code belongs to whoever ran it; at the root it came from -c */
-		if (strcmp(fi->file_path, "<string>") && strcmp(fi->file_path, "<stdin>"))
-			return false;
 	}
 	return true;
 }

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "session.h"
+#include "utf8.h"
 
 #define LOG_LINE_MAX 4096
 
@@ -46,7 +46,7 @@ size_t log_escape(char *dst, size_t dstlen, const char *src, size_t len)
 	if (!dstlen)
 		return 0;
 	for (; p < end; p += n) {
-		n = session_utf8_decode(p, (size_t)(end - p), &cp);
+		n = utf8_decode(p, (size_t)(end - p), &cp);
 		if (n && !log_unsafe_codepoint(cp)) {
 			if (o + n >= dstlen)
 				break;
@@ -64,6 +64,13 @@ size_t log_escape(char *dst, size_t dstlen, const char *src, size_t len)
 out:
 	dst[o] = '\0';
 	return o;
+}
+
+void log_sanitize(char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			s[i] = '?';
 }
 
 /* A status line drawn on a terminal and not ended: the next message clears it first. */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "elf_syms.h"
+#include "log.h"
 #include "proc.h"
 
 #define MAX_CANDIDATES 8
@@ -282,12 +283,10 @@ int proc_cmdline(int pid, char *buf, size_t len)
 	fclose(f);
 	while (n > 0 && buf[n - 1] == '\0')
 		n--;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		if (buf[i] == '\0')
-			buf[i] = ' ';
-		else if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-			buf[i] = '?';
-	}
+			buf[i] = ' ';	/* between arguments */
+	log_sanitize(buf, n);
 	buf[n] = '\0';
 	return 0;
 }

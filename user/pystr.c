@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "pystr.h"
+#include "utf8.h"
 
 #define REPLACEMENT	0xFFFDu
 static const char ellipsis[] = "\xe2\x80\xa6";	/* U+2026 */
@@ -13,30 +14,6 @@ static uint32_t sanitize(uint32_t cp)
 	if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
 		return REPLACEMENT;
 	return cp;
-}
-
-static size_t utf8_put(uint32_t cp, char *o)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xC0 | (cp >> 6));
-		o[1] = (char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xE0 | (cp >> 12));
-		o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		o[2] = (char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	o[0] = (char)(0xF0 | (cp >> 18));
-	o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-	o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-	o[3] = (char)(0x80 | (cp & 0x3F));
-	return 4;
 }
 
 static uint32_t code_point(const uint8_t *d, unsigned int kind, size_t i)
@@ -67,7 +44,7 @@ static int decode_raw(unsigned int kind, uint64_t length, const uint8_t *data, s
 	if (have > length)
 		have = (size_t)length;
 	for (i = 0; i < have; i++) {
-		size_t w = utf8_put(sanitize(code_point(data, kind, i)), buf);
+		size_t w = utf8_encode(sanitize(code_point(data, kind, i)), buf);
 
 		/* keep room for the ellipsis and the NUL unless this is the last code point */
 		if (n + w + (i + 1 < length ? sizeof(ellipsis) : 1) > outsz)

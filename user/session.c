@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "array.h"
+#include "hash_index.h"
 #include "session.h"
 
 #define ARENA_BLOCK (64 * 1024)
@@ -33,12 +35,11 @@ struct str_ent {
 	uint32_t hash;
 };
 
-/* Open addressing; slots hold id + 1 so that 0 means empty. */
 struct strtab {
 	struct str_ent *ents;
-	uint32_t n, cap;
-	uint32_t *slots;
-	uint32_t nslots;
+	uint32_t n;
+	size_t cap;
+	struct hash_index index;	/* over ents */
 	struct arena arena;
 };
 
@@ -66,14 +67,15 @@ struct session {
 	struct strtab idents;
 	struct strtab attrs;
 	struct frame_meta *meta;	/* parallel to frames.ents */
-	uint32_t cap_meta;
+	size_t cap_meta;
 	uint32_t *attr_ids;
-	uint32_t nattr_ids, cap_attr_ids;
+	uint32_t nattr_ids;
+	size_t cap_attr_ids;
 
 	struct stack_ent *stacks;
-	uint32_t nstacks, cap_stacks;
-	uint32_t *stack_slots;
-	uint32_t nstack_slots;
+	uint32_t nstacks;
+	size_t cap_stacks;
+	struct hash_index stack_index;	/* over stacks, by (parent, frame) */
 
 	struct session_sample *samples;
 	size_t nsamples, cap_samples;
@@ -88,7 +90,8 @@ struct session {
 	 * record a sample can merge into is its stack's latest one: last_rec finds it.
 	 */
 	double *lane_clock;
-	uint32_t nlanes, cap_lanes;
+	uint32_t nlanes;
+	size_t cap_lanes;
 	double bucket;
 	size_t max_records;
 	uint32_t *last_rec;	/* [stack + 1]: its latest record's index + 1; [0]: no stack */
@@ -102,44 +105,15 @@ struct session {
 	int err;
 };
 
-static uint32_t hash_bytes(const char *p, size_t len)
+static uint64_t hash_pair(uint32_t a, uint32_t b)
 {
-	uint32_t h = 2166136261u;	/* FNV-1a */
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 16777619u;
-	}
-	return h;
+	return hash_u64((uint64_t)a << 32 | b);
 }
 
-static uint32_t hash_pair(uint32_t a, uint32_t b)
+/* Room for need elements; ids are 32 bits and UINT32_MAX means none, so a table stops short. */
+static int reserve(void *arr, size_t *cap, size_t need, size_t elem)
 {
-	uint64_t x = ((uint64_t)a << 32) | b;
-
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return (uint32_t)x;
-}
-
-static void *grow(void *ptr, uint32_t *cap, size_t need, size_t elem)
-{
-	size_t ncap = *cap ? *cap : 16;
-	void *p;
-
-	if (need <= *cap)
-		return ptr;
-	while (ncap < need)
-		ncap *= 2;
-	if (ncap > UINT32_MAX - 1)
-		return NULL;
-	p = realloc(ptr, ncap * elem);
-	if (p)
-		*cap = (uint32_t)ncap;
-	return p;
+	return need >= UINT32_MAX - 1 ? -ENOMEM : array_reserve(arr, cap, need, elem);
 }
 
 static char *arena_store(struct arena *a, const char *src, size_t len)
@@ -176,53 +150,36 @@ static void arena_free(struct arena *a)
 	a->head = NULL;
 }
 
-static int strtab_rehash(struct strtab *t)
+static uint64_t strtab_hash_of(const void *ctx, uint32_t id)
 {
-	uint32_t nslots = t->nslots ? t->nslots * 2 : 64;
-	uint32_t *slots = calloc(nslots, sizeof(*slots));
-
-	if (!slots)
-		return -ENOMEM;
-	for (uint32_t id = 0; id < t->n; id++) {
-		uint32_t i = t->ents[id].hash & (nslots - 1);
-
-		while (slots[i])
-			i = (i + 1) & (nslots - 1);
-		slots[i] = id + 1;
-	}
-	free(t->slots);
-	t->slots = slots;
-	t->nslots = nslots;
-	return 0;
+	return ((const struct strtab *)ctx)->ents[id].hash;
 }
 
 /* Returns the id of the string, adding it if new; UINT32_MAX on allocation failure. */
 static uint32_t strtab_intern(struct strtab *t, const char *p, size_t len, bool *added)
 {
-	uint32_t h = hash_bytes(p, len), i, id;
+	uint32_t h = (uint32_t)hash_bytes(p, len), pos, id;
 	struct str_ent *e;
 
 	*added = false;
-	if (len > UINT32_MAX - 1)
+	if (len > UINT32_MAX - 1 || hash_index_reserve(&t->index, strtab_hash_of, t))
 		return UINT32_MAX;
-	if ((t->n + 1) * 2 > t->nslots && strtab_rehash(t))
-		return UINT32_MAX;
-	for (i = h & (t->nslots - 1); t->slots[i]; i = (i + 1) & (t->nslots - 1)) {
-		e = &t->ents[t->slots[i] - 1];
+	for (id = hash_index_first(&t->index, h, &pos); id != HASH_INDEX_NONE;
+	     id = hash_index_next(&t->index, &pos)) {
+		e = &t->ents[id];
 		if (e->hash == h && e->len == len && !memcmp(e->ptr, p, len))
-			return t->slots[i] - 1;
+			return id;
 	}
-	e = grow(t->ents, &t->cap, t->n + 1, sizeof(*e));
-	if (!e)
+	if (reserve(&t->ents, &t->cap, (size_t)t->n + 1, sizeof(*e)))
 		return UINT32_MAX;
-	t->ents = e;
 	id = t->n;
-	e[id].ptr = arena_store(&t->arena, p, len);
-	if (!e[id].ptr)
+	e = &t->ents[id];
+	e->ptr = arena_store(&t->arena, p, len);
+	if (!e->ptr)
 		return UINT32_MAX;
-	e[id].len = (uint32_t)len;
-	e[id].hash = h;
-	t->slots[i] = id + 1;
+	e->len = (uint32_t)len;
+	e->hash = h;
+	hash_index_put(&t->index, pos, id);
 	t->n++;
 	*added = true;
 	return id;
@@ -231,23 +188,14 @@ static uint32_t strtab_intern(struct strtab *t, const char *p, size_t len, bool 
 static void strtab_free(struct strtab *t)
 {
 	free(t->ents);
-	free(t->slots);
+	hash_index_free(&t->index);
 	arena_free(&t->arena);
 }
 
 static int strlist_add(struct strlist *l, const char *str)
 {
-	char **v;
-
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 8;
-
-		v = realloc(l->v, ncap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = ncap;
-	}
+	if (array_reserve(&l->v, &l->cap, l->n + 1, sizeof(*l->v)))
+		return -ENOMEM;
 	l->v[l->n] = strdup(str);
 	if (!l->v[l->n])
 		return -ENOMEM;
@@ -281,12 +229,9 @@ static int set_err(struct session *s, int err)
 
 static uint32_t new_lane(struct session *s)
 {
-	double *v = grow(s->lane_clock, &s->cap_lanes, s->nlanes + 1u, sizeof(*v));
-
-	if (!v)
+	if (reserve(&s->lane_clock, &s->cap_lanes, (size_t)s->nlanes + 1, sizeof(*s->lane_clock)))
 		return UINT32_MAX;
-	s->lane_clock = v;
-	v[s->nlanes] = 0;
+	s->lane_clock[s->nlanes] = 0;
 	return s->nlanes++;
 }
 
@@ -329,7 +274,7 @@ void session__free(struct session *s)
 	free(s->meta);
 	free(s->attr_ids);
 	free(s->stacks);
-	free(s->stack_slots);
+	hash_index_free(&s->stack_index);
 	free(s->samples);
 	free(s->lane_clock);
 	free(s->last_rec);
@@ -344,7 +289,6 @@ static int frame_parse(struct session *s, struct frame_meta *m, const char *info
 {
 	const char *end = info + len, *p = memchr(info, '\x01', len), *q;
 	uint32_t aid;
-	uint32_t *ids;
 	bool added;
 
 	size_t ilen = p ? (size_t)(p - info) : len;
@@ -360,10 +304,9 @@ static int frame_parse(struct session *s, struct frame_meta *m, const char *info
 		p++;
 		q = memchr(p, '\x01', (size_t)(end - p));
 		aid = strtab_intern(&s->attrs, p, q ? (size_t)(q - p) : (size_t)(end - p), &added);
-		ids = grow(s->attr_ids, &s->cap_attr_ids, s->nattr_ids + 1u, sizeof(*ids));
-		if (aid == UINT32_MAX || !ids)
+		if (aid == UINT32_MAX || reserve(&s->attr_ids, &s->cap_attr_ids,
+						 (size_t)s->nattr_ids + 1, sizeof(*s->attr_ids)))
 			return -ENOMEM;
-		s->attr_ids = ids;
 		s->attr_ids[s->nattr_ids++] = aid;
 		m->nattrs++;
 		p = q;
@@ -373,14 +316,11 @@ static int frame_parse(struct session *s, struct frame_meta *m, const char *info
 
 uint32_t session_intern_frame(struct session *s, const char *info, size_t len)
 {
-	struct frame_meta *meta;
 	uint32_t id;
 	bool added;
 
-	meta = grow(s->meta, &s->cap_meta, s->frames.n + 1u, sizeof(*meta));
-	if (!meta)
+	if (reserve(&s->meta, &s->cap_meta, (size_t)s->frames.n + 1, sizeof(*s->meta)))
 		goto err_nomem;
-	s->meta = meta;
 	id = strtab_intern(&s->frames, info, len, &added);
 	if (id == UINT32_MAX)
 		goto err_nomem;
@@ -394,29 +334,16 @@ err_nomem:
 	return SESSION_NO_FRAME;
 }
 
-static int stack_rehash(struct session *s)
+static uint64_t stack_hash_of(const void *ctx, uint32_t id)
 {
-	uint32_t nslots = s->nstack_slots ? s->nstack_slots * 2 : 256;
-	uint32_t *slots = calloc(nslots, sizeof(*slots));
+	const struct stack_ent *e = &((const struct session *)ctx)->stacks[id];
 
-	if (!slots)
-		return -ENOMEM;
-	for (uint32_t id = 0; id < s->nstacks; id++) {
-		uint32_t i = hash_pair(s->stacks[id].parent, s->stacks[id].frame) & (nslots - 1);
-
-		while (slots[i])
-			i = (i + 1) & (nslots - 1);
-		slots[i] = id + 1;
-	}
-	free(s->stack_slots);
-	s->stack_slots = slots;
-	s->nstack_slots = nslots;
-	return 0;
+	return hash_pair(e->parent, e->frame);
 }
 
 uint32_t session_stack_push(struct session *s, uint32_t parent, uint32_t frame)
 {
-	uint32_t depth = 1, i, id, lane;
+	uint32_t depth = 1, pos, id, lane;
 	struct stack_ent *e;
 
 	if (frame >= s->frames.n || (parent != SESSION_NO_STACK && parent >= s->nstacks)) {
@@ -428,24 +355,23 @@ uint32_t session_stack_push(struct session *s, uint32_t parent, uint32_t frame)
 		if (depth > SESSION_MAX_DEPTH)
 			return parent;
 	}
-	if ((s->nstacks + 1) * 2 > s->nstack_slots && stack_rehash(s))
+	if (hash_index_reserve(&s->stack_index, stack_hash_of, s))
 		goto err_nomem;
-	for (i = hash_pair(parent, frame) & (s->nstack_slots - 1); s->stack_slots[i];
-	     i = (i + 1) & (s->nstack_slots - 1)) {
-		e = &s->stacks[s->stack_slots[i] - 1];
+	for (id = hash_index_first(&s->stack_index, hash_pair(parent, frame), &pos);
+	     id != HASH_INDEX_NONE; id = hash_index_next(&s->stack_index, &pos)) {
+		e = &s->stacks[id];
 		if (e->parent == parent && e->frame == frame)
-			return s->stack_slots[i] - 1;
+			return id;
 	}
 	lane = parent == SESSION_NO_STACK || s->meta[frame].thread ? new_lane(s) :
 								       s->stacks[parent].lane;
-	e = grow(s->stacks, &s->cap_stacks, s->nstacks + 1u, sizeof(*e));
-	if (!e || lane == UINT32_MAX)
+	if (lane == UINT32_MAX ||
+	    reserve(&s->stacks, &s->cap_stacks, (size_t)s->nstacks + 1, sizeof(*s->stacks)))
 		goto err_nomem;
-	s->stacks = e;
 	id = s->nstacks++;
-	e[id] = (struct stack_ent){ .parent = parent, .frame = frame, .depth = depth,
+	s->stacks[id] = (struct stack_ent){ .parent = parent, .frame = frame, .depth = depth,
 				    .lane = lane };
-	s->stack_slots[i] = id + 1;
+	hash_index_put(&s->stack_index, pos, id);
 	return id;
 err_nomem:
 	set_err(s, -ENOMEM);
@@ -626,17 +552,8 @@ static int make_room(struct session *s)
 
 static int append(struct session *s, struct session_sample r)
 {
-	struct session_sample *v;
-
-	if (s->nsamples == s->cap_samples) {
-		size_t ncap = s->cap_samples ? s->cap_samples * 2 : 256;
-
-		v = realloc(s->samples, ncap * sizeof(*v));
-		if (!v)
-			return set_err(s, -ENOMEM);
-		s->samples = v;
-		s->cap_samples = ncap;
-	}
+	if (array_reserve(&s->samples, &s->cap_samples, s->nsamples + 1, sizeof(*s->samples)))
+		return set_err(s, -ENOMEM);
 	s->samples[s->nsamples++] = r;
 	return 0;
 }

@@ -6,13 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
+#include "hash_index.h"
 #include "linetable.h"
+#include "log.h"
 #include "proc.h"
 #include "pystr.h"
 #include "session.h"
 #include "symbolize.h"
 
-#define FRAME_CACHE_MAX (1u << 20)	/* entries; cleared when full so memory stays bounded */
+#define FRAME_CACHE_MAX (1u << 19)	/* entries; cleared when full so memory stays bounded */
 #define TYPE_CACHE_SIZE 4096
 #define NAME_MAX_UTF8 (PYI_STR_MAX * 4 + 8)
 #define CO_FLAGS_TRACEBACKHIDE_UNKNOWN 0
@@ -39,7 +42,6 @@ struct frame_key {
 	uint64_t code;
 	uint64_t cls;
 	int32_t lasti;
-	uint32_t used;
 };
 
 struct frame_entry {
@@ -56,17 +58,12 @@ struct type_entry {
 struct symbolizer {
 	unsigned int rows;
 	struct mirror_entry *mirror;	/* rows * PYI_CODE_CACHE_SLOTS */
-	struct frame_entry *frames;	/* open addressing, frames_cap a power of two */
+	struct frame_entry *frames;	/* in the order they were cached */
 	size_t frames_cap, frames_len;
+	struct hash_index frame_index;	/* over frames, by key */
 	struct type_entry types[TYPE_CACHE_SIZE];
 	struct symbolizer_stats st;
 };
-
-static uint64_t hash64(uint64_t h, uint64_t v)
-{
-	h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-	return h * 0xff51afd7ed558ccdULL;
-}
 
 static void code_sym_free(struct code_sym *cs)
 {
@@ -86,9 +83,7 @@ struct symbolizer *symbolizer__new(unsigned int rows)
 		return NULL;
 	sy->rows = rows;
 	sy->mirror = calloc((size_t)rows * PYI_CODE_CACHE_SLOTS, sizeof(*sy->mirror));
-	sy->frames_cap = 1024;
-	sy->frames = calloc(sy->frames_cap, sizeof(*sy->frames));
-	if (!sy->mirror || !sy->frames) {
+	if (!sy->mirror) {
 		symbolizer__free(sy);
 		errno = ENOMEM;
 		return NULL;
@@ -110,6 +105,7 @@ void symbolizer__free(struct symbolizer *sy)
 		free(sy->types[i].name);
 	free(sy->mirror);
 	free(sy->frames);
+	hash_index_free(&sy->frame_index);
 	free(sy);
 }
 
@@ -139,7 +135,7 @@ int symbolizer_add_code(struct symbolizer *sy, const struct pyi_code *rec)
 	struct mirror_entry *e;
 	struct code_sym *cs;
 
-	if (rec->cpu >= sy->rows || rec->slot >= PYI_CODE_CACHE_SLOTS ||
+	if (rec->row >= sy->rows || rec->slot >= PYI_CODE_CACHE_SLOTS ||
 	    rec->linetable_copied > PYI_LINETABLE_MAX)
 		return -EINVAL;
 	cs = calloc(1, sizeof(*cs));
@@ -156,7 +152,7 @@ int symbolizer_add_code(struct symbolizer *sy, const struct pyi_code *rec)
 		return -ENOMEM;
 	}
 	memcpy(cs->linetable, rec->linetable, rec->linetable_copied);
-	e = &sy->mirror[(size_t)rec->cpu * PYI_CODE_CACHE_SLOTS + rec->slot];
+	e = &sy->mirror[(size_t)rec->row * PYI_CODE_CACHE_SLOTS + rec->slot];
 	code_sym_free(e->sym);
 	e->pid = (int)rec->pid;
 	e->code = rec->code;
@@ -257,54 +253,60 @@ static struct code_sym *read_code(struct symbolizer *sy, const struct sym_target
 	return cs;
 }
 
-static struct frame_entry *frame_cache_find(struct symbolizer *sy, const struct frame_key *k)
+static uint64_t frame_key_hash(const struct frame_key *k)
 {
-	uint64_t h = hash64(hash64(hash64(hash64((uint64_t)k->pid, k->code), k->cookie), k->cls),
-			    (uint64_t)(uint32_t)k->lasti);
-	size_t i = h & (sy->frames_cap - 1);
+	return hash_combine(hash_combine(hash_combine(hash_combine((uint64_t)k->pid, k->code),
+						      k->cookie), k->cls), (uint32_t)k->lasti);
+}
 
-	for (;; i = (i + 1) & (sy->frames_cap - 1)) {
-		struct frame_entry *e = &sy->frames[i];
+static uint64_t frame_hash_of(const void *ctx, uint32_t i)
+{
+	return frame_key_hash(&((const struct symbolizer *)ctx)->frames[i].key);
+}
 
-		if (!e->key.used)
-			return e;
+/* The cached frame of k, or NULL; *pos: where its entry is or would go in the index. */
+static struct frame_entry *frame_cache_find(struct symbolizer *sy, const struct frame_key *k,
+					    uint32_t *pos)
+{
+	struct frame_entry *e;
+	uint32_t i;
+
+	for (i = hash_index_first(&sy->frame_index, frame_key_hash(k), pos); i != HASH_INDEX_NONE;
+	     i = hash_index_next(&sy->frame_index, pos)) {
+		e = &sy->frames[i];
 		if (e->key.pid == k->pid && e->key.code == k->code && e->key.cookie == k->cookie &&
 		    e->key.cls == k->cls && e->key.lasti == k->lasti)
 			return e;
 	}
+	return NULL;
 }
 
-static int frame_cache_grow(struct symbolizer *sy)
+static void frame_cache_clear(struct symbolizer *sy)
 {
-	struct frame_entry *old = sy->frames;
-	size_t old_cap = sy->frames_cap, i;
+	hash_index_clear(&sy->frame_index);
+	sy->frames_len = 0;
+}
 
-	if (sy->frames_len * 2 < sy->frames_cap)
-		return 0;
-	if (sy->frames_cap >= FRAME_CACHE_MAX) {
-		/* bounded memory on long sessions: start over (ids stay valid in the session) */
-		memset(sy->frames, 0, sy->frames_cap * sizeof(*sy->frames));
-		sy->frames_len = 0;
-		return 0;
-	}
-	sy->frames = calloc(old_cap * 2, sizeof(*sy->frames));
-	if (!sy->frames) {
-		sy->frames = old;
-		return -ENOMEM;
-	}
-	sy->frames_cap = old_cap * 2;
-	for (i = 0; i < old_cap; i++) {
-		if (old[i].key.used)
-			*frame_cache_find(sy, &old[i].key) = old[i];
-	}
-	free(old);
-	return 0;
+static void frame_cache_add(struct symbolizer *sy, const struct frame_key *k, uint32_t id)
+{
+	uint32_t pos;
+
+	/* bounded memory on long sessions: start over (ids stay valid in the session) */
+	if (sy->frames_len >= FRAME_CACHE_MAX)
+		frame_cache_clear(sy);
+	if (hash_index_reserve(&sy->frame_index, frame_hash_of, sy) ||
+	    array_reserve(&sy->frames, &sy->frames_cap, sy->frames_len + 1, sizeof(*sy->frames)))
+		return;
+	frame_cache_find(sy, k, &pos);
+	sy->frames[sy->frames_len] = (struct frame_entry){ *k, id };
+	hash_index_put(&sy->frame_index, pos, (uint32_t)sy->frames_len++);
 }
 
 /* The short name of a type, as pyinstrument prints it (after the last dot of tp_name). */
 static const char *type_name(struct symbolizer *sy, const struct sym_target *t, uint64_t ptr)
 {
-	struct type_entry *e = &sy->types[hash64((uint64_t)t->pid, ptr) & (TYPE_CACHE_SIZE - 1)];
+	struct type_entry *e = &sy->types[hash_combine((uint64_t)t->pid, ptr) &
+					  (TYPE_CACHE_SIZE - 1)];
 	bool claimed_type = ptr & 1;
 	uint64_t obj = ptr & ~1ULL, meta = 0, name_ptr = 0;
 	char buf[257] = "";
@@ -335,10 +337,7 @@ static const char *type_name(struct symbolizer *sy, const struct sym_target *t, 
 			break;
 	}
 	buf[sizeof(buf) - 1] = '\0';
-	for (char *p = buf; *p; p++) {
-		if ((unsigned char)*p < 0x20)
-			*p = '?';
-	}
+	log_sanitize(buf, strlen(buf));
 	dot = strrchr(buf, '.');
 	e->name = strdup(dot ? dot + 1 : buf);
 	return e->name;
@@ -368,16 +367,16 @@ uint32_t symbolizer_frame(struct symbolizer *sy, struct session *s, const struct
 {
 	struct frame_key k = {
 		.pid = t->pid, .code = f->code, .cookie = f->cookie, .cls = f->cls,
-		.lasti = f->lasti, .used = 1,
+		.lasti = f->lasti,
 	};
 	static const char unknown[] = "<unknown>\0<unknown>\0" "0";
 	struct code_sym *cs, *own = NULL;
 	struct mirror_entry *m;
 	struct frame_entry *e;
-	uint32_t id;
+	uint32_t id, pos;
 
-	e = frame_cache_find(sy, &k);
-	if (e->key.used)
+	e = frame_cache_find(sy, &k, &pos);
+	if (e)
 		return e->id;
 	if (row >= sy->rows)
 		return SESSION_NO_FRAME;
@@ -397,13 +396,7 @@ uint32_t symbolizer_frame(struct symbolizer *sy, struct session *s, const struct
 	else
 		id = intern_frame(sy, s, t, cs, f);
 	code_sym_free(own);
-	if (frame_cache_grow(sy))
-		return id;
-	e = frame_cache_find(sy, &k);
-	if (!e->key.used)
-		sy->frames_len++;
-	e->key = k;
-	e->id = id;
+	frame_cache_add(sy, &k, id);
 	return id;
 }
 
@@ -412,8 +405,7 @@ void symbolizer_forget(struct symbolizer *sy, int pid)
 	size_t i;
 
 	/* after an exec the same addresses may hold other code objects: drop every cached frame */
-	memset(sy->frames, 0, sy->frames_cap * sizeof(*sy->frames));
-	sy->frames_len = 0;
+	frame_cache_clear(sy);
 
 	for (i = 0; i < TYPE_CACHE_SIZE; i++) {
 		if (sy->types[i].pid == pid) {
@@ -425,8 +417,7 @@ void symbolizer_forget(struct symbolizer *sy, int pid)
 
 void symbolizer_forget_frames(struct symbolizer *sy)
 {
-	memset(sy->frames, 0, sy->frames_cap * sizeof(*sy->frames));
-	sy->frames_len = 0;
+	frame_cache_clear(sy);
 }
 
 void symbolizer_stats(const struct symbolizer *sy, struct symbolizer_stats *st)

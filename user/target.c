@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "debug_offsets.h"
 #include "log.h"
 #include "session.h"
@@ -29,7 +30,7 @@ static void target_free(struct target *t)
 		session__free(t->retired[i]);
 	free(t->retired);
 	free(t->threads);
-	free(t->tid_slots);
+	hash_index_free(&t->tids);
 	thread_names_free(&t->names);
 	free(t);
 }
@@ -60,15 +61,10 @@ struct target *target_find(struct target_table *tt, int pid)
 
 struct target *target_add(struct target_table *tt, int pid, bool follow, struct target *parent)
 {
-	struct target **items, *t;
+	struct target *t;
 
-	if (tt->len == tt->cap) {
-		items = realloc(tt->items, (tt->cap ? tt->cap * 2 : 8) * sizeof(*items));
-		if (!items)
-			return NULL;
-		tt->items = items;
-		tt->cap = tt->cap ? tt->cap * 2 : 8;
-	}
+	if (array_reserve(&tt->items, &tt->cap, tt->len + 1, sizeof(*tt->items)))
+		return NULL;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
@@ -102,8 +98,7 @@ void target_table_counts(const struct target_table *tt, unsigned int *processes,
 static void threads_reset(struct target *t)
 {
 	t->nthreads = 0;
-	if (t->tid_slots)
-		memset(t->tid_slots, 0, t->tid_slots_cap * sizeof(*t->tid_slots));
+	hash_index_clear(&t->tids);
 }
 
 /* ---- discovery ---------------------------------------------------------------------------- */
@@ -197,10 +192,10 @@ static void fill_proc(const struct target *t, uint32_t hex, struct pyi_proc *p)
 	int minor = t->py.minor;
 	int16_t frame_offs[] = { o->frame_code, o->frame_previous, o->frame_instr,
 				 o->frame_owner };
-	int16_t code_offs[] = { o->object_type, o->code_argcount, o->code_flags,
-				o->code_firstlineno, o->code_name, o->code_qualname,
-				o->code_filename, o->code_varnames, o->code_linetable,
-				o->code_firsttraceable };
+	/* the code object fields the kernel reads (bpf/code.bpf.h) */
+	int16_t code_offs[] = { o->object_type, o->code_flags, o->code_firstlineno,
+				o->code_name, o->code_filename, o->code_varnames,
+				o->code_linetable, o->code_firsttraceable };
 
 	memset(p, 0, sizeof(*p));
 	p->off = *o;
@@ -221,7 +216,8 @@ static void fill_proc(const struct target *t, uint32_t hex, struct pyi_proc *p)
 	if (o->frame_localsplus >= 0 && o->frame_localsplus + 8 <= PYI_FRAME_BLOCK &&
 	    o->frame_localsplus + 8 > p->frame_read_len)
 		p->frame_read_len = o->frame_localsplus + 8;
-	p->code_read_len = read_len(max_of(code_offs, 10), PYI_CODE_BLOCK);
+	p->code_read_len = read_len(max_of(code_offs, sizeof(code_offs) / sizeof(code_offs[0])),
+				    PYI_CODE_BLOCK);
 	p->since_ns = ktime_now();
 }
 
@@ -323,10 +319,7 @@ static uint32_t copy_renamed(struct session *dst, const struct session *src, uin
 		th = &t->threads[names[frame] - 1];
 		n = snprintf(buf, sizeof(buf), "%s%c<thread>%c%llu", th->name, 0, 0,
 			     (unsigned long long)th->ident);
-		for (char *p = buf; p < buf + strlen(th->name); p++) {
-			if ((unsigned char)*p < 0x20)
-				*p = '?';
-		}
+		log_sanitize(buf, strlen(th->name));
 		id = session_intern_frame(dst, buf, (size_t)n);
 	} else {
 		info = session_frame_info(src, frame, &len);
@@ -424,87 +417,48 @@ static void thread_name(struct target *t, int tid, uint64_t ident, char *buf, si
 	snprintf(buf, len, "Thread-%d", proc_ns_pid(t->pid, tid));
 }
 
-static size_t tid_hash(int tid, size_t cap)
+static uint64_t tid_hash_of(const void *ctx, uint32_t i)
 {
-	return ((uint32_t)tid * 2654435761u) & (cap - 1);
+	return hash_u64((uint32_t)((const struct target *)ctx)->threads[i].tid);
 }
 
-/* The slot of tid in the index: its entry, or the free slot where it would go. */
-static uint32_t *tid_slot(struct target *t, int tid)
+/* The thread of tid (its latest, when the tid was reused), or NULL; *pos: where tid's entry is
+ * or would go in the index. */
+static struct target_thread *find_tid(struct target *t, int tid, uint32_t *pos)
 {
-	size_t i = tid_hash(tid, t->tid_slots_cap);
-	uint32_t *e;
+	uint32_t i;
 
-	for (;; i = (i + 1) & (t->tid_slots_cap - 1)) {
-		e = &t->tid_slots[i];
-		if (!*e || t->threads[*e - 1].tid == tid)
-			return e;
-	}
-}
-
-/* Makes room for one more thread in the index (load at most one half). */
-static int tid_index_grow(struct target *t)
-{
-	size_t cap = t->tid_slots_cap ? t->tid_slots_cap * 2 : 64, i;
-	uint32_t *old = t->tid_slots, *e;
-
-	if (2 * (t->nthreads + 1) <= t->tid_slots_cap)
-		return 0;
-	t->tid_slots = calloc(cap, sizeof(*t->tid_slots));
-	if (!t->tid_slots) {
-		t->tid_slots = old;
-		return -ENOMEM;
-	}
-	t->tid_slots_cap = cap;
-	free(old);
-	for (i = 0; i < t->nthreads; i++) {
-		if (t->threads[i].tid < 0)
-			continue;
-		e = tid_slot(t, t->threads[i].tid);
-		*e = (uint32_t)i + 1;
-	}
-	return 0;
-}
-
-static struct target_thread *find_tid(struct target *t, int tid)
-{
-	uint32_t *e;
-
-	if (!t->tid_slots_cap)
-		return NULL;
-	e = tid_slot(t, tid);
-	return *e ? &t->threads[*e - 1] : NULL;
+	for (i = hash_index_first(&t->tids, hash_u64((uint32_t)tid), pos); i != HASH_INDEX_NONE;
+	     i = hash_index_next(&t->tids, pos))
+		if (t->threads[i].tid == tid)
+			return &t->threads[i];
+	return NULL;
 }
 
 struct target_thread *target_thread_find(struct target *t, int tid, uint32_t gen)
 {
-	struct target_thread *th = find_tid(t, tid);
+	uint32_t pos;
+	struct target_thread *th = find_tid(t, tid, &pos);
 
 	return th && th->gen == gen ? th : NULL;
 }
 
 struct target_thread *target_thread(struct target *t, int tid, uint64_t ident, uint32_t gen)
 {
-	struct target_thread *th = find_tid(t, tid);
+	uint32_t pos;
+	struct target_thread *th = find_tid(t, tid, &pos);
 	char name[THREAD_NAME_MAX], info[160];
 	int n;
 
 	if (th && th->gen == gen)
 		return th;
-	if (tid_index_grow(t))
+	if (hash_index_reserve(&t->tids, tid_hash_of, t))
 		return NULL;
-	if (t->nthreads == t->threads_cap) {
-		th = realloc(t->threads, (t->threads_cap ? t->threads_cap * 2 : 16) * sizeof(*th));
-		if (!th)
-			return NULL;
-		t->threads = th;
-		t->threads_cap = t->threads_cap ? t->threads_cap * 2 : 16;
-	}
+	find_tid(t, tid, &pos);	/* the index may have grown */
+	if (array_reserve(&t->threads, &t->threads_cap, t->nthreads + 1, sizeof(*t->threads)))
+		return NULL;
 	thread_name(t, tid, ident, name, sizeof(name));
-	for (char *p = name; *p; p++) {
-		if ((unsigned char)*p < 0x20)
-			*p = '?';
-	}
+	log_sanitize(name, strlen(name));
 	/* pyinstrument's thread root: name, "<thread>", threading.get_ident() */
 	n = snprintf(info, sizeof(info), "%s%c<thread>%c%llu", name, 0, 0,
 		     (unsigned long long)ident);
@@ -514,7 +468,7 @@ struct target_thread *target_thread(struct target *t, int tid, uint64_t ident, u
 	th->gen = gen;
 	th->ident = ident;
 	snprintf(th->name, sizeof(th->name), "%s", name);
-	*tid_slot(t, tid) = (uint32_t)t->nthreads;
+	hash_index_put(&t->tids, pos, (uint32_t)t->nthreads - 1);
 	th->stack = session_stack_push(t->session, SESSION_NO_STACK,
 				       session_intern_frame(t->session, info, (size_t)n));
 	t->threads_seen++;

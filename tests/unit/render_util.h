@@ -15,6 +15,7 @@
 
 #include "render.h"
 #include "session.h"
+#include "utf8.h"
 
 typedef int (*render_fn)(struct session *s, const struct render_opts *o, FILE *out);
 
@@ -273,7 +274,7 @@ static inline void pb_profile_read(const char *gz, size_t gzlen, struct pb_profi
 			uint32_t cp;
 
 			for (size_t i = 0, n; i < f.len; i += n) {
-				n = session_utf8_decode(f.data + i, f.len - i, &cp);
+				n = utf8_decode(f.data + i, f.len - i, &cp);
 				assert_true(n > 0);
 			}
 			pr->strings = realloc(pr->strings, (pr->nstrings + 1) * sizeof(char *));

@@ -145,6 +145,17 @@ static void test_log_text_lines(void **state)
 	free(got);
 }
 
+/* Names kept in fields of their own (threads, tasks, types, command lines): controls become '?'
+ * in place, UTF-8 and the rest pass, and nothing past len is touched. */
+static void test_log_sanitize_controls(void **state)
+{
+	char name[] = "Worker\033[2J\x7f\tcaf\xc3\xa9\n\x01";
+
+	(void)state;
+	log_sanitize(name, strlen(name) - 1);
+	assert_string_equal(name, "Worker?[2J??caf\xc3\xa9?\x01");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -152,6 +163,7 @@ int main(void)
 		cmocka_unit_test(test_log_escapes_bidi_overrides),
 		cmocka_unit_test(test_log_levels),
 		cmocka_unit_test(test_log_text_lines),
+		cmocka_unit_test(test_log_sanitize_controls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include <zlib.h>
 
+#include "frame_tree.h"
 #include "html_assets.h"
 #include "render_util.h"
 #include "render.h"
@@ -627,6 +628,88 @@ static void test_render_html_big_session(void **state)
 	check_walk(n, 8, n > SESSION_MAX_RECORDS);
 }
 
+/*
+ * The timeline's byte budget (docs/long-sessions.md): a session whose samples fit is written
+ * record for record at full resolution; one whose samples would take more than 256 KiB of the
+ * report (300 000 records, under the session's own bound) is coarsened, its totals exact.
+ */
+static void test_render_html_timeline_budget(void **state)
+{
+	check_walk(20000, 4, false);
+	check_walk(300000, 8, true);
+}
+
+/* The node of the frame named function, depth first. */
+static const struct frame_node *find_node(const struct frame_tree *t, const struct frame_node *n,
+					  const char *function)
+{
+	const struct frame_node *hit;
+
+	if (!strcmp(t->idents[n->ident].function, function))
+		return n;
+	for (uint32_t i = 0; i < n->nchildren; i++)
+		if ((hit = find_node(t, n->children[i], function)))
+			return hit;
+	return NULL;
+}
+
+/*
+ * The HTML payload's application-code flag and the text report's rule (frame_tree, which the
+ * json report and library grouping use too) say the same of every file. They once disagreed on
+ * an empty sys_prefixes entry, which Python's str.startswith matches with every path: the text
+ * report took every frame for library code, the HTML payload none.
+ */
+static void test_render_html_library_rule_matches_text(void **state)
+{
+	static const char *const prefix_sets[][2] = {
+		{ "/usr", NULL }, { "", NULL }, { "/usr", "" }, { "/opt/venv", "/usr/lib" },
+	};
+	static const char *const files[][2] = {
+		{ "app_code", "/app/x.py" },
+		{ "stdlib", "/usr/lib/python3.11/json/decoder.py" },
+		{ "venv_lib", "/opt/venv/lib/python3.11/site-packages/requests/api.py" },
+		{ "notebook", "<ipython-input-3-1f2e>" },
+		{ "builtin", "<built-in>" },
+		{ "frozen", "<frozen runpy>" },
+		{ "relative", "app/rel.py" },
+	};
+	const size_t nfiles = sizeof(files) / sizeof(files[0]);
+
+	for (size_t k = 0; k < sizeof(prefix_sets) / sizeof(prefix_sets[0]); k++) {
+		struct session *s = session__new();
+		struct report r = { 0 };
+		struct frame_tree *t;
+		uint32_t th;
+
+		th = session_stack_push(s, SESSION_NO_STACK, frame(s, "MainThread", "<thread>", "1",
+								   NULL));
+		for (size_t i = 0; i < nfiles; i++)
+			session_add_record(s, session_stack_push(s, th, frame(s, files[i][0],
+							  files[i][1], "1", NULL)), 0.01);
+		for (size_t i = 0; i < 2 && prefix_sets[k][i]; i++)
+			session_add_sys_prefix(s, prefix_sets[k][i]);
+		assert_int_equal(session_error(s), 0);
+		t = frame_tree__new(s, false);
+		assert_non_null(t);
+		render_report(s, NULL, &r);
+		for (size_t i = 0; i < nfiles; i++) {
+			const struct frame_node *n = find_node(t, t->root, files[i][0]);
+			int f = find_frame(r.payload, files[i][0]);
+			bool html_app = frame_flags(r.payload, f) & 2;
+
+			assert_non_null(n);
+			if (frame_is_application_code(t, n) != html_app)
+				fail_msg("prefixes \"%s\", \"%s\": %s: text says %s, html %s",
+					 prefix_sets[k][0], prefix_sets[k][1] ?: "", files[i][1],
+					 html_app ? "library" : "app",
+					 html_app ? "app" : "library");
+		}
+		frame_tree__free(t);
+		report_free(&r);
+		session__free(s);
+	}
+}
+
 static void test_render_html_merges_huge_sessions(void **state)
 {
 	if (getenv("PYI_HTML_TEST_SMALL"))
@@ -642,8 +725,10 @@ int main(void)
 		cmocka_unit_test(test_render_html_session_origin_wins),
 		cmocka_unit_test(test_render_html_empty_session),
 		cmocka_unit_test(test_render_html_frame_flags),
+		cmocka_unit_test(test_render_html_library_rule_matches_text),
 		cmocka_unit_test(test_render_html_escapes_hostile_names),
 		cmocka_unit_test(test_render_html_big_session),
+		cmocka_unit_test(test_render_html_timeline_budget),
 		cmocka_unit_test(test_render_html_merges_huge_sessions),
 	};
 
