@@ -492,12 +492,12 @@ static int open_perf_events(struct collector *c, char *err, size_t errlen)
 
 /*
  * PYI_PERF_PER_TASK=1, with known targets (--pid, a launched command and what it starts): the
- * cpu-clock event is opened on each of their threads, not on each CPU: its timer runs only while a target thread
- * runs, so other processes pay nothing, where an event per CPU fires 1000 times a second on
- * every CPU whatever runs there. The event is inherited (attr.inherit) by every thread a
- * thread with it starts, and by the processes it forks when those are followed; the kernel
- * gives the inherited events the parent's BPF program. --all and --cgroup keep an event per
- * CPU: they find their targets through it.
+ * cpu-clock event is opened on each of their threads, not on each CPU. Its timer runs only
+ * while a target thread runs, so other processes pay nothing, where an event per CPU fires
+ * 1000 times a second on every CPU whatever runs there. The event is inherited (attr.inherit)
+ * by every thread a thread with it starts, and by the processes it forks when those are
+ * followed; the kernel gives the inherited events the parent's BPF program. --all and
+ * --cgroup keep an event per CPU: they find their targets through it.
  */
 
 static bool task_event_has(const struct collector *c, int tid)
