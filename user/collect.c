@@ -754,7 +754,7 @@ static void mark_interesting(struct collector *c, int pid)
 static double wall_period(const struct collector *c)
 {
 	double p = c->opts.interval > WALL_PERIOD_S ? c->opts.interval : WALL_PERIOD_S;
-	double share = c->wall_run_s / WALL_SHARE;
+	double share = c->wall_run_s / (c->opts.wall_share > 0 ? c->opts.wall_share : WALL_SHARE);
 
 	if (share > WALL_PERIOD_MAX_S)
 		share = WALL_PERIOD_MAX_S;
@@ -836,7 +836,7 @@ static int activate(struct collector *c, struct target *t, char *err, size_t err
 	}
 	t->state = TARGET_ACTIVE;
 	/* threads are named as threading names them from their first sample on */
-	target_refresh_names(t);
+	target_refresh_names(t, monotonic_now(), true);
 	if ((c->opts.wall || c->opts.dump) && !t->wall_link) {
 		rc = attach_wall_iter(c, t, err, errlen);
 		if (rc)
@@ -1119,7 +1119,7 @@ int collector_poll(struct collector *c, int timeout_ms)
 	if (now >= c->next_names) {
 		c->next_names = now + NAMES_PERIOD_S;
 		for (size_t i = 0; i < c->targets.len; i++)
-			target_refresh_names(c->targets.items[i]);
+			target_refresh_names(c->targets.items[i], now, false);
 	}
 	/* wall mode without --async still reads tasks: a loop's idle time goes to its one task */
 	if (c->opts.async_tasks || c->opts.wall)
@@ -1255,7 +1255,7 @@ static void drain(struct collector *c)
 	c->slice_end = 0;
 	/* threads named since they were first seen */
 	for (size_t i = 0; i < c->targets.len; i++)
-		target_refresh_names(c->targets.items[i]);
+		target_refresh_names(c->targets.items[i], monotonic_now(), true);
 	for (size_t i = 0; i < c->nasync; i++)
 		asyncio_view_flush(c->async[i].view);
 }
