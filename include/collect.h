@@ -36,7 +36,7 @@ struct collect_opts {
 	bool async_tasks;		/* --async: asyncio tasks as roots (asyncio_view.h) */
 	bool dump;			/* no sampling: collector_dump() only */
 	double wall_share;		/* wall: the iterators' runs take at most this share of a
-					 * CPU (0: 2%; continuous mode holds them to 0.5%) */
+					 * CPU (0: 1%; continuous mode holds them to 0.5%) */
 };
 
 struct pyi_sample;

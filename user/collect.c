@@ -36,7 +36,7 @@
 #define PENDING_POLL_MS 2	/* how often to look at a process that may become Python */
 #define WALL_PERIOD_S 0.01	/* wall mode: threads off a CPU are read this often at most */
 #define NAMES_PERIOD_S 0.5	/* threading's names are read again this often */
-#define WALL_SHARE 0.02		/* the iterators' runs take at most this share of the time */
+#define WALL_SHARE 0.01		/* the iterators' runs take at most this share of a CPU */
 #define WALL_PERIOD_MAX_S 0.05	/* ... but they run at least this often */
 #define POLL_SLICE_S 0.02	/* records taken per poll for at most this long past its timeout:
 				 * the caller's clock and signals come back in timeout + 20 ms
