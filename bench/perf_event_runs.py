@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """How often the perf_event program runs during a wall session on one Python, with the
-cpu-clock events on the target's threads (the default with --pid) and with one per CPU
-(PYI_PERF_PER_CPU=1, as --all and --cgroup do): per second, and the BPF time it took.
+cpu-clock events on the target's threads (PYI_PERF_PER_TASK=1) and with one per CPU (the
+default): per second, and the BPF time it took.
 With an idle target every run of the per-CPU events is paid by other processes.
 
 Run as root: python3 bench/perf_event_runs.py [--profiler build/pyinst-bpf] [--seconds 3]
@@ -49,7 +49,7 @@ def program_runs(pid):
 
 
 def measure(args, target, per_cpu):
-    env = dict(os.environ, PYI_PERF_PER_CPU="1") if per_cpu else None
+    env = None if per_cpu else dict(os.environ, PYI_PERF_PER_TASK="1")
     r, w = os.pipe()
     prof = subprocess.Popen([args.profiler, "-q", "--mode", "wall", "--pid", str(target),
                              "--ready-fd", str(w), "-o", os.devnull, "-r", "session"],

@@ -36,11 +36,11 @@ def cpu_seconds(pid):
 
 
 def variant_env(variant):
-    """MODE[/per-cpu][/nice0] -> (mode, environment, nice): --compare's variants. per-cpu: a
-    cpu-clock event per CPU (as before issue 12's per-task events, and as --all uses);
+    """MODE[/per-task][/nice0] -> (mode, environment, nice): --compare's variants. per-task:
+    the cpu-clock events on the target's threads (PYI_PERF_PER_TASK=1) instead of one per CPU;
     nice0: the profiler set back to nice 0 once started (wall mode raises itself to -10)."""
     parts = variant.split("/")
-    env = dict(os.environ, PYI_PERF_PER_CPU="1") if "per-cpu" in parts else None
+    env = dict(os.environ, PYI_PERF_PER_TASK="1") if "per-task" in parts else None
     return parts[0], env, (0 if "nice0" in parts else None)
 
 
@@ -209,8 +209,8 @@ def parse_args(argv):
     p.add_argument("--only", choices=("server", "server-close", "pingpong", "pipe"),
                    action="append")
     p.add_argument("--compare", action="append", default=[],
-                   help="another variant, e.g. wall/per-cpu (an event per CPU), wall/nice0 (the "
-                        "profiler at nice 0), cpu/per-cpu")
+                   help="another variant, e.g. wall/per-task (events on the target's threads), "
+                        "wall/nice0 (the profiler at nice 0), cpu/per-task")
     p.add_argument("--smoke", action="store_true")
     return p.parse_args(argv)
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only OR MIT
 /*
- * The sampler. A cpu-clock perf_event on each target thread (inherited by the threads it
- * starts; on every CPU with --all/--cgroup) runs on_cpu_sample(); for a thread of a target
+ * The sampler. A cpu-clock perf_event on every CPU (or on each target thread, inherited by the
+ * threads it starts: PYI_PERF_PER_TASK=1) runs on_cpu_sample(); for a thread of a target
  * process it finds the thread's PyThreadState, walks the Python frame chain and sends the
  * frames (code object address, cookie, instruction offset) to user space on the ring buffer.
  * Code objects are described once per cache row (strings and line table read there, while the

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The collector: loads bpf/sampler.bpf.c, opens a cpu-clock perf event per target thread (per
- * CPU for --all/--cgroup), takes sample, code and process records off the ring buffer, and
- * builds one session per Python process.
+ * The collector: loads bpf/sampler.bpf.c, opens a cpu-clock perf event per CPU (or per target
+ * thread with PYI_PERF_PER_TASK=1), takes sample, code and process records off the ring
+ * buffer, and builds one session per Python process.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -36,7 +36,7 @@
 #define PENDING_POLL_MS 2	/* how often to look at a process that may become Python */
 #define WALL_PERIOD_S 0.01	/* wall mode: threads off a CPU are read this often at most */
 #define NAMES_PERIOD_S 0.5	/* threading's names are read again this often */
-#define WALL_SHARE 0.02		/* the iterators' runs take at most this share of the time */
+#define WALL_SHARE 0.01		/* the iterators' runs take at most this share of a CPU */
 #define WALL_PERIOD_MAX_S 0.05	/* ... but they run at least this often */
 #define POLL_SLICE_S 0.02	/* records taken per poll for at most this long past its timeout:
 				 * the caller's clock and signals come back in timeout + 20 ms
@@ -491,13 +491,13 @@ static int open_perf_events(struct collector *c, char *err, size_t errlen)
 /* ---- per-task perf events ------------------------------------------------------------------ */
 
 /*
- * With known targets (--pid, a launched command and what it starts) the cpu-clock event is
- * opened on each of their threads, not on each CPU: its timer runs only while a target thread
- * runs, so other processes pay nothing, where an event per CPU fires 1000 times a second on
- * every CPU whatever runs there. The event is inherited (attr.inherit) by every thread a
- * thread with it starts, and by the processes it forks when those are followed; the kernel
- * gives the inherited events the parent's BPF program. --all and --cgroup keep an event per
- * CPU: they find their targets through it.
+ * PYI_PERF_PER_TASK=1, with known targets (--pid, a launched command and what it starts): the
+ * cpu-clock event is opened on each of their threads, not on each CPU. Its timer runs only
+ * while a target thread runs, so other processes pay nothing, where an event per CPU fires
+ * 1000 times a second on every CPU whatever runs there. The event is inherited (attr.inherit)
+ * by every thread a thread with it starts, and by the processes it forks when those are
+ * followed; the kernel gives the inherited events the parent's BPF program. --all and
+ * --cgroup keep an event per CPU: they find their targets through it.
  */
 
 static bool task_event_has(const struct collector *c, int tid)
@@ -640,9 +640,14 @@ struct collector *collector__new(const struct collect_opts *o, char *err, size_t
 	}
 	for (int cpu = 0; cpu < c->ncpus; cpu++)
 		c->perf_fds[cpu] = -1;
-	/* --all and --cgroup find their targets through an event per CPU */
+	/*
+	 * Per-task events only when asked (PYI_PERF_PER_TASK=1): they spare other processes the
+	 * timer but cost a target on each context switch and lose on-CPU time under thread
+	 * storms (docs/design.md, "Perf events"). --all and --cgroup find their targets through
+	 * an event per CPU.
+	 */
 	c->per_task = !o->dump && !o->discover_all && !o->cgroup_id &&
-		      !getenv("PYI_PERF_PER_CPU");
+		      getenv("PYI_PERF_PER_TASK") && !strcmp(getenv("PYI_PERF_PER_TASK"), "1");
 	target_table_init(&c->targets);
 	c->sym = symbolizer__new(c->ncpus + 1);
 	c->skel = sampler__open();
@@ -749,7 +754,7 @@ static void mark_interesting(struct collector *c, int pid)
 static double wall_period(const struct collector *c)
 {
 	double p = c->opts.interval > WALL_PERIOD_S ? c->opts.interval : WALL_PERIOD_S;
-	double share = c->wall_run_s / WALL_SHARE;
+	double share = c->wall_run_s / (c->opts.wall_share > 0 ? c->opts.wall_share : WALL_SHARE);
 
 	if (share > WALL_PERIOD_MAX_S)
 		share = WALL_PERIOD_MAX_S;
@@ -831,7 +836,7 @@ static int activate(struct collector *c, struct target *t, char *err, size_t err
 	}
 	t->state = TARGET_ACTIVE;
 	/* threads are named as threading names them from their first sample on */
-	target_refresh_names(t);
+	target_refresh_names(t, monotonic_now(), true);
 	if ((c->opts.wall || c->opts.dump) && !t->wall_link) {
 		rc = attach_wall_iter(c, t, err, errlen);
 		if (rc)
@@ -1114,7 +1119,7 @@ int collector_poll(struct collector *c, int timeout_ms)
 	if (now >= c->next_names) {
 		c->next_names = now + NAMES_PERIOD_S;
 		for (size_t i = 0; i < c->targets.len; i++)
-			target_refresh_names(c->targets.items[i]);
+			target_refresh_names(c->targets.items[i], now, false);
 	}
 	/* wall mode without --async still reads tasks: a loop's idle time goes to its one task */
 	if (c->opts.async_tasks || c->opts.wall)
@@ -1250,7 +1255,7 @@ static void drain(struct collector *c)
 	c->slice_end = 0;
 	/* threads named since they were first seen */
 	for (size_t i = 0; i < c->targets.len; i++)
-		target_refresh_names(c->targets.items[i]);
+		target_refresh_names(c->targets.items[i], monotonic_now(), true);
 	for (size_t i = 0; i < c->nasync; i++)
 		asyncio_view_flush(c->async[i].view);
 }

@@ -475,15 +475,28 @@ struct target_thread *target_thread(struct target *t, int tid, uint64_t ident, u
 	return th;
 }
 
-void target_refresh_names(struct target *t)
+#define NAMES_EVERY_MIN_S 0.5
+#define NAMES_EVERY_MAX_S 8.0
+
+void target_refresh_names(struct target *t, double now, bool force)
 {
 	uint64_t interp = 0;
+	bool *taken, renamed = false;
 	const char *py;
-	bool *taken;
 	size_t i, j;
 
-	if (t->state != TARGET_ACTIVE || proc_read(t->pid, t->interp_head_addr, &interp, 8) ||
-	    !interp || thread_names_read(t->pid, t->py.minor, &t->layout, interp, &t->names))
+	/* Read again soon while threads come and names change, less often (up to 8 s) while
+	 * they do not: with many targets, these reads were a good part of the profiler's CPU.
+	 * A new thread makes the next tick read them. */
+	if (t->state != TARGET_ACTIVE ||
+	    (!force && now < t->names_due && t->nthreads == t->names_nthreads))
+		return;
+	if (!t->names_every || t->nthreads != t->names_nthreads)
+		t->names_every = NAMES_EVERY_MIN_S;
+	t->names_due = now + t->names_every;
+	t->names_nthreads = t->nthreads;
+	if (proc_read(t->pid, t->interp_head_addr, &interp, 8) || !interp ||
+	    thread_names_read(t->pid, t->py.minor, &t->layout, interp, &t->names))
 		return;
 	taken = calloc(t->names.n + 1, sizeof(*taken));
 	if (!taken)
@@ -503,9 +516,14 @@ void target_refresh_names(struct target *t)
 		if (strcmp(th->name, py)) {
 			snprintf(th->name, sizeof(th->name), "%s", py);
 			th->renamed = true;
+			renamed = true;
 		}
 	}
 	free(taken);
+	if (renamed)
+		t->names_every = NAMES_EVERY_MIN_S;
+	else if (t->names_every < NAMES_EVERY_MAX_S)
+		t->names_every *= 2;
 }
 
 uint32_t target_truncated_frame(struct target *t, uint32_t missing)

@@ -471,19 +471,36 @@ def late_cpu_agrees(run):
               "%s: %.3fs on a CPU in the profile, it ran %.3fs" % (func, got, ran))
 
 
+class PerTaskEvents:
+    """PYI_PERF_PER_TASK=1 for the profilers started inside: perf events on the targets'
+    threads (docs/design.md, "Perf events")."""
+
+    def __enter__(self):
+        os.environ["PYI_PERF_PER_TASK"] = "1"
+
+    def __exit__(self, *a):
+        del os.environ["PYI_PERF_PER_TASK"]
+
+
 def test_late_work_on_cpu(python):
     """A thread started after the profiler attached, one that thread starts, and a forked child
-    are sampled on a CPU for all they ran: the perf events on the targets' threads are
-    inherited (docs/design.md, "Perf events"); launched in cpu mode, and with --pid in wall
-    mode following children."""
+    are sampled on a CPU for all they ran, also with per-task events, which they inherit;
+    launched in cpu mode, and with --pid in wall mode following children."""
     late_cpu_agrees(profile_launch(python, "late_cpu.py", [0.4], ["--mode", "cpu"]))
-    late_cpu_agrees(profile_pid(python, "late_cpu.py", [0.4], ["--mode", "wall",
-                                                               "--subprocesses"]))
+    with PerTaskEvents():
+        late_cpu_agrees(profile_launch(python, "late_cpu.py", [0.4], ["--mode", "cpu"]))
+        late_cpu_agrees(profile_pid(python, "late_cpu.py", [0.4], ["--mode", "wall",
+                                                                   "--subprocesses"]))
 
 
 def test_few_descriptors_per_cpu():
-    """A process with more threads than descriptors left for their perf events: the events are
-    opened per CPU instead, and every running thread is still sampled."""
+    """Per-task events on a process with more threads than descriptors left for them: the
+    events are opened per CPU instead, and the running threads are still sampled."""
+    with PerTaskEvents():
+        few_descriptors()
+
+
+def few_descriptors():
     python = interpreters()[-1][1]
     target = subprocess.Popen([python, os.path.join(WORKLOADS, "busy.py"), "30", "40", "5"])
     try:
