@@ -33,27 +33,6 @@ int json_syntax_error(struct json_lex *l)
 			 (size_t)(l->p - l->base));
 }
 
-static void skip_ws(struct json_lex *l)
-{
-	while (l->p < l->end && (*l->p == ' ' || *l->p == '\n' || *l->p == '\r' || *l->p == '\t'))
-		l->p++;
-}
-
-/* The next significant byte, or -1 at the end of the text. */
-int json_peek(struct json_lex *l)
-{
-	skip_ws(l);
-	return l->p < l->end ? (unsigned char)*l->p : -1;
-}
-
-bool json_eat(struct json_lex *l, char c)
-{
-	if (json_peek(l) != (unsigned char)c)
-		return false;
-	l->p++;
-	return true;
-}
-
 static int buf_append(struct json_lex *l, const char *src, size_t n)
 {
 	if (array_reserve(&l->buf, &l->cap, l->len + n + 1, 1))
@@ -184,11 +163,6 @@ int json_lex_string(struct json_lex *l, const char **str, size_t *len)
 static bool is_digit(const char *p, const char *end)
 {
 	return p < end && *p >= '0' && *p <= '9';
-}
-
-bool json_starts_number(int c)
-{
-	return c == '-' || (c >= '0' && c <= '9') || c == 'N' || c == 'I';
 }
 
 bool json_lex_word(struct json_lex *l, const char *word)

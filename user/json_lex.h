@@ -27,14 +27,36 @@ int json_syntax_error(struct json_lex *l);
 /* A value of the wrong type: the reason is about the type once the value is known to be JSON. */
 int json_type_error(struct json_lex *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Inline: the loader asks these of every token. */
+static inline void json_skip_ws(struct json_lex *l)
+{
+	while (l->p < l->end && (*l->p == ' ' || *l->p == '\n' || *l->p == '\r' || *l->p == '\t'))
+		l->p++;
+}
+
 /* The next significant byte, or -1 at the end of the text. */
-int json_peek(struct json_lex *l);
+static inline int json_peek(struct json_lex *l)
+{
+	json_skip_ws(l);
+	return l->p < l->end ? (unsigned char)*l->p : -1;
+}
+
 /* Moves past c when it is the next significant byte. */
-bool json_eat(struct json_lex *l, char c);
+static inline bool json_eat(struct json_lex *l, char c)
+{
+	if (json_peek(l) != (unsigned char)c)
+		return false;
+	l->p++;
+	return true;
+}
+
+/* A number can start with c (NaN, Infinity and -Infinity included). */
+static inline bool json_starts_number(int c)
+{
+	return c == '-' || (c >= '0' && c <= '9') || c == 'N' || c == 'I';
+}
 /* Moves past word when the text at the cursor starts with it. */
 bool json_lex_word(struct json_lex *l, const char *word);
-/* A number can start with c (NaN, Infinity and -Infinity included). */
-bool json_starts_number(int c);
 
 /* The string whose opening quote is at the cursor: in *str (the text itself when it has no
  * escape, else the lexer's buffer, valid until the next string), its length in *len. */
