@@ -35,6 +35,8 @@ struct collect_opts {
 	bool discover_all;		/* --all: every Python process on the host */
 	bool async_tasks;		/* --async: asyncio tasks as roots (asyncio_view.h) */
 	bool dump;			/* no sampling: collector_dump() only */
+	double wall_share;		/* wall: the iterators' runs take at most this share of a
+					 * CPU (0: 2%; continuous mode holds them to 0.5%) */
 };
 
 struct pyi_sample;

@@ -13,6 +13,12 @@
 #include <linux/types.h>
 #endif
 
+/* Layouts are asserted on both sides: a field moved on one side only breaks the build. */
+#define PYI_ASSERT_SIZE(type, size) \
+	_Static_assert(sizeof(struct type) == (size), #type " size")
+#define PYI_ASSERT_OFF(type, field, off) \
+	_Static_assert(__builtin_offsetof(struct type, field) == (off), #type "." #field " offset")
+
 #define PYI_MAX_CPUS		256
 #define PYI_FRAMES_CAP		4096	/* per-CPU scratch; --max-depth may not exceed it */
 #define PYI_DEFAULT_MAX_DEPTH	1024
@@ -64,7 +70,10 @@ struct pyi_frame {
 	__u32 cookie;	/* checksum of the code object's identity fields (catches reuse) */
 	__s32 lasti;	/* byte offset of the current instruction in the bytecode, -1 unknown */
 };
-_Static_assert(sizeof(struct pyi_frame) == 24, "pyi_frame layout");
+PYI_ASSERT_SIZE(pyi_frame, 24);
+PYI_ASSERT_OFF(pyi_frame, cls, 8);
+PYI_ASSERT_OFF(pyi_frame, cookie, 16);
+PYI_ASSERT_OFF(pyi_frame, lasti, 20);
 
 struct pyi_sample {
 	__u32 type;		/* PYI_REC_SAMPLE */
@@ -73,17 +82,24 @@ struct pyi_sample {
 	__u32 flags;		/* PYI_SF_* */
 	__u64 ts;		/* bpf_ktime_get_ns() at the sample */
 	__u64 weight_ns;	/* on-CPU: 0 = one period; off-CPU: time off */
-	__u64 tstate;		/* PyThreadState * (0 if none) */
 	__u32 nframes;		/* entries in frames[] */
 	__u32 depth;		/* frames walked; > nframes when truncated */
 	__u32 head;		/* index in frames[] of the leaf-most frame (ring order) */
 	__u32 reason;		/* off-CPU: syscall number + 1, or 0 */
-	__u32 cpu;
+	__u32 row;		/* the scratch and code cache row the frames' codes are in */
 	__u32 gen;		/* the thread's start time (low bits): a reused tid differs */
 	__u64 thread_ident;	/* pthread_self() of the thread: threading.get_ident() */
 	struct pyi_frame frames[];	/* leaf first, from frames[head] on, wrapping */
 };
-_Static_assert(sizeof(struct pyi_sample) == 72, "pyi_sample layout");
+PYI_ASSERT_SIZE(pyi_sample, 64);
+PYI_ASSERT_OFF(pyi_sample, ts, 16);
+PYI_ASSERT_OFF(pyi_sample, weight_ns, 24);
+PYI_ASSERT_OFF(pyi_sample, nframes, 32);
+PYI_ASSERT_OFF(pyi_sample, reason, 44);
+PYI_ASSERT_OFF(pyi_sample, row, 48);
+PYI_ASSERT_OFF(pyi_sample, gen, 52);
+PYI_ASSERT_OFF(pyi_sample, thread_ident, 56);
+PYI_ASSERT_OFF(pyi_sample, frames, 64);
 
 /* A str object's raw data: decoded (latin-1 / UCS-2 / UCS-4 / ASCII) in user space. */
 struct pyi_str {
@@ -93,27 +109,40 @@ struct pyi_str {
 	__u8 ok;		/* 1 when the read succeeded */
 	__u8 data[PYI_STR_MAX];
 };
+PYI_ASSERT_SIZE(pyi_str, 8 + PYI_STR_MAX);
+PYI_ASSERT_OFF(pyi_str, nbytes, 4);
+PYI_ASSERT_OFF(pyi_str, kind, 6);
+PYI_ASSERT_OFF(pyi_str, ok, 7);
+PYI_ASSERT_OFF(pyi_str, data, 8);
 
-/* A code object, sent once per CPU when the kernel first sees it (it may be freed later). */
+/*
+ * A code object, sent once per cache row when the kernel first sees it there (it may be freed
+ * later): user space mirrors each row's slots (user/symbolize.c).
+ */
 struct pyi_code {
 	__u32 type;		/* PYI_REC_CODE */
 	__u32 pid;
 	__u64 code;
 	__u32 cookie;
 	__s32 firstlineno;
-	__u32 argcount;
-	__u32 co_flags;
 	__u32 firsttraceable;	/* 3.11+: code units before the first traceable one */
-	__u32 linetable_len;	/* bytes of the line table in the object */
-	__u16 linetable_copied;	/* bytes copied into linetable */
-	__u16 cpu;
-	__u32 slot;		/* the per-CPU cache slot the kernel filled */
+	__u32 row;		/* the code cache row the kernel filled (a CPU's, or the iterator's) */
+	__u32 slot;		/* the slot in that row (pyi_code_slot) */
+	__u16 linetable_copied;	/* bytes of the line table copied into linetable */
+	__u16 pad;
 	struct pyi_str name;
-	struct pyi_str qualname;
 	struct pyi_str filename;
-	struct pyi_str var0;	/* first local variable name (self/cls detection) */
 	__u8 linetable[PYI_LINETABLE_MAX];
 };
+PYI_ASSERT_SIZE(pyi_code, 40 + 2 * (8 + PYI_STR_MAX) + PYI_LINETABLE_MAX);
+PYI_ASSERT_OFF(pyi_code, code, 8);
+PYI_ASSERT_OFF(pyi_code, cookie, 16);
+PYI_ASSERT_OFF(pyi_code, row, 28);
+PYI_ASSERT_OFF(pyi_code, slot, 32);
+PYI_ASSERT_OFF(pyi_code, linetable_copied, 36);
+PYI_ASSERT_OFF(pyi_code, name, 40);
+PYI_ASSERT_OFF(pyi_code, filename, 40 + 8 + PYI_STR_MAX);
+PYI_ASSERT_OFF(pyi_code, linetable, 40 + 2 * (8 + PYI_STR_MAX));
 
 enum pyi_proc_kind {
 	PYI_PROC_EXEC = 1,	/* a followed process called exec: rediscover it */
@@ -127,40 +156,43 @@ struct pyi_proc_event {
 	__u32 kind;		/* enum pyi_proc_kind */
 	__u32 pid;
 	__u32 ppid;
-	__u64 ts;
 };
+PYI_ASSERT_SIZE(pyi_proc_event, 16);
+PYI_ASSERT_OFF(pyi_proc_event, ppid, 12);
 
 /*
- * CPython struct offsets the kernel needs, per interpreter version.
- * Generated tables fill these (scripts/gen_layouts.sh); -1 = the field does not exist.
+ * CPython struct offsets, per interpreter version: those the kernel reads, and the few that
+ * only user space's own reads use (marked "user space"), kept in the one generated table
+ * (scripts/gen_layouts.sh) that both sides index the same way; they cost the procs map 14 bytes
+ * a process. -1 = the field does not exist.
  */
 struct pyi_offsets {
-	__u32 version_hex;	/* PY_VERSION_HEX of the layout */
-	__s16 interp_next;
+	__u32 version_hex;	/* user space: PY_VERSION_HEX of the layout */
+	__s16 interp_next;	/* user space */
 	__s16 interp_tstate_head;
 	__s16 tstate_next;
-	__s16 tstate_interp;
+	__s16 tstate_interp;	/* user space */
 	__s16 tstate_frame;	/* <3.11 frame; 3.11-3.12 cframe; 3.13+ current_frame */
 	__s16 cframe_current_frame;	/* 3.11-3.12 */
 	__s16 tstate_thread_id;
-	__s16 tstate_native_thread_id;	/* 3.11+ */
+	__s16 tstate_native_thread_id;	/* user space; 3.11+ */
 	__s16 frame_code;	/* f_code / f_executable */
 	__s16 frame_previous;	/* f_back / previous */
 	__s16 frame_instr;	/* <3.11 f_lasti (int); 3.11+ prev_instr / instr_ptr */
 	__s16 frame_owner;	/* 3.11+ (char) */
 	__s16 frame_localsplus;	/* f_localsplus / localsplus */
-	__s16 code_argcount;
+	__s16 code_argcount;	/* user space */
 	__s16 code_flags;
 	__s16 code_firstlineno;
 	__s16 code_name;
-	__s16 code_qualname;	/* 3.11+ */
+	__s16 code_qualname;	/* user space; 3.11+ */
 	__s16 code_filename;
 	__s16 code_varnames;	/* <3.11 co_varnames; 3.11+ co_localsplusnames */
 	__s16 code_linetable;	/* <3.10 co_lnotab; 3.10+ co_linetable */
 	__s16 code_firsttraceable;	/* 3.11+ _co_firsttraceable */
 	__s16 code_adaptive;	/* 3.11+ co_code_adaptive */
 	__s16 object_type;	/* ob_type */
-	__s16 type_name;	/* tp_name */
+	__s16 type_name;	/* user space: tp_name */
 	__s16 tuple_item;	/* ob_item */
 	__s16 bytes_size;	/* ob_size */
 	__s16 bytes_data;	/* ob_sval */
@@ -171,6 +203,9 @@ struct pyi_offsets {
 	__s16 frame_owner_cstack;	/* value of FRAME_OWNED_BY_CSTACK, -1 if none */
 	__s16 pad;
 };
+PYI_ASSERT_SIZE(pyi_offsets, 72);
+PYI_ASSERT_OFF(pyi_offsets, interp_next, 4);
+PYI_ASSERT_OFF(pyi_offsets, frame_owner_cstack, 68);
 
 /* Per target process: the map value of procs, keyed by host tgid. */
 struct pyi_proc {
@@ -185,23 +220,18 @@ struct pyi_proc {
 	__u16 code_read_len;	/* bytes of a code object read in one probe (<= PYI_CODE_BLOCK) */
 	struct pyi_offsets off;
 };
+PYI_ASSERT_SIZE(pyi_proc, 136);
+PYI_ASSERT_OFF(pyi_proc, since_ns, 48);
+PYI_ASSERT_OFF(pyi_proc, flags, 56);
+PYI_ASSERT_OFF(pyi_proc, frame_read_len, 60);
+PYI_ASSERT_OFF(pyi_proc, code_read_len, 62);
+PYI_ASSERT_OFF(pyi_proc, off, 64);
 
 /* struct pyi_proc.flags */
 #define PYI_PF_FRAMEOBJECT	(1u << 0)	/* < 3.11: PyFrameObject chain, f_lasti is an int */
 #define PYI_PF_LASTI_UNITS	(1u << 1)	/* 3.10: f_lasti counts code units, not bytes */
 #define PYI_PF_CFRAME		(1u << 2)	/* 3.11-3.12: tstate->cframe->current_frame */
 #define PYI_PF_STACKREF		(1u << 3)	/* 3.14+: f_executable is a tagged _PyStackRef */
-
-/* Thread cache value, keyed by struct pyi_thread_key. */
-struct pyi_thread_key {
-	__u32 pid;
-	__u32 tid;
-};
-
-struct pyi_thread {
-	__u64 tstate;		/* 0: none found at last_walk */
-	__u64 last_walk;	/* ktime of the last list walk that missed */
-};
 
 /*
  * The sampler's own cost on one CPU (the budget map, per CPU): kernel time and records of the
@@ -216,7 +246,9 @@ struct pyi_budget {
 	__u64 total_ns;		/* kernel time, since the start */
 	__u64 total_events;	/* samples sent, since the start */
 };
-_Static_assert(sizeof(struct pyi_budget) == 48, "pyi_budget layout");
+PYI_ASSERT_SIZE(pyi_budget, 48);
+PYI_ASSERT_OFF(pyi_budget, skipped, 24);
+PYI_ASSERT_OFF(pyi_budget, total_events, 40);
 
 #define PYI_BUDGET_WINDOW_NS	100000000ULL	/* 100 ms: a lapse costs at most this long */
 

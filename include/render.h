@@ -70,7 +70,8 @@ int render_pstats(struct session *s, const struct render_opts *o, FILE *out);
 int render_folded(struct session *s, const struct render_opts *o, FILE *out);
 /* gzipped pprof profile.proto from the session's records. */
 int render_pprof(struct session *s, const struct render_opts *o, FILE *out);
-/* The self-contained HTML report (docs/html-report.md): viewer page plus session payload. */
+/* The self-contained HTML report (docs/html-report.md): viewer page plus session payload.
+ * A long session's timeline is coarsened in place to the report's budget (render/html.c). */
 int render_html(struct session *s, const struct render_opts *o, FILE *out);
 
 #endif /* PYINST_RENDER_H */

@@ -41,9 +41,20 @@ uint64_t session_sample_count(const struct session *s);
 /* .pyisession: pyinstrument's JSON, byte-compatible with Session.save(). */
 int session_save(const struct session *s, FILE *out);
 /* Loads ours or pyinstrument's; on failure returns -errno-like and a one-line reason in err. */
-/* --load takes regular files of at most this size: a FIFO, a device or /dev/zero is refused. */
-#define SESSION_LOAD_MAX (1ULL << 30)
+/*
+ * --load takes regular files of at most SESSION_LOAD_MAX bytes: a FIFO, a device or /dev/zero is
+ * refused. A file is mapped and streamed (memory does not grow with its size, a 10M-record
+ * session is about 4 GB); one the kernel sizes as 0 is read into memory, at most
+ * SESSION_READ_MAX bytes.
+ */
+#define SESSION_LOAD_MAX (16ULL << 30)
+#define SESSION_READ_MAX (1ULL << 30)
 int session_load(const char *path, struct session **out, char *err, size_t errlen);
+/* SESSION_LOAD_PLAIN: without the loader's fast paths (frames recognized by their bytes in the
+ * file), for checking that they build the same session. */
+#define SESSION_LOAD_PLAIN 1u
+int session_load_flags(const char *path, struct session **out, char *err, size_t errlen,
+		       unsigned int flags);
 /* Session.combine(dst, src) semantics; dst is updated in place. */
 int session_combine(struct session *dst, const struct session *src);
 

@@ -57,6 +57,8 @@ struct target {
 	struct bpf_link *wall_link;	/* wall mode: the iterator over its threads */
 	uint64_t interp_head_addr;	/* where the main interpreter's address is */
 	struct thread_names names;	/* threading._active as last read */
+	double names_due, names_every;	/* when to read them again, and how often */
+	size_t names_nthreads;		/* threads known at that read */
 	double cpu_start, cpu_last;
 	bool cpu_known;
 	char cmdline[512];
@@ -105,8 +107,10 @@ void target_update_cpu(struct target *t);
 /*
  * Reads the names threading gives the target's threads; threads already seen that threading
  * named (or renamed) since get that name in the session (their roots change at retirement).
+ * Paced (now: CLOCK_MONOTONIC seconds): every 0.5 s while threads come or names change, up to
+ * every 8 s while nothing does; force reads them now.
  */
-void target_refresh_names(struct target *t);
+void target_refresh_names(struct target *t, double now, bool force);
 /* The process exec'd: what was recorded so far is kept apart. */
 void target_retire_session(struct target *t);
 

@@ -17,6 +17,17 @@
 #include "render.h"
 
 #define HTML_FAST_DEFLATE 100000	/* records past which deflate trades size for speed */
+/*
+ * The timeline's budget: bytes of the report (deflated and base64) its samples may take.
+ * Past it the session's timeline is coarsened until they fit, so a report's size stops
+ * growing with the session's length once a busy server has run for about 15 s
+ * (docs/long-sessions.md). Smaller sessions are written exactly as they are.
+ */
+#define HTML_TIMELINE_BUDGET (256 * 1024)
+#define HTML_RECORD_MAX_BYTES 80	/* a record's JSON (55 bytes), deflated, base64: at worst */
+#define HTML_FIT_PASSES 8
+#define HTML_FIT_EXACT 65536	/* records counted exactly; past that, estimated from a part */
+#define HTML_FIT_RUNS 16
 
 static void put_key(struct sink *k, const char *key)
 {
@@ -162,26 +173,121 @@ static void write_tables(struct sink *k, const struct payload *pl)
 	sink_put(k, "]");
 }
 
-static void write_samples(struct sink *k, const struct payload *pl)
+/* The records i with i % every < chunk, in time order: all of them with every = chunk = 1. */
+static void write_samples_part(struct sink *k, const struct payload *pl, size_t chunk,
+			       size_t every)
 {
 	char buf[16];
+	bool first = true;
 
 	put_key(k, "samples");
 	sink_put(k, "{\"stack\":[");
 	for (size_t i = 0; i < pl->nrecs; i++)
-		sink_write(k, buf, (size_t)snprintf(buf, sizeof(buf), "%s%u", i ? "," : "",
-			   pl->recs[pl->order[i]].stack));
+		if (i % every < chunk) {
+			sink_write(k, buf, (size_t)snprintf(buf, sizeof(buf), "%s%u",
+				   first ? "" : ",", pl->recs[pl->order[i]].stack));
+			first = false;
+		}
 	sink_put(k, "],\"weight\":[");
-	for (size_t i = 0; i < pl->nrecs; i++) {
-		sink_put(k, i ? "," : "");
-		sink_put_usec(k, pl->recs[pl->order[i]].weight);
-	}
+	first = true;
+	for (size_t i = 0; i < pl->nrecs; i++)
+		if (i % every < chunk) {
+			sink_put(k, first ? "" : ",");
+			sink_put_usec(k, pl->recs[pl->order[i]].weight);
+			first = false;
+		}
 	sink_put(k, "],\"time\":[");
-	for (size_t i = 0; i < pl->nrecs; i++) {
-		sink_put(k, i ? "," : "");
-		sink_put_usec(k, pl->recs[pl->order[i]].time);
-	}
+	first = true;
+	for (size_t i = 0; i < pl->nrecs; i++)
+		if (i % every < chunk) {
+			sink_put(k, first ? "" : ",");
+			sink_put_usec(k, pl->recs[pl->order[i]].time);
+			first = false;
+		}
 	sink_put(k, "]}");
+}
+
+static void write_samples(struct sink *k, const struct payload *pl)
+{
+	write_samples_part(k, pl, 1, 1);
+}
+
+static ssize_t count_bytes(void *cookie, const char *buf, size_t n)
+{
+	(void)buf;
+	*(size_t *)cookie += n;
+	return (ssize_t)n;
+}
+
+/*
+ * The bytes write_samples puts in the report at deflate level `level`: counted for up to
+ * HTML_FIT_EXACT records, else estimated from runs of consecutive records spread over the
+ * timeline (later times take more digits), so that fitting a long session costs little.
+ */
+static int samples_size(const struct payload *pl, int level, size_t *size)
+{
+	size_t chunk = 1, every = 1, part = pl->nrecs;
+	cookie_io_functions_t io = { .write = count_bytes };
+	struct sink k = { .level = level };
+	int err;
+
+	*size = 0;
+	k.out = fopencookie(size, "w", io);
+	k.buf = malloc(HTML_CHUNK);
+	if (!k.out || !k.buf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (pl->nrecs > HTML_FIT_EXACT) {
+		chunk = HTML_FIT_EXACT / HTML_FIT_RUNS;
+		every = pl->nrecs / HTML_FIT_RUNS;
+		part = HTML_FIT_RUNS * chunk;
+	}
+	write_samples_part(&k, pl, chunk, every);
+	sink_finish(&k);
+	err = k.err;
+	if (!err && fflush(k.out))
+		err = -EIO;
+	*size = (size_t)((double)*size * (double)pl->nrecs / (double)part);
+out:
+	if (k.zinit)
+		deflateEnd(&k.z);
+	free(k.buf);
+	if (k.out && fclose(k.out) && !err)
+		err = -EIO;
+	return err;
+}
+
+/*
+ * Keeps the timeline within HTML_TIMELINE_BUDGET: while its samples take more, the session's
+ * timeline is coarsened (session_limit_records: per thread and bucket, one record per stack,
+ * totals exact) to the share of records that should fit, and the payload built again.
+ * Coarser buckets compress a little worse, hence the margin and the passes.
+ */
+static int fit_timeline(struct session *s, struct payload *pl, int level)
+{
+	size_t size, nrec, target;
+	int err = 0;
+
+	for (int pass = 0; pass < HTML_FIT_PASSES; pass++) {
+		if (pl->nrecs <= HTML_TIMELINE_BUDGET / HTML_RECORD_MAX_BYTES)
+			return 0;
+		err = samples_size(pl, level, &size);
+		if (err || size <= HTML_TIMELINE_BUDGET)
+			return err;
+		session_samples(s, &nrec);
+		target = (size_t)((double)nrec * 0.9 * HTML_TIMELINE_BUDGET / (double)size);
+		err = session_limit_records(s, target ? target : 1);
+		if (err)
+			return err;
+		session_samples(s, &size);
+		if (size == nrec)
+			return 0;	/* one record per stack already: nothing to merge */
+		err = payload_rebuild_records(pl);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 static void write_roots(struct sink *k, const struct payload *pl)
@@ -240,6 +346,8 @@ int render_html(struct session *s, const struct render_opts *o, FILE *out)
 	head = html_assets_report_head(&hlen);
 	tail = html_assets_report_tail(&tlen);
 	err = payload_build(&pl);
+	if (!err)
+		err = fit_timeline(s, &pl, k.level);
 	if (err)
 		goto out;
 	k.buf = malloc(HTML_CHUNK);

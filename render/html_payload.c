@@ -220,6 +220,23 @@ int payload_build(struct payload *pl)
 	return err ? err : payload_order_records(pl);
 }
 
+int payload_rebuild_records(struct payload *pl)
+{
+	int err;
+
+	free(pl->recs);
+	free(pl->order);
+	pl->recs = NULL;
+	pl->order = NULL;
+	pl->nrecs = 0;
+	for (uint32_t t = 0; t < pl->nthreads; t++) {
+		pl->threads[t].elapsed = 0;
+		pl->threads[t].head = pl->threads[t].tail = NONE;
+	}
+	err = build_records(pl);
+	return err ? err : payload_order_records(pl);
+}
+
 void payload_free(struct payload *pl)
 {
 	for (uint32_t i = 0; i < pl->nstrs; i++)

@@ -99,6 +99,9 @@ struct payload {
 /* Builds every table from pl->s (and pl->o); 0 or -ENOMEM. payload_free in any case. */
 int payload_build(struct payload *pl);
 void payload_free(struct payload *pl);
+/* The records again after the session's timeline was coarsened: its stacks are the same, so
+ * the tables stay as they are (every stack keeps a record, in the same first place). */
+int payload_rebuild_records(struct payload *pl);
 
 /* Interning: the index of an equal entry, or of a new one. On ENOMEM pl->err is set. */
 uint32_t payload_intern_str(struct payload *pl, const char *p, size_t n);

@@ -47,7 +47,8 @@ struct cookie_entry {
 
 struct asyncio_view {
 	struct cookie_entry cookies[COOKIE_CACHE];
-	struct target *t;
+	struct target *t;	/* not to be read once its target is freed: see pid */
+	int pid;		/* the target's, for the closing line */
 	struct session *session;	/* the image the reader was made for */
 	struct asyncio_reader *r;
 	struct view_task *tasks, *next;	/* sorted by addr */
@@ -100,6 +101,7 @@ struct asyncio_view *asyncio_view__new(struct target *t, bool tasks)
 		return NULL;
 	}
 	v->t = t;
+	v->pid = t->pid;
 	v->as_tasks = tasks;
 	v->run_once_ident = SESSION_NO_FRAME;
 	v->period = tasks ? BASE_PERIOD_S : IDLE_PERIOD_S;
@@ -117,7 +119,7 @@ void asyncio_view__free(struct asyncio_view *v)
 		/* what the scans cost, for -v */
 		asyncio_reader_stats(v->r, &rs);
 		pr_info("asyncio: process %d: %llu scans, %.3fs CPU, %llu tasks, period %.4fs, "
-			"%llu reads, %llu chains read, %llu reused", v->t->pid,
+			"%llu reads, %llu chains read, %llu reused", v->pid,
 			(unsigned long long)v->st.scans, v->st.scan_cpu,
 			(unsigned long long)v->st.tasks_seen, v->period,
 			(unsigned long long)rs.reads, (unsigned long long)rs.chains_read,
@@ -374,14 +376,19 @@ static void track_sole(struct asyncio_view *v, struct symbolizer *sy,
 		       const struct asyncio_task *const *all, int n)
 {
 	struct session *s = v->t->session;
-	const struct asyncio_task *task = all[0];
+	const struct asyncio_task *task;
 	struct target_thread *th;
 
+	if (n != 1) {	/* none (the scan found fewer tasks than the count did: all is NULL) */
+		v->sole_tid = 0;
+		return;
+	}
+	task = all[0];
 	/* running now, it suspends again before the next scan, most often where it did before:
 	 * its last chain is kept meanwhile (a loop's idle time comes only once it has) */
-	if (n == 1 && task->state == ASYNCIO_RUNNING && task->addr == v->sole_addr && v->sole_tid)
+	if (task->state == ASYNCIO_RUNNING && task->addr == v->sole_addr && v->sole_tid)
 		return;
-	if (n != 1 || task->state == ASYNCIO_RUNNING || !(th = thread_of(v, task))) {
+	if (task->state == ASYNCIO_RUNNING || !(th = thread_of(v, task))) {
 		v->sole_tid = 0;
 		return;
 	}

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * The collector: loads bpf/sampler.bpf.c, opens a cpu-clock perf event per CPU, takes sample,
- * code and process records off the ring buffer, and builds one session per Python process.
+ * The collector: loads bpf/sampler.bpf.c, opens a cpu-clock perf event per CPU (or per target
+ * thread with PYI_PERF_PER_TASK=1), takes sample, code and process records off the ring
+ * buffer, and builds one session per Python process.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <sys/ioctl.h>
@@ -55,6 +57,9 @@ struct collector {
 	struct bpf_link **links;
 	int *perf_fds;
 	int ncpus;
+	bool per_task;		/* perf events on the targets' threads (task_events), not per CPU */
+	struct task_event *task_events;
+	size_t ntask_events, task_events_cap;
 	struct symbolizer *sym;
 	struct target_table targets;
 	char refusal[256];	/* the first Python refused (ENOTSUP), "" if none */
@@ -68,6 +73,13 @@ struct collector {
 	struct pyi_budget budget_sum;	/* over CPUs, at the last check */
 	struct async_slot *async;	/* --async: one task view per target */
 	size_t nasync;
+};
+
+/* A cpu-clock event opened on one thread of a target; the threads it starts inherit it. */
+struct task_event {
+	int tid;
+	int fd;
+	struct bpf_link *link;
 };
 
 struct async_slot {
@@ -137,7 +149,7 @@ static uint32_t sample_stack(struct collector *c, struct target *t, struct targe
 	*leaf = SESSION_NO_FRAME;
 	/* frames are stored leaf first from head, wrapping; push them root first */
 	for (j = n; j-- > 0;) {
-		id = symbolizer_frame(c->sym, t->session, &t->sym, s->cpu,
+		id = symbolizer_frame(c->sym, t->session, &t->sym, s->row,
 				      &s->frames[(s->head + j) % n]);
 		if (id == SESSION_NO_FRAME)
 			continue;
@@ -422,7 +434,6 @@ static int configure(struct collector *c)
 	unsigned int rows = c->ncpus + 1;	/* one per CPU, then the iterator's */
 
 	skel->rodata->max_depth = c->opts.max_depth;
-	skel->rodata->period_ns = (__u64)(c->opts.interval * 1e9);
 	skel->rodata->iter_slot = c->ncpus;
 	skel->rodata->gil_only = c->opts.gil_only;
 	skel->rodata->target_cgroup = c->opts.cgroup_id;
@@ -440,22 +451,21 @@ static int configure(struct collector *c)
 	return 0;
 }
 
+static void cpu_clock_attr(const struct collector *c, struct perf_event_attr *attr)
+{
+	memset(attr, 0, sizeof(*attr));
+	attr->type = PERF_TYPE_SOFTWARE;
+	attr->size = sizeof(*attr);
+	attr->config = PERF_COUNT_SW_CPU_CLOCK;
+	attr->sample_period = (__u64)(c->opts.interval * 1e9);
+}
+
 static int open_perf_events(struct collector *c, char *err, size_t errlen)
 {
-	struct perf_event_attr attr = {
-		.type = PERF_TYPE_SOFTWARE,
-		.size = sizeof(attr),
-		.config = PERF_COUNT_SW_CPU_CLOCK,
-		.sample_period = (__u64)(c->opts.interval * 1e9),
-	};
+	struct perf_event_attr attr;
 	int cpu, fd, opened = 0;
 
-	c->perf_fds = calloc(c->ncpus, sizeof(int));
-	c->links = calloc(c->ncpus, sizeof(*c->links));
-	c->budget_ns = calloc(c->ncpus, sizeof(*c->budget_ns));
-	c->budget_skipped = calloc(c->ncpus, sizeof(*c->budget_skipped));
-	if (!c->perf_fds || !c->links || !c->budget_ns || !c->budget_skipped)
-		return -ENOMEM;
+	cpu_clock_attr(c, &attr);
 	for (cpu = 0; cpu < c->ncpus; cpu++) {
 		c->perf_fds[cpu] = -1;
 		fd = syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
@@ -478,6 +488,132 @@ static int open_perf_events(struct collector *c, char *err, size_t errlen)
 	return opened ? 0 : -ENODEV;
 }
 
+/* ---- per-task perf events ------------------------------------------------------------------ */
+
+/*
+ * PYI_PERF_PER_TASK=1, with known targets (--pid, a launched command and what it starts): the
+ * cpu-clock event is opened on each of their threads, not on each CPU. Its timer runs only
+ * while a target thread runs, so other processes pay nothing, where an event per CPU fires
+ * 1000 times a second on every CPU whatever runs there. The event is inherited (attr.inherit)
+ * by every thread a thread with it starts, and by the processes it forks when those are
+ * followed; the kernel gives the inherited events the parent's BPF program. --all and
+ * --cgroup keep an event per CPU: they find their targets through it.
+ */
+
+static bool task_event_has(const struct collector *c, int tid)
+{
+	for (size_t i = 0; i < c->ntask_events; i++) {
+		if (c->task_events[i].tid == tid)
+			return true;
+	}
+	return false;
+}
+
+static void close_task_events(struct collector *c)
+{
+	/* closing an event also removes the events its threads inherited */
+	for (size_t i = 0; i < c->ntask_events; i++) {
+		bpf_link__destroy(c->task_events[i].link);
+		close(c->task_events[i].fd);
+	}
+	c->ntask_events = 0;
+}
+
+/* 1: an event was opened on tid, 0: it has one or has exited, < 0: -errno. */
+static int open_task_event(struct collector *c, int tid, bool follow)
+{
+	struct perf_event_attr attr;
+	struct task_event *te;
+	int fd, rc;
+
+	if (task_event_has(c, tid))
+		return 0;
+	if (c->ntask_events == c->task_events_cap) {
+		size_t cap = c->task_events_cap ? 2 * c->task_events_cap : 16;
+
+		te = realloc(c->task_events, cap * sizeof(*te));
+		if (!te)
+			return -ENOMEM;
+		c->task_events = te;
+		c->task_events_cap = cap;
+	}
+	cpu_clock_attr(c, &attr);
+	attr.inherit = 1;
+	/* not followed: the processes it forks are not targets and pay nothing */
+	attr.inherit_thread = !follow;
+	fd = syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return errno == ESRCH ? 0 : -errno;
+	te = &c->task_events[c->ntask_events];
+	te->link = bpf_program__attach_perf_event(c->skel->progs.on_cpu_sample, fd);
+	if (!te->link) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	te->tid = tid;
+	te->fd = fd;
+	c->ntask_events++;
+	return 1;
+}
+
+/*
+ * An event on every thread of pid. A thread started while its starter had no event yet has
+ * none: the threads are listed again until a listing finds none new. One started after its
+ * starter's event inherited it and may get a second here: the program counts only one of them.
+ */
+static int open_task_events(struct collector *c, int pid, bool follow)
+{
+	char path[64];
+	struct dirent *de;
+	int added, rc = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	do {
+		added = 0;
+		d = opendir(path);
+		if (!d)
+			return errno == ENOENT ? 0 : -errno;	/* gone: nothing to sample */
+		while (!rc && (de = readdir(d))) {
+			char *end;
+			long tid = strtol(de->d_name, &end, 10);
+
+			if (*end || tid <= 0)
+				continue;
+			rc = open_task_event(c, (int)tid, follow);
+			added += rc > 0;
+			rc = rc < 0 ? rc : 0;
+		}
+		closedir(d);
+	} while (!rc && added);
+	return rc;
+}
+
+/* Per-task events are not possible here (too many threads for the descriptors left, a kernel
+ * without inherit_thread, no right to trace the target, ...): an event per CPU instead, as
+ * before them, opened before sampling begins. */
+static int fall_back_per_cpu(struct collector *c, int why, char *err, size_t errlen)
+{
+	close_task_events(c);
+	c->per_task = false;
+	c->skel->bss->per_task_events = false;
+	pr_info("cannot open perf events on the targets' threads (%s): one per CPU instead",
+		strerror(-why));
+	return open_perf_events(c, err, errlen);
+}
+
+/* As many descriptors as allowed: an event per thread of a target. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 struct collector *collector__new(const struct collect_opts *o, char *err, size_t errlen)
 {
 	struct collector *c = calloc(1, sizeof(*c));
@@ -494,6 +630,24 @@ struct collector *collector__new(const struct collect_opts *o, char *err, size_t
 		snprintf(err, errlen, "unsupported number of CPUs: %d", c->ncpus);
 		goto fail;
 	}
+	c->perf_fds = calloc(c->ncpus, sizeof(int));
+	c->links = calloc(c->ncpus, sizeof(*c->links));
+	c->budget_ns = calloc(c->ncpus, sizeof(*c->budget_ns));
+	c->budget_skipped = calloc(c->ncpus, sizeof(*c->budget_skipped));
+	if (!c->perf_fds || !c->links || !c->budget_ns || !c->budget_skipped) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (int cpu = 0; cpu < c->ncpus; cpu++)
+		c->perf_fds[cpu] = -1;
+	/*
+	 * Per-task events only when asked (PYI_PERF_PER_TASK=1): they spare other processes the
+	 * timer but cost a target on each context switch and lose on-CPU time under thread
+	 * storms (docs/design.md, "Perf events"). --all and --cgroup find their targets through
+	 * an event per CPU.
+	 */
+	c->per_task = !o->dump && !o->discover_all && !o->cgroup_id &&
+		      getenv("PYI_PERF_PER_TASK") && !strcmp(getenv("PYI_PERF_PER_TASK"), "1");
 	target_table_init(&c->targets);
 	c->sym = symbolizer__new(c->ncpus + 1);
 	c->skel = sampler__open();
@@ -532,7 +686,10 @@ struct collector *collector__new(const struct collect_opts *o, char *err, size_t
 		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
 		goto fail;
 	}
-	if (!o->dump && open_perf_events(c, err, errlen))
+	c->skel->bss->per_task_events = c->per_task;
+	if (c->per_task)
+		raise_fd_limit();
+	else if (!o->dump && open_perf_events(c, err, errlen))
 		goto fail;
 	/*
 	 * Wall mode reads the threads off a CPU every 10 ms from here: on a host loaded many
@@ -556,6 +713,8 @@ void collector__free(struct collector *c)
 		return;
 	for (cpu = 0; c->links && cpu < c->ncpus; cpu++)
 		bpf_link__destroy(c->links[cpu]);
+	close_task_events(c);
+	free(c->task_events);
 	for (size_t i = 0; i < c->targets.len; i++)
 		bpf_link__destroy(c->targets.items[i]->wall_link);
 	for (cpu = 0; c->perf_fds && cpu < c->ncpus; cpu++) {
@@ -595,7 +754,7 @@ static void mark_interesting(struct collector *c, int pid)
 static double wall_period(const struct collector *c)
 {
 	double p = c->opts.interval > WALL_PERIOD_S ? c->opts.interval : WALL_PERIOD_S;
-	double share = c->wall_run_s / WALL_SHARE;
+	double share = c->wall_run_s / (c->opts.wall_share > 0 ? c->opts.wall_share : WALL_SHARE);
 
 	if (share > WALL_PERIOD_MAX_S)
 		share = WALL_PERIOD_MAX_S;
@@ -677,7 +836,7 @@ static int activate(struct collector *c, struct target *t, char *err, size_t err
 	}
 	t->state = TARGET_ACTIVE;
 	/* threads are named as threading names them from their first sample on */
-	target_refresh_names(t);
+	target_refresh_names(t, monotonic_now(), true);
 	if ((c->opts.wall || c->opts.dump) && !t->wall_link) {
 		rc = attach_wall_iter(c, t, err, errlen);
 		if (rc)
@@ -710,6 +869,13 @@ int collector_add_pid(struct collector *c, int pid, bool follow, bool must_be_py
 		return -ENOMEM;
 	}
 	t->pending_since = monotonic_now();
+	if (c->per_task) {
+		rc = open_task_events(c, pid, follow);
+		if (rc)
+			rc = fall_back_per_cpu(c, rc, err, errlen);
+		if (rc)
+			return rc;
+	}
 	if (follow &&
 	    bpf_map_update_elem(bpf_map__fd(c->skel->maps.follow), &pid, &one, BPF_ANY)) {
 		snprintf(err, errlen, "cannot follow process %d: %s", pid, strerror(errno));
@@ -840,6 +1006,14 @@ static int set_period(struct collector *c, uint64_t period_ns)
 	__u64 p = period_ns;
 	int cpu;
 
+	if (c->per_task) {
+		/* the events their threads inherited keep their period: keep one sample in n */
+		uint64_t base = (uint64_t)(c->opts.interval * 1e9) / c->skel->data->sample_stride;
+		uint32_t n = (uint32_t)((p + base / 2) / base);
+
+		c->skel->data->sample_stride = n ? n : 1;
+		p = base * c->skel->data->sample_stride;
+	}
 	for (cpu = 0; cpu < c->ncpus; cpu++) {
 		if (c->perf_fds[cpu] >= 0 && ioctl(c->perf_fds[cpu], PERF_EVENT_IOC_PERIOD, &p))
 			return -errno;
@@ -945,7 +1119,7 @@ int collector_poll(struct collector *c, int timeout_ms)
 	if (now >= c->next_names) {
 		c->next_names = now + NAMES_PERIOD_S;
 		for (size_t i = 0; i < c->targets.len; i++)
-			target_refresh_names(c->targets.items[i]);
+			target_refresh_names(c->targets.items[i], now, false);
 	}
 	/* wall mode without --async still reads tasks: a loop's idle time goes to its one task */
 	if (c->opts.async_tasks || c->opts.wall)
@@ -1059,6 +1233,8 @@ void collector_stop(struct collector *c)
 		bpf_link__destroy(c->links[cpu]);
 		c->links[cpu] = NULL;
 	}
+	/* the inherited events go with their parents */
+	close_task_events(c);
 }
 
 static void drain(struct collector *c)
@@ -1079,7 +1255,7 @@ static void drain(struct collector *c)
 	c->slice_end = 0;
 	/* threads named since they were first seen */
 	for (size_t i = 0; i < c->targets.len; i++)
-		target_refresh_names(c->targets.items[i]);
+		target_refresh_names(c->targets.items[i], monotonic_now(), true);
 	for (size_t i = 0; i < c->nasync; i++)
 		asyncio_view_flush(c->async[i].view);
 }
@@ -1158,6 +1334,25 @@ int collector_python_version(struct collector *c, int pid, int *major, int *mino
 	return 0;
 }
 
+/* The task views of targets a window has just freed: a view kept its target's address, which
+ * the next new target may be given (a use after free, and another process's reader). */
+static void drop_async_of_gone(struct collector *c)
+{
+	size_t i, j, kept = 0;
+
+	for (i = 0; i < c->nasync; i++) {
+		bool live = false;
+
+		for (j = 0; j < c->targets.len && !live; j++)
+			live = c->targets.items[j] == c->async[i].t;
+		if (live)
+			c->async[kept++] = c->async[i];
+		else
+			asyncio_view__free(c->async[i].view);
+	}
+	c->nasync = kept;
+}
+
 size_t collector_take_window(struct collector *c, double start_time, double duration,
 			     const char *description, struct session **out, int *pids, size_t max)
 {
@@ -1167,6 +1362,7 @@ size_t collector_take_window(struct collector *c, double start_time, double dura
 		ring_buffer__consume(c->rb);
 	n = target_table_take_window(&c->targets, start_time, duration, c->opts.interval,
 				     description, out, pids, max);
+	drop_async_of_gone(c);
 	/* the frame cache holds the old sessions' ids */
 	symbolizer_forget_frames(c->sym);
 	return n;

@@ -27,17 +27,12 @@ int json_syntax_error(struct json_lex *l);
 /* A value of the wrong type: the reason is about the type once the value is known to be JSON. */
 int json_type_error(struct json_lex *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Inline: the loader asks these of every token. */
-static inline void json_skip_ws(struct json_lex *l)
+/* The next significant byte, or -1 at the end of the text. Inline: the loader asks for every
+ * comma and bracket of a file of gigabytes. */
+static inline int json_peek(struct json_lex *l)
 {
 	while (l->p < l->end && (*l->p == ' ' || *l->p == '\n' || *l->p == '\r' || *l->p == '\t'))
 		l->p++;
-}
-
-/* The next significant byte, or -1 at the end of the text. */
-static inline int json_peek(struct json_lex *l)
-{
-	json_skip_ws(l);
 	return l->p < l->end ? (unsigned char)*l->p : -1;
 }
 
@@ -55,6 +50,7 @@ static inline bool json_starts_number(int c)
 {
 	return c == '-' || (c >= '0' && c <= '9') || c == 'N' || c == 'I';
 }
+
 /* Moves past word when the text at the cursor starts with it. */
 bool json_lex_word(struct json_lex *l, const char *word);
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "array.h"
+#include "hash_index.h"
 #include "json_lex.h"
 #include "session.h"
 #include "session_file.h"
@@ -26,15 +27,26 @@
 /*
  * Loading. The file is mapped and tokenized in one pass for this schema: no tree is built, header
  * keys may come in any order, unknown keys are skipped (validated, nested at most
- * a thousand deep), and each record's frames are interned as they are read. Consecutive records
- * usually share a stack prefix, so the previous record's frames are kept as their bytes in the
- * file: a frame written the same way as the previous record's at that depth reuses its stack
- * without decoding or hashing. One such cache per recent root frame (thread), as threads
- * interleave.
+ * a thousand deep), and each record's frames are interned as they are read.
+ *
+ * Most of a big file is the same few thousand frame strings written again and again, so frames
+ * are recognized by their bytes in the file before anything is decoded (SESSION_LOAD_PLAIN turns
+ * all three off, for the differential fuzz check that they change nothing):
+ * - a whole stack written byte for byte as the previous stack of its thread is that stack (JSON
+ *   text of an array ends at its bracket: bytes that match a whole array are that array);
+ * - consecutive stacks of a thread usually share a prefix: a frame written as the previous
+ *   stack's frame at that depth continues its stack. One such cache per recent root frame
+ *   (thread), as threads interleave;
+ * - any other frame is looked up by a hash of its JSON bytes (raw_frame), and is decoded and
+ *   interned only the first time those bytes are seen. The stacks a raw frame made under its
+ *   last two parents are kept with it, so a hit usually skips the stack table too.
+ * What is compared is bytes of a string that decoded without error before: the same bytes decode
+ * the same way, so the session is the one the plain tokenizer path builds.
  */
 
 #define DROP_BEHIND (4u << 20)		/* mapped bytes kept resident behind the cursor */
 #define NPREFIX 16			/* prefix caches: one per thread root, recently used */
+#define RAW_FRAMES_MAX (1u << 20)	/* raw frame texts remembered; past that, decoded */
 
 struct strvec {
 	char **v;
@@ -55,6 +67,18 @@ struct prefix {
 	uint32_t n;
 	size_t cap;
 	uint64_t used;			/* when it was last used, for replacement */
+	const char *span;		/* the whole stack's text, '[' to ']', in the file */
+	size_t span_len;		/* 0: none */
+};
+
+/* A frame string's JSON text (a copy, between the quotes), the frame it decodes to, and the
+ * stacks it made last, under which parents (the latest first). */
+struct raw_frame {
+	char *raw;
+	uint32_t len;
+	uint32_t frame;
+	uint32_t parent[2], stack[2];
+	uint64_t hash;
 };
 
 enum hdr_key {
@@ -74,8 +98,14 @@ struct loader {
 	struct session *s;
 	size_t mapped;			/* mapping length, 0 when the text was read */
 	size_t dropped;			/* bytes of the mapping released behind the cursor */
+	bool plain;			/* SESSION_LOAD_PLAIN: the tokenizer alone */
 	struct prefix prefixes[NPREFIX];
+	struct prefix *mru;		/* the last one picked */
 	uint64_t nstacks;		/* stacks read so far: the clock of prefix.used */
+	struct raw_frame *raws;
+	uint32_t nraws;
+	size_t cap_raws;
+	struct hash_index raw_index;	/* over raws, by the hash of their text */
 	uint32_t seen;			/* 1 << enum hdr_key */
 	double num[K_CPU_TIME + 1];	/* the numeric header fields */
 	uint32_t start_stack;
@@ -88,8 +118,18 @@ struct loader {
 static bool prefix_match(struct loader *l, const struct prefix_ent *e)
 {
 	const char *q = l->lx.p + 1;
+	uint64_t a, b;
 
-	if ((size_t)(l->lx.end - q) <= e->len || q[e->len] != '"' || memcmp(q, e->raw, e->len))
+	if ((size_t)(l->lx.end - q) <= e->len || q[e->len] != '"')
+		return false;
+	/* frames of one length mostly differ at the end (a line, a thread id): look there first */
+	if (e->len >= 8) {
+		memcpy(&a, q + e->len - 8, 8);
+		memcpy(&b, e->raw + e->len - 8, 8);
+		if (a != b)
+			return false;
+	}
+	if (memcmp(q, e->raw, e->len))
 		return false;
 	l->lx.p = q + e->len + 1;
 	return true;
@@ -98,7 +138,7 @@ static bool prefix_match(struct loader *l, const struct prefix_ent *e)
 static int prefix_store(struct loader *l, struct prefix *c, uint32_t d, const char *raw,
 			uint32_t stack)
 {
-	if (array_reserve(&c->v, &c->cap, (size_t)d + 1, sizeof(*c->v)))
+	if (d >= c->cap && array_reserve(&c->v, &c->cap, (size_t)d + 1, sizeof(*c->v)))
 		return json_fail(&l->lx, -ENOMEM, "out of memory");
 	/* raw is the opening quote; the closing one is just before the cursor */
 	c->v[d] = (struct prefix_ent){ raw + 1, (size_t)(l->lx.p - raw - 2), stack };
@@ -108,9 +148,14 @@ static int prefix_store(struct loader *l, struct prefix *c, uint32_t d, const ch
 /* The cache whose root frame is the one at the cursor, else the least recently used (emptied). */
 static struct prefix *prefix_pick(struct loader *l)
 {
-	struct prefix *c, *lru = &l->prefixes[0];
+	struct prefix *c = l->mru, *lru = &l->prefixes[0];
 
 	l->nstacks++;
+	/* threads run in bursts: mostly the same one as the last stack's */
+	if (c && c->n && prefix_match(l, &c->v[0])) {
+		l->lx.p -= c->v[0].len + 2;
+		goto out;
+	}
 	for (c = l->prefixes; c < l->prefixes + NPREFIX; c++) {
 		if (c->n && prefix_match(l, &c->v[0])) {
 			l->lx.p -= c->v[0].len + 2;	/* matched again below, as depth 0 */
@@ -123,23 +168,153 @@ static struct prefix *prefix_pick(struct loader *l)
 		c = lru;
 		c->n = 0;
 	}
+out:
 	c->used = l->nstacks;
+	l->mru = c;
 	return c;
+}
+
+/* 64 bits of text at a time: the raw frame table hashes every frame it is asked about. */
+static uint64_t raw_hash(const char *p, size_t len)
+{
+	uint64_t h = len * 0x9e3779b97f4a7c15ULL, w;
+
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 29;
+	}
+	w = 0;
+	memcpy(&w, p, len);
+	return hash_u64(h ^ w);
+}
+
+static uint64_t raw_hash_of(const void *ctx, uint32_t id)
+{
+	return ((const struct loader *)ctx)->raws[id].hash;
+}
+
+/* The end of the string whose opening quote is at p: its closing quote (one not escaped by an
+ * odd run of backslashes), or NULL when the text ends first. */
+static const char *string_end(const char *p, const char *end)
+{
+	const char *q = p + 1, *b;
+
+	while ((q = memchr(q, '"', (size_t)(end - q)))) {
+		for (b = q; b[-1] == '\\'; b--)
+			;
+		if (!((q - b) & 1))
+			return q;
+		q++;
+	}
+	return NULL;
+}
+
+/* Remembers that the text raw..raw+len (between the quotes) decodes to frame: in *out, or NULL
+ * once the table is full. */
+static int raw_add(struct loader *l, const char *raw, size_t len, uint64_t h, uint32_t pos,
+		   uint32_t frame, struct raw_frame **out)
+{
+	struct raw_frame *r;
+	char *copy;
+
+	*out = NULL;
+	if (l->nraws >= RAW_FRAMES_MAX || len > UINT32_MAX)
+		return 0;
+	if (array_reserve(&l->raws, &l->cap_raws, (size_t)l->nraws + 1, sizeof(*l->raws)))
+		return -ENOMEM;
+	copy = malloc(len ? len : 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, raw, len);
+	r = &l->raws[l->nraws];
+	*r = (struct raw_frame){ .raw = copy, .len = (uint32_t)len, .frame = frame, .hash = h,
+		.parent = { SESSION_NO_STACK, SESSION_NO_STACK },
+		.stack = { SESSION_NO_STACK, SESSION_NO_STACK } };
+	hash_index_put(&l->raw_index, pos, l->nraws++);
+	*out = r;
+	return 0;
+}
+
+/*
+ * The frame string at the cursor, pushed on parent: *stack. Its bytes are looked up first; only
+ * text not seen before is decoded and interned (and then remembered).
+ */
+static int push_frame(struct loader *l, uint32_t parent, uint32_t *stack)
+{
+	struct json_lex *x = &l->lx;
+	const char *raw = x->p + 1, *q = l->plain ? NULL : string_end(x->p, x->end), *str;
+	uint32_t frame, id, pos = 0;
+	struct raw_frame *r = NULL;
+	uint64_t h = 0;
+	size_t len;
+
+	if (q) {
+		len = (size_t)(q - raw);
+		h = raw_hash(raw, len);
+		if ((l->raw_index.n + 1ull) * 2 > l->raw_index.mask + 1ull &&
+		    hash_index_reserve(&l->raw_index, raw_hash_of, l))
+			return json_fail(x, -ENOMEM, "out of memory");
+		for (id = hash_index_first(&l->raw_index, h, &pos); id != HASH_INDEX_NONE;
+		     id = hash_index_next(&l->raw_index, &pos)) {
+			r = &l->raws[id];
+			if (r->hash == h && r->len == len && !memcmp(r->raw, raw, len))
+				break;
+			r = NULL;
+		}
+	}
+	if (r) {
+		x->p = q + 1;
+		frame = r->frame;
+		for (int i = 0; i < 2; i++) {
+			if (r->parent[i] == parent && r->stack[i] != SESSION_NO_STACK) {
+				*stack = r->stack[i];
+				return 0;
+			}
+		}
+	} else {
+		if (json_lex_string(x, &str, &len))
+			return -EINVAL;
+		frame = session_intern_frame(l->s, str, len);
+		if (frame == SESSION_NO_FRAME)
+			return json_fail(x, -ENOMEM, "out of memory");
+		/* q is where the tokenizer stopped too, for a string that decoded */
+		if (q && x->p == q + 1 && raw_add(l, raw, (size_t)(q - raw), h, pos, frame, &r))
+			return json_fail(x, -ENOMEM, "out of memory");
+	}
+	*stack = session_stack_push(l->s, parent, frame);
+	if (r && !session_error(l->s)) {
+		r->parent[1] = r->parent[0];
+		r->stack[1] = r->stack[0];
+		r->parent[0] = parent;
+		r->stack[0] = *stack;
+	}
+	return 0;
+}
+
+/* The whole stack at the cursor ('[') is written as c's last one: moves past it. */
+static bool span_match(struct loader *l, const struct prefix *c, const char *open)
+{
+	if (!c->span_len || (size_t)(l->lx.end - open) < c->span_len ||
+	    memcmp(open, c->span, c->span_len))
+		return false;
+	l->lx.p = open + c->span_len;
+	return true;
 }
 
 /* A list of frame_info strings, root first, interned as one stack. */
 static int load_stack(struct loader *l, const char *what, size_t idx, uint32_t *stack)
 {
 	struct json_lex *x = &l->lx;
-	uint32_t st = SESSION_NO_STACK, depth = 0, frame;
+	uint32_t st = SESSION_NO_STACK, depth = 0;
 	struct prefix *c = NULL;
 	bool same = true;
-	const char *raw, *str;
-	size_t len;
+	const char *raw, *open;
+	int err;
 
 	if (json_peek(x) != '[')
 		return json_type_error(x, "%s[%zu]: expected a list of frames", what, idx);
-	x->p++;
+	open = x->p++;
 	if (json_eat(x, ']'))
 		goto out;
 	do {
@@ -149,28 +324,33 @@ static int load_stack(struct loader *l, const char *what, size_t idx, uint32_t *
 		if (depth == SESSION_MAX_DEPTH)
 			return json_fail(x, -EINVAL, "%s[%zu]: stack deeper than %d frames", what,
 					 idx, SESSION_MAX_DEPTH);
-		if (!c)
+		if (!c && !l->plain) {
 			c = prefix_pick(l);
-		if (same && depth < c->n && prefix_match(l, &c->v[depth])) {
+			if (c->n && span_match(l, c, open)) {
+				*stack = c->v[c->n - 1].stack;
+				return 0;
+			}
+		}
+		if (c && same && depth < c->n && prefix_match(l, &c->v[depth])) {
 			st = c->v[depth++].stack;
 			continue;
 		}
 		same = false;
 		raw = l->lx.p;
-		if (json_lex_string(x, &str, &len))
-			return -EINVAL;
-		frame = session_intern_frame(l->s, str, len);
-		if (frame == SESSION_NO_FRAME)
-			return json_fail(x, -ENOMEM, "out of memory");
-		st = session_stack_push(l->s, st, frame);
-		if (prefix_store(l, c, depth++, raw, st))
+		if ((err = push_frame(l, st, &st)))
+			return err;
+		if (c && prefix_store(l, c, depth, raw, st))
 			return -ENOMEM;
+		depth++;
 	} while (json_eat(x, ','));
 	if (!json_eat(x, ']'))
 		return json_syntax_error(x);
 out:
-	if (c)
+	if (c) {
 		c->n = depth;
+		c->span = open;
+		c->span_len = (size_t)(x->p - open);
+	}
 	if (session_error(l->s))
 		return json_fail(x, session_error(l->s), "out of memory");
 	*stack = st;
@@ -490,9 +670,9 @@ static int read_fd(struct loader *l, int fd, char **out, size_t *outlen)
 	ssize_t n;
 
 	for (;;) {
-		if (buf && len == cap && cap >= SESSION_LOAD_MAX)
+		if (buf && len == cap && cap >= SESSION_READ_MAX)
 			return free(buf), json_fail(&l->lx, -EFBIG, "larger than %llu bytes",
-					       (unsigned long long)SESSION_LOAD_MAX);
+					       (unsigned long long)SESSION_READ_MAX);
 		if (!buf || len == cap) {
 			cap = buf ? cap * 2 : cap;
 			nb = realloc(buf, cap);
@@ -569,6 +749,10 @@ static void loader_release(struct loader *l, char *owned)
 	json_lex_release(&l->lx);
 	for (int i = 0; i < NPREFIX; i++)
 		free(l->prefixes[i].v);
+	for (uint32_t i = 0; i < l->nraws; i++)
+		free(l->raws[i].raw);
+	free(l->raws);
+	hash_index_free(&l->raw_index);
 	free(l->target);
 	for (int i = 0; i < 2; i++) {
 		strvec_clear(&l->lists[i]);
@@ -576,12 +760,14 @@ static void loader_release(struct loader *l, char *owned)
 	}
 }
 
-int session_load(const char *path, struct session **out, char *err, size_t errlen)
+int session_load_flags(const char *path, struct session **out, char *err, size_t errlen,
+		       unsigned int flags)
 {
 	char reason[256] = "", *owned = NULL;
 	struct loader l = {
 		.lx = { .err = reason, .errlen = sizeof(reason) }, .start_stack = SESSION_NO_STACK,
 		.num = { [K_MIN_INTERVAL] = 0.001, [K_MAX_INTERVAL] = 0.001 },
+		.plain = flags & SESSION_LOAD_PLAIN,
 	};
 	int ret;
 
@@ -606,3 +792,8 @@ out:
 	return 0;
 }
 
+
+int session_load(const char *path, struct session **out, char *err, size_t errlen)
+{
+	return session_load_flags(path, out, err, errlen, 0);
+}

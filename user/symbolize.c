@@ -135,7 +135,7 @@ int symbolizer_add_code(struct symbolizer *sy, const struct pyi_code *rec)
 	struct mirror_entry *e;
 	struct code_sym *cs;
 
-	if (rec->cpu >= sy->rows || rec->slot >= PYI_CODE_CACHE_SLOTS ||
+	if (rec->row >= sy->rows || rec->slot >= PYI_CODE_CACHE_SLOTS ||
 	    rec->linetable_copied > PYI_LINETABLE_MAX)
 		return -EINVAL;
 	cs = calloc(1, sizeof(*cs));
@@ -152,7 +152,7 @@ int symbolizer_add_code(struct symbolizer *sy, const struct pyi_code *rec)
 		return -ENOMEM;
 	}
 	memcpy(cs->linetable, rec->linetable, rec->linetable_copied);
-	e = &sy->mirror[(size_t)rec->cpu * PYI_CODE_CACHE_SLOTS + rec->slot];
+	e = &sy->mirror[(size_t)rec->row * PYI_CODE_CACHE_SLOTS + rec->slot];
 	code_sym_free(e->sym);
 	e->pid = (int)rec->pid;
 	e->code = rec->code;

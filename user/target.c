@@ -192,10 +192,10 @@ static void fill_proc(const struct target *t, uint32_t hex, struct pyi_proc *p)
 	int minor = t->py.minor;
 	int16_t frame_offs[] = { o->frame_code, o->frame_previous, o->frame_instr,
 				 o->frame_owner };
-	int16_t code_offs[] = { o->object_type, o->code_argcount, o->code_flags,
-				o->code_firstlineno, o->code_name, o->code_qualname,
-				o->code_filename, o->code_varnames, o->code_linetable,
-				o->code_firsttraceable };
+	/* the code object fields the kernel reads (bpf/code.bpf.h) */
+	int16_t code_offs[] = { o->object_type, o->code_flags, o->code_firstlineno,
+				o->code_name, o->code_filename, o->code_varnames,
+				o->code_linetable, o->code_firsttraceable };
 
 	memset(p, 0, sizeof(*p));
 	p->off = *o;
@@ -216,7 +216,8 @@ static void fill_proc(const struct target *t, uint32_t hex, struct pyi_proc *p)
 	if (o->frame_localsplus >= 0 && o->frame_localsplus + 8 <= PYI_FRAME_BLOCK &&
 	    o->frame_localsplus + 8 > p->frame_read_len)
 		p->frame_read_len = o->frame_localsplus + 8;
-	p->code_read_len = read_len(max_of(code_offs, 10), PYI_CODE_BLOCK);
+	p->code_read_len = read_len(max_of(code_offs, sizeof(code_offs) / sizeof(code_offs[0])),
+				    PYI_CODE_BLOCK);
 	p->since_ns = ktime_now();
 }
 
@@ -474,15 +475,28 @@ struct target_thread *target_thread(struct target *t, int tid, uint64_t ident, u
 	return th;
 }
 
-void target_refresh_names(struct target *t)
+#define NAMES_EVERY_MIN_S 0.5
+#define NAMES_EVERY_MAX_S 8.0
+
+void target_refresh_names(struct target *t, double now, bool force)
 {
 	uint64_t interp = 0;
+	bool *taken, renamed = false;
 	const char *py;
-	bool *taken;
 	size_t i, j;
 
-	if (t->state != TARGET_ACTIVE || proc_read(t->pid, t->interp_head_addr, &interp, 8) ||
-	    !interp || thread_names_read(t->pid, t->py.minor, &t->layout, interp, &t->names))
+	/* Read again soon while threads come and names change, less often (up to 8 s) while
+	 * they do not: with many targets, these reads were a good part of the profiler's CPU.
+	 * A new thread makes the next tick read them. */
+	if (t->state != TARGET_ACTIVE ||
+	    (!force && now < t->names_due && t->nthreads == t->names_nthreads))
+		return;
+	if (!t->names_every || t->nthreads != t->names_nthreads)
+		t->names_every = NAMES_EVERY_MIN_S;
+	t->names_due = now + t->names_every;
+	t->names_nthreads = t->nthreads;
+	if (proc_read(t->pid, t->interp_head_addr, &interp, 8) || !interp ||
+	    thread_names_read(t->pid, t->py.minor, &t->layout, interp, &t->names))
 		return;
 	taken = calloc(t->names.n + 1, sizeof(*taken));
 	if (!taken)
@@ -502,9 +516,14 @@ void target_refresh_names(struct target *t)
 		if (strcmp(th->name, py)) {
 			snprintf(th->name, sizeof(th->name), "%s", py);
 			th->renamed = true;
+			renamed = true;
 		}
 	}
 	free(taken);
+	if (renamed)
+		t->names_every = NAMES_EVERY_MIN_S;
+	else if (t->names_every < NAMES_EVERY_MAX_S)
+		t->names_every *= 2;
 }
 
 uint32_t target_truncated_frame(struct target *t, uint32_t missing)

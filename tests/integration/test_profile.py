@@ -253,7 +253,7 @@ def per_interpreter_tests():
     full = (test_shares_launch, test_shares_pid, test_deep_recursion_whole,
             test_deep_recursion_truncated, test_threads_and_sleeper, test_line_numbers,
             test_churn_names_right, test_churn_naps_names_right, test_methods_class, test_gil_waits_launch,
-            test_server_counters_zero, test_server_no_warning_wall)
+            test_server_counters_zero, test_server_no_warning_wall, test_late_work_on_cpu)
     # another build of a version covered in full (PIE, shared, debug, JIT): what differs
     variant = (test_shares_launch, test_shares_pid, test_deep_recursion_whole,
                test_methods_class, test_gil_waits_launch)
@@ -459,6 +459,70 @@ def test_thread_totals_wall():
           "main thread: %.3fs in the profile, the script ran %.3fs" % (main[0], truth["main"]))
 
 
+def late_cpu_agrees(run):
+    s, truth = run.session(), run.truth()
+    for func, ran in sorted(truth.items()):
+        # on a CPU: not under a wait leaf (wall mode shows the waits for a CPU too)
+        got = sum(w for st, w in s.records if any(f["name"] == func for f in st) and
+                  st[-1]["file"] not in ("<wait>", "<idle>"))
+        # 0 if the events were not inherited, 2x if a thread were sampled by two; the
+        # cpu-clock also counts interrupts and steal time that the run time leaves out
+        check(0.8 * ran <= got <= 1.25 * ran,
+              "%s: %.3fs on a CPU in the profile, it ran %.3fs" % (func, got, ran))
+
+
+class PerTaskEvents:
+    """PYI_PERF_PER_TASK=1 for the profilers started inside: perf events on the targets'
+    threads (docs/design.md, "Perf events")."""
+
+    def __enter__(self):
+        os.environ["PYI_PERF_PER_TASK"] = "1"
+
+    def __exit__(self, *a):
+        del os.environ["PYI_PERF_PER_TASK"]
+
+
+def test_late_work_on_cpu(python):
+    """A thread started after the profiler attached, one that thread starts, and a forked child
+    are sampled on a CPU for all they ran, also with per-task events, which they inherit;
+    launched in cpu mode, and with --pid in wall mode following children."""
+    late_cpu_agrees(profile_launch(python, "late_cpu.py", [0.4], ["--mode", "cpu"]))
+    with PerTaskEvents():
+        late_cpu_agrees(profile_launch(python, "late_cpu.py", [0.4], ["--mode", "cpu"]))
+        late_cpu_agrees(profile_pid(python, "late_cpu.py", [0.4], ["--mode", "wall",
+                                                                   "--subprocesses"]))
+
+
+def test_few_descriptors_per_cpu():
+    """Per-task events on a process with more threads than descriptors left for them: the
+    events are opened per CPU instead, and the running threads are still sampled."""
+    with PerTaskEvents():
+        few_descriptors()
+
+
+def few_descriptors():
+    python = interpreters()[-1][1]
+    target = subprocess.Popen([python, os.path.join(WORKLOADS, "busy.py"), "30", "40", "5"])
+    try:
+        deadline = time.time() + 30
+        while len(os.listdir("/proc/%d/task" % target.pid)) < 40:
+            check(time.time() < deadline and target.poll() is None, "busy.py never ran 40 threads")
+            time.sleep(0.05)
+        out = os.path.join(tmpdir(), "fd-%d-%s.pyisession" % (os.getpid(), time.time()))
+        # two descriptors an event (the event and its BPF link): 40 threads need 80
+        p = subprocess.run(["prlimit", "--nofile=64:64", binary(), "-v", "--mode", "cpu",
+                            "--pid", str(target.pid), "-d", "1.5", "-o", out],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    finally:
+        target.kill()
+        target.wait()
+    err = p.stderr.decode(errors="replace")
+    check(p.returncode == 0, "pyinst-bpf exited %d: %s" % (p.returncode, err[-500:]))
+    check("one per CPU instead" in err, "no fallback to per-CPU events was told")
+    burning = [r for r, t in Session(out).thread_roots().items() if t > 0]
+    check(len(burning) >= 10, "%d threads sampled of 40 busy ones" % len(burning))
+
+
 SUMMARY = re.compile(r"^pyinst-bpf: [0-9.]+s, (\d+) samples, (\d+) threads?( \((\d+) blocked\))? "
                      r"in (\d+) process(es)?, (\d+) lost, \d+ MiB$", re.M)
 
@@ -511,7 +575,8 @@ def general_tests():
         test_corrupt_session, test_quiet_verbose_levels,
         test_bad_option, test_sigterm_writes_report, test_target_exits_midway,
         test_exec_command_fails, test_launch_through_shim, test_500_threads,
-        test_thread_totals_wall, test_final_summary_wall, test_final_summary_cpu)]
+        test_thread_totals_wall, test_final_summary_wall, test_final_summary_cpu,
+        test_few_descriptors_per_cpu)]
 
 
 if __name__ == "__main__":

@@ -173,7 +173,7 @@ def test_load_bounded():
     os.mkfifo(fifo)
     os.symlink("/dev/zero", zero)
     with open(big, "wb") as f:
-        f.truncate((1 << 30) + 1)
+        f.truncate((16 << 30) + 1)  # SESSION_LOAD_MAX + 1, sparse
     try:
         for path, word in ((fifo, "not a regular file"), (zero, "not a regular file"),
                            (big, "larger than")):
@@ -457,11 +457,15 @@ def test_reused_pid_own_session():
 
 def test_bpf_header_rebuilds_object():
     build = os.environ.get("PYI_BUILD_DIR") or os.path.dirname(binary())
-    p = subprocess.run(["ninja", "-C", build, "-t", "deps", "bpf/sampler.bpf.o"],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deps = p.stdout.decode()
-    check("sampler.bpf.h" in deps and "pyinst_abi.h" in deps,
-          "bpf/sampler.bpf.o does not depend on its headers: %s" % deps[:500])
+    # each program family's object (linked into bpf/sampler.bpf.o) depends on its headers
+    for family, header in (("sampler", "sample.bpf.h"), ("wall", "wall.bpf.h"),
+                           ("procs", "procs.bpf.h")):
+        obj = "bpf/%s.tmp.bpf.o" % family
+        p = subprocess.run(["ninja", "-C", build, "-t", "deps", obj],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deps = p.stdout.decode()
+        check("sampler.bpf.h" in deps and "pyinst_abi.h" in deps and header in deps,
+              "%s does not depend on its headers: %s" % (obj, deps[:500]))
 
 
 def tests():

@@ -56,7 +56,7 @@ static void set_str(struct pyi_str *s, const char *text)
  * A code record as the kernel sends it when a CPU's cache slot takes a code object. Its line
  * table (3.11 format): bytes 0-3 on firstlineno, bytes 4-7 two lines further.
  */
-static void send_code(struct collector *c, int pid, __u16 cpu, __u64 code, __u32 cookie,
+static void send_code(struct collector *c, int pid, __u32 row, __u64 code, __u32 cookie,
 		      const char *name, const char *file, int firstlineno)
 {
 	static const __u8 table[] = { 0x80 | (10 << 3) | 1, 1, 4, 0x80 | (12 << 3) | 1, 1, 4 };
@@ -68,12 +68,11 @@ static void send_code(struct collector *c, int pid, __u16 cpu, __u64 code, __u32
 	r->code = code;
 	r->cookie = cookie;
 	r->firstlineno = firstlineno;
-	r->cpu = cpu;
+	r->row = row;
 	r->slot = pyi_code_slot(code);
 	set_str(&r->name, name);
-	set_str(&r->qualname, name);
 	set_str(&r->filename, file);
-	r->linetable_len = r->linetable_copied = sizeof(table);
+	r->linetable_copied = sizeof(table);
 	memcpy(r->linetable, table, sizeof(table));
 	assert_int_equal(collector_take_record(c, r, sizeof(*r)), 0);
 	free(r);
@@ -81,7 +80,7 @@ static void send_code(struct collector *c, int pid, __u16 cpu, __u64 code, __u32
 
 struct smp {
 	int pid, tid;
-	__u32 gen, cpu, flags, reason, depth, head;
+	__u32 gen, row, flags, reason, depth, head;
 	__u64 weight_ns;
 	const struct pyi_frame *leaf_first;	/* the stack, leaf first */
 	__u32 n;
@@ -105,12 +104,11 @@ static void send_sample(struct collector *c, const struct smp *m)
 	s->flags = m->flags;
 	s->ts = 1000;
 	s->weight_ns = m->weight_ns;
-	s->tstate = 0x1000;
 	s->nframes = m->n;
 	s->depth = m->depth ? m->depth : m->n;
 	s->head = m->n ? m->head % m->n : 0;
 	s->reason = m->reason;
-	s->cpu = m->cpu;
+	s->row = m->row;
 	s->gen = m->gen;
 	s->thread_ident = s->tid;
 	for (j = 0; j < m->n; j++)
@@ -335,8 +333,8 @@ static void test_collect_mirror_rows_per_cpu(void **state)
 
 	send_code(c, PID, 0, CODE_A, 11, "before", "app.py", 10);
 	send_code(c, PID, 1, CODE_A, 12, "after", "app.py", 30);
-	send_sample(c, &(struct smp){ .pid = PID, .cpu = 1, FRAMES(FRAME(CODE_A, 12, 0)) });
-	send_sample(c, &(struct smp){ .pid = PID, .cpu = 0, .weight_ns = 2000000,
+	send_sample(c, &(struct smp){ .pid = PID, .row = 1, FRAMES(FRAME(CODE_A, 12, 0)) });
+	send_sample(c, &(struct smp){ .pid = PID, .row = 0, .weight_ns = 2000000,
 				      FRAMES(FRAME(CODE_A, 11, 0)) });
 	expect_weight(s, ROOT ";after:app.py:30|l30", INTERVAL);
 	expect_weight(s, ROOT ";before:app.py:10|l10", 0.002);
@@ -880,9 +878,9 @@ static void test_collect_processes_merged(void **state)
 	send_code(c, PID, 0, CODE_A, 11, "outer", "app.py", 10);
 	send_code(c, PID2, 1, CODE_A, 11, "child", "app.py", 50);
 	send_sample(c, &(struct smp){ .pid = PID, FRAMES(FRAME(CODE_A, 11, 0)) });
-	send_sample(c, &(struct smp){ .pid = PID2, .cpu = 1, .weight_ns = 3000000,
+	send_sample(c, &(struct smp){ .pid = PID2, .row = 1, .weight_ns = 3000000,
 				      FRAMES(FRAME(CODE_A, 11, 0)) });
-	send_sample(c, &(struct smp){ .pid = PID2, .tid = TID2, .cpu = 1, .weight_ns = 2000000,
+	send_sample(c, &(struct smp){ .pid = PID2, .tid = TID2, .row = 1, .weight_ns = 2000000,
 				      FRAMES(FRAME(CODE_A, 11, 0)) });
 	s = target_table_session(tt, 0, 1, INTERVAL, "t");
 	assert_non_null(s);

@@ -628,6 +628,17 @@ static void test_render_html_big_session(void **state)
 	check_walk(n, 8, n > SESSION_MAX_RECORDS);
 }
 
+/*
+ * The timeline's byte budget (docs/long-sessions.md): a session whose samples fit is written
+ * record for record at full resolution; one whose samples would take more than 256 KiB of the
+ * report (300 000 records, under the session's own bound) is coarsened, its totals exact.
+ */
+static void test_render_html_timeline_budget(void **state)
+{
+	check_walk(20000, 4, false);
+	check_walk(300000, 8, true);
+}
+
 /* The node of the frame named function, depth first. */
 static const struct frame_node *find_node(const struct frame_tree *t, const struct frame_node *n,
 					  const char *function)
@@ -717,6 +728,7 @@ int main(void)
 		cmocka_unit_test(test_render_html_library_rule_matches_text),
 		cmocka_unit_test(test_render_html_escapes_hostile_names),
 		cmocka_unit_test(test_render_html_big_session),
+		cmocka_unit_test(test_render_html_timeline_budget),
 		cmocka_unit_test(test_render_html_merges_huge_sessions),
 	};
 

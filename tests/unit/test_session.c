@@ -245,6 +245,92 @@ static void test_session_load_truncated_file(void **state)
 	free(path);
 }
 
+/* Loads text with and without the loader's fast paths: the same result, error or session. */
+static void check_fast_matches_plain(const char *text, size_t len)
+{
+	char path[] = "/tmp/test_session_XXXXXX", err[256] = "", perr[256] = "", *a = NULL, *b;
+	struct session *s = NULL, *p = NULL;
+	size_t alen = 0, blen;
+	int fd = mkstemp(path), ret, pret;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	ret = session_load(path, &s, err, sizeof(err));
+	pret = session_load_flags(path, &p, perr, sizeof(perr), SESSION_LOAD_PLAIN);
+	unlink(path);
+	assert_int_equal(ret, pret);
+	assert_string_equal(err, perr);
+	if (!ret) {
+		a = save_to_string(s, &alen);
+		b = save_to_string(p, &blen);
+		assert_int_equal(alen, blen);
+		assert_memory_equal(a, b, alen);
+		free(b);
+	}
+	free(a);
+	session__free(s);
+	session__free(p);
+}
+
+static void test_session_load_fast_paths_match_plain(void **state)
+{
+	/* Two threads interleaving; one frame spelled two ways (h, \u0068); escaped quotes and
+	 * backslashes right before a closing quote; frames under several parents; a stack
+	 * repeated byte for byte after another thread's. */
+#define T1 "\"Thread-1\\u0000<thread>\\u00001\""
+#define T2 "\"MainThread\\u0000<thread>\\u00002\""
+#define FA "\"f\\u0000/a.py\\u00001\\u0001l3\""
+#define FB "\"g\\\\\\u0000/b \\\"q\\\".py\\u00002\\\\\""
+#define FC "\"h\\u0000/c\\\\.py\\u00003\""
+#define FC2 "\"\\u0068\\u0000\\/c\\\\.py\\u00003\""
+	static const char text[] = "{" HDR ", \"start_call_stack\": [" T1 ", " FA "], "
+		"\"frame_records\": ["
+		"[[" T1 ", " FA ", " FB "], 0.001], [[" T1 ", " FA ", " FB "], 0.002], "
+		"[[" T2 ", " FA ", " FB "], 0.003], [[" T1 "," FA "," FB "," FC2 "], 0.004], "
+		"[[" T2 ", " FB ", " FA "], 0.005], [[" T1 ", " FA ", " FB "], 0.006], "
+		"[[" T2 ", " FB ", " FA ", " FC "], 0.007], [[" T1 ", " FC "], 0.008], "
+		"[[" T2 ", " FA "], 0.009], [[" T1 ", " FA ", " FB ", " FC "], 0.01], "
+		"[[" T2 ", " FB ", " FA ", " FC "], 0.011], [[], 0.012], "
+		"[[" T2 ", " FB ", " FA ", " FC "], 0.013]]}";
+	static const char *const names[] = {
+		"demo.pyisession", "demo2.pyisession", "combined.pyisession",
+		"async_enabled.pyisession", "out_of_context_strict.pyisession",
+	};
+	struct session *s = NULL;
+	char err[256] = "";
+
+	/* it loads, and holds one frame h (two spellings), two threads */
+	assert_int_equal(load_text(text, sizeof(text) - 1, err, sizeof(err), &s), 0);
+	session__free(s);
+	check_fast_matches_plain(text, sizeof(text) - 1);
+	/* cut anywhere, and a byte changed anywhere: the same error or the same session */
+	for (size_t cut = 0; cut < sizeof(text) - 1; cut++) {
+		char *t = malloc(sizeof(text));
+
+		check_fast_matches_plain(text, cut);
+		memcpy(t, text, sizeof(text));
+		t[cut] = t[cut] == '"' ? '\\' : t[cut] == '\\' ? '"' : 'x';
+		check_fast_matches_plain(t, sizeof(text) - 1);
+		free(t);
+	}
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char *path = samples_path(names[i]), *t;
+		size_t len;
+
+		t = read_whole(path, &len);
+		check_fast_matches_plain(t, len);
+		free(t);
+		free(path);
+	}
+#undef T1
+#undef T2
+#undef FA
+#undef FB
+#undef FC
+#undef FC2
+}
+
 static void test_session_odd_names_round_trip(void **state)
 {
 	/* NUL, newline, ESC, non-ASCII (BMP and astral), DEL, a raw C0 byte and a lone
@@ -593,6 +679,7 @@ int main(void)
 		cmocka_unit_test(test_session_load_rejects_hostile_input),
 		cmocka_unit_test(test_session_load_survives_deep_nesting),
 		cmocka_unit_test(test_session_load_truncated_file),
+		cmocka_unit_test(test_session_load_fast_paths_match_plain),
 		cmocka_unit_test(test_session_odd_names_round_trip),
 		cmocka_unit_test(test_session_origin_round_trip),
 		cmocka_unit_test(test_session_origin_absent_or_odd),

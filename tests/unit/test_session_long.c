@@ -22,6 +22,7 @@
 
 #include "frame_tree.h"
 #include "processors.h"
+#include "render.h"
 #include "session.h"
 
 #define TICK (1.0 / 1024)
@@ -393,6 +394,45 @@ static void test_bucketed_pyisession_shape(void **state)
 	stream_free(&st);
 }
 
+/* The HTML report of a session of nthreads for seconds, written as report_write writes it. */
+static size_t html_size(unsigned nthreads, unsigned seconds, double *resolution)
+{
+	struct stream st;
+	char *html = NULL;
+	size_t len = 0;
+	FILE *mem;
+
+	stream_init(&st, nthreads, 200);
+	stream_run(&st, (uint64_t)seconds * 1024);
+	session_set_times(st.s, 1795559549.0, seconds);
+	session_set_interval(st.s, TICK, TICK);
+	assert_int_equal(session_limit_records(st.s, SESSION_REPORT_RECORDS), 0);
+	mem = open_memstream(&html, &len);
+	assert_non_null(mem);
+	assert_int_equal(render_html(st.s, NULL, mem), 0);
+	assert_int_equal(fclose(mem), 0);
+	*resolution = session_resolution(st.s);
+	check_totals(&st);	/* the timeline is coarser, the totals still exact */
+	free(html);
+	stream_free(&st);
+	return len;
+}
+
+/*
+ * Issue 15's target on a replayed 33-thread server: the HTML report of 45 s is at most 1.2x
+ * the one of 15 s (without the timeline's byte budget: 1.6x), its timeline coarser instead.
+ */
+static void test_long_session_html_size_flat(void **state)
+{
+	double r15, r45;
+	size_t s15 = html_size(33, 15, &r15), s45 = html_size(33, 45, &r45);
+
+	fprintf(stderr, "# HTML: 15 s %zu bytes (resolution %g s), 45 s %zu bytes (%g s)\n",
+		s15, r15, s45, r45);
+	assert_true(r45 > r15);
+	assert_true(s45 <= s15 * 1.2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -402,6 +442,7 @@ int main(void)
 		cmocka_unit_test(test_distinct_stacks_past_the_bound),
 		cmocka_unit_test(test_combine_long_sessions),
 		cmocka_unit_test(test_bucketed_pyisession_shape),
+		cmocka_unit_test(test_long_session_html_size_flat),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -107,9 +107,9 @@ static void test_symbolize_add_code_bounds(void **state)
 
 	set_str(&f->rec->name, "f", 1);
 	set_str(&f->rec->filename, "m.py", 4);
-	f->rec->cpu = 2;	/* rows 0 and 1 only */
+	f->rec->row = 2;	/* rows 0 and 1 only */
 	assert_int_equal(symbolizer_add_code(f->sy, f->rec), -EINVAL);
-	f->rec->cpu = 1;
+	f->rec->row = 1;
 	f->rec->slot = PYI_CODE_CACHE_SLOTS;
 	assert_int_equal(symbolizer_add_code(f->sy, f->rec), -EINVAL);
 	f->rec->slot = pyi_code_slot(CODE);
