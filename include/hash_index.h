@@ -31,8 +31,17 @@ struct hash_index {
 /* The hash of an id's key, as given to hash_index_first: for moving ids when the table grows. */
 typedef uint64_t (*hash_index_hash_fn)(const void *ctx, uint32_t id);
 
-/* Room for one more id, growing (and rehashing with hash_of) as needed: 0 or -ENOMEM. */
-int hash_index_reserve(struct hash_index *ix, hash_index_hash_fn hash_of, const void *ctx);
+/* Doubles the slots (the first 64), rehashing the ids held with hash_of: 0 or -ENOMEM. */
+int hash_index_grow(struct hash_index *ix, hash_index_hash_fn hash_of, const void *ctx);
+
+/* Room for one more id, growing as needed: 0 or -ENOMEM. Inline: called on every insert. */
+static inline int hash_index_reserve(struct hash_index *ix, hash_index_hash_fn hash_of,
+				     const void *ctx)
+{
+	if (ix->slots && ((uint64_t)ix->n + 1) * 2 <= (uint64_t)ix->mask + 1)
+		return 0;
+	return hash_index_grow(ix, hash_of, ctx);
+}
 
 /*
  * The ids stored under hash, one per call in probe order: hash_index_first, then

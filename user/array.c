@@ -8,13 +8,11 @@
 
 #define FIRST_CAP 16
 
-int array_reserve(void *arr, size_t *cap, size_t need, size_t elem)
+int array_grow(void *arr, size_t *cap, size_t need, size_t elem)
 {
 	size_t ncap = *cap ? *cap : FIRST_CAP;
 	void *p;
 
-	if (need <= *cap)
-		return 0;
 	while (ncap < need) {
 		if (ncap > SIZE_MAX / 2)
 			return -ENOMEM;

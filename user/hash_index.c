@@ -9,12 +9,10 @@
 #define FIRST_SLOTS 64
 #define MAX_SLOTS (1u << 31)	/* mask and positions stay in 32 bits */
 
-int hash_index_reserve(struct hash_index *ix, hash_index_hash_fn hash_of, const void *ctx)
+int hash_index_grow(struct hash_index *ix, hash_index_hash_fn hash_of, const void *ctx)
 {
 	uint32_t old_slots = ix->slots ? ix->mask + 1 : 0, slots, *v, id, pos;
 
-	if (((uint64_t)ix->n + 1) * 2 <= old_slots)
-		return 0;
 	if (old_slots >= MAX_SLOTS)
 		return -ENOMEM;
 	slots = old_slots ? old_slots * 2 : FIRST_SLOTS;

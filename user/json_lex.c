@@ -165,11 +165,6 @@ static bool is_digit(const char *p, const char *end)
 	return p < end && *p >= '0' && *p <= '9';
 }
 
-bool json_starts_number(int c)
-{
-	return c == '-' || (c >= '0' && c <= '9') || c == 'N' || c == 'I';
-}
-
 bool json_lex_word(struct json_lex *l, const char *word)
 {
 	size_t n = strlen(word);

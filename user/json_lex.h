@@ -44,10 +44,15 @@ static inline bool json_eat(struct json_lex *l, char c)
 	l->p++;
 	return true;
 }
+
+/* A number can start with c (NaN, Infinity and -Infinity included). */
+static inline bool json_starts_number(int c)
+{
+	return c == '-' || (c >= '0' && c <= '9') || c == 'N' || c == 'I';
+}
+
 /* Moves past word when the text at the cursor starts with it. */
 bool json_lex_word(struct json_lex *l, const char *word);
-/* A number can start with c (NaN, Infinity and -Infinity included). */
-bool json_starts_number(int c);
 
 /* The string whose opening quote is at the cursor: in *str (the text itself when it has no
  * escape, else the lexer's buffer, valid until the next string), its length in *len. */

@@ -48,7 +48,7 @@ def _own_call(stack):
 
 def _has_code(stack):
     """Has a real frame (a file), not just the thread root and a wait."""
-    return any(_frame_file(info) not in ("", "<thread>") for info in stack)
+    return any(_frame_file(info) not in ("", "<thread>", "<wait>", "<idle>") for info in stack)
 
 
 def _window(records, own):
