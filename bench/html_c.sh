@@ -13,7 +13,8 @@ counts=${*:-10000 1000000 10000000}
 dir=${PYI_BENCH_DIR:-${TMPDIR:-/tmp}/pyi-html-c}
 mkdir -p "$dir"
 cc -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -I"$root/include" "$root/bench/html_gen.c" \
-	"$build/render/libpyi_render.a" "$build/user/libpyi_session.a" -lcjson -lz -lm -o "$dir/html_gen"
+	"$build/render/libpyi_render.a" "$build/user/session/libpyi_session.a" \
+	"$build/user/util/libpyi_util.a" -lcjson -lz -lm -o "$dir/html_gen"
 
 echo "samples	threads	build_ms	render_ms	MB	peak_rss_MB"
 files=

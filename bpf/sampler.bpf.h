@@ -11,7 +11,7 @@
 
 #include "pyinst_abi.h"
 
-/* Knobs set by user space before load (user/collect.c, configure()). */
+/* Knobs set by user space before load (user/collect/collect.c, configure()). */
 const volatile __u32 max_depth __weak = PYI_DEFAULT_MAX_DEPTH;	/* 1 .. PYI_FRAMES_CAP */
 /* the host's budget per CPU and PYI_BUDGET_WINDOW_NS: the perf_event program's kernel time
  * and samples; beyond them samples are skipped until the window ends */
@@ -100,7 +100,7 @@ struct scratch {
 #define CODE_SELF 1
 #define CODE_CLS 2
 
-/* A code object this row described to user space (user/symbolize.c mirrors the rows). */
+/* A code object this row described to user space (user/collect/symbolize.c mirrors the rows). */
 struct code_slot {
 	__u64 code;
 	__u32 cookie;

@@ -117,7 +117,7 @@ PYI_ASSERT_OFF(pyi_str, data, 8);
 
 /*
  * A code object, sent once per cache row when the kernel first sees it there (it may be freed
- * later): user space mirrors each row's slots (user/symbolize.c).
+ * later): user space mirrors each row's slots (user/collect/symbolize.c).
  */
 struct pyi_code {
 	__u32 type;		/* PYI_REC_CODE */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Compiled by scripts/gen_asyncio_layouts.sh against ONE CPython (3.11+) with Py_BUILD_CORE:
- * prints "key value" lines for what the asyncio task reader (user/asyncio_tasks.c) walks from
+ * prints "key value" lines for what the asyncio task reader (user/collect/asyncio_tasks.c) walks from
  * outside the process: sys.modules, module and instance dicts, sets, weak references, coroutine
  * objects and their embedded frames. The compiler does the arithmetic; nobody types an offset.
  * The _asyncio Task/Future structs are private to Modules/_asynciomodule.c: the script reads

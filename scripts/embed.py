@@ -8,7 +8,7 @@ usage: embed.py [--depfile D] OUT.c report.html viewer.css viewer/files.txt
 The viewer's script is the files listed in viewer/files.txt, joined in that order inside one
 function, so that they share one scope and the page needs nothing loaded at run time.
 The page keeps one marker, <!--PYI-DATA-->, where render_html() writes the payload <script>.
-The C file exposes the bytes before and after that marker (include/html_assets.h).
+The C file exposes the bytes before and after that marker (render/html_assets.h).
 The Content-Security-Policy allows exactly the inlined viewer script, by its sha256.
 --depfile writes what was read, for the build to rerun this when a listed file changes.
 """

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Sanity of the generated CPython layout table (user/python_layouts.c). */
+/* Sanity of the generated CPython layout table (user/python/python_layouts.c). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
