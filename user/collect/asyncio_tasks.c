@@ -24,7 +24,7 @@
 #define MAX_THREADS 1024
 #define MAX_THREAD_FRAMES 512
 #define TYPE_CACHE 64
-#define SEARCH_AGAIN_S 1.0		/* sys.modules searched again, same length or not */
+#define SEARCH_AGAIN_S 1.0		/* sys.modules searched once more this long after a change */
 #define FIND_RETRY_S 0.02		/* how often to look again for a not yet imported asyncio, */
 #define FIND_RETRY_MAX_S 1.0	/* ... doubling up to this while sys.modules stays the same */
 #define FRAME_HEAD 96			/* bytes of a _PyInterpreterFrame up to its locals */
@@ -72,6 +72,7 @@ struct asyncio_reader {
 	bool gone;		/* the last look could not read the process, and it has exited */
 	uint64_t modules_used;	/* len(sys.modules) at the last search that found no asyncio */
 	double last_search;
+	bool searched_again;	/* the search a second after the last change was made */
 	struct type_entry types[TYPE_CACHE];
 	unsigned int ntypes;
 	struct cached_task *cur, *prev;
@@ -1011,13 +1012,17 @@ static bool have_task_sets(struct asyncio_reader *r)
 	r->gone = !used && !proc_exists(r->pid);
 	if (used && used == r->modules_used) {
 		look_later(r);
-		/* sys.modules as it was: searched again after a second only (a search can also
-		 * miss what is there: _asyncio is in sys.modules before its module code has made
-		 * its sets, and a dict may be read while it is resized) */
-		if (now - r->last_search < SEARCH_AGAIN_S)
+		/* sys.modules as it was: searched once more a second after it last changed (a
+		 * search can miss what is there: _asyncio is in sys.modules before its module code
+		 * has made its sets, and a dict may be read while it is resized), then no more
+		 * until it changes (a search reads the whole dict: once a second for each of many
+		 * targets, it was a good part of continuous mode's CPU) */
+		if (r->searched_again || now - r->last_search < SEARCH_AGAIN_S)
 			return false;
+		r->searched_again = true;
 	} else {
 		r->find_every = FIND_RETRY_S;	/* imports are going on: asyncio may be next */
+		r->searched_again = false;
 	}
 	r->last_search = now;
 	if (find_task_sets(r)) {
