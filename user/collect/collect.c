@@ -51,6 +51,7 @@ struct collector {
 	double next_names;	/* when threading's names may be read again */
 	uint64_t wall_tick;	/* runs of the wall iterators so far */
 	double wall_run_s;	/* how long a run of the iterators takes (moving average) */
+	uint64_t wall_rng;	/* xorshift64 state of the runs' jitter */
 	collect_dump_fn dump_fn;	/* dump mode: where each thread's record goes */
 	void *dump_ctx;
 	struct ring_buffer *rb;
@@ -761,6 +762,21 @@ static double wall_period(const struct collector *c)
 	return share > p ? share : p;
 }
 
+/*
+ * 0.5 to 1.5: at a fixed period the runs alias with whatever the targets do at a fixed period
+ * (the GIL's 5 ms switch interval: a thread that waited for the GIL half the time was found
+ * running at every run, and its waits went to the next function it blocked in).
+ */
+static double wall_jitter(struct collector *c)
+{
+	if (!c->wall_rng)
+		c->wall_rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
+	c->wall_rng ^= c->wall_rng << 13;
+	c->wall_rng ^= c->wall_rng >> 7;
+	c->wall_rng ^= c->wall_rng << 17;
+	return 0.5 + (double)(c->wall_rng >> 11) / (double)(1ULL << 53);
+}
+
 /* The iterator over t's threads (and no other task): bpf_iter_attach_opts with its pid. */
 static int attach_wall_iter(struct collector *c, struct target *t, char *err, size_t errlen)
 {
@@ -1114,7 +1130,7 @@ int collector_poll(struct collector *c, int timeout_ms)
 		/* the CPU the run and its records took (not the wall time: on a loaded host it
 		 * waits for a CPU too), averaged over about ten runs */
 		c->wall_run_s += (thread_cpu_now() - cpu - c->wall_run_s) / 8;
-		c->next_wall = now + wall_period(c);
+		c->next_wall = now + wall_period(c) * wall_jitter(c);
 	}
 	if (now >= c->next_names) {
 		c->next_names = now + NAMES_PERIOD_S;
