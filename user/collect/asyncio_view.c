@@ -9,6 +9,7 @@
 
 #include "asyncio_tasks.h"
 #include "asyncio_view.h"
+#include "jitter.h"
 #include "log.h"
 #include "proc.h"
 #include "session.h"
@@ -359,18 +360,6 @@ static int account(struct asyncio_view *v, struct symbolizer *sy,
 	return 0;
 }
 
-/*
- * 0.5 to 1.5: scans at a fixed period would alias with a task that runs at a fixed period too,
- * and give it a share that depends on the phase (xorshift64).
- */
-static double jitter(struct asyncio_view *v)
-{
-	v->rng ^= v->rng << 13;
-	v->rng ^= v->rng >> 7;
-	v->rng ^= v->rng << 17;
-	return 0.5 + (double)(v->rng >> 11) / (double)(1ULL << 53);
-}
-
 /* Without --async: remembers the chain of a loop's only task while it is suspended. */
 static void track_sole(struct asyncio_view *v, struct symbolizer *sy,
 		       const struct asyncio_task *const *all, int n)
@@ -485,7 +474,7 @@ int asyncio_view_tick(struct asyncio_view *v, struct symbolizer *sy, double now)
 	/* without --async only a loop with one task matters: more are counted, not read */
 	if (!v->as_tasks && asyncio_reader_count(v->r, 2) != 1) {
 		v->sole_tid = 0;
-		v->next_due = now + v->period * jitter(v);
+		v->next_due = now + v->period * jitter_next(&v->rng);
 		return 0;
 	}
 	n = asyncio_reader_scan(v->r, &tasks);
@@ -506,7 +495,7 @@ int asyncio_view_tick(struct asyncio_view *v, struct symbolizer *sy, double now)
 		v->period = v->as_tasks ? BASE_PERIOD_S : IDLE_PERIOD_S;
 	if (v->period > MAX_PERIOD_S)
 		v->period = MAX_PERIOD_S;
-	v->next_due = now + v->period * jitter(v);
+	v->next_due = now + v->period * jitter_next(&v->rng);
 	return err;
 }
 

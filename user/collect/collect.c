@@ -22,6 +22,7 @@
 
 #include "asyncio_view.h"
 #include "collect.h"
+#include "jitter.h"
 #include "log.h"
 #include "proc.h"
 #include "python_layouts.h"
@@ -624,6 +625,7 @@ struct collector *collector__new(const struct collect_opts *o, char *err, size_t
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	c->wall_rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();	/* jitter's seed: not 0 */
 	c->opts = *o;
 	libbpf_set_print(libbpf_print);
 	c->ncpus = libbpf_num_possible_cpus();
@@ -760,21 +762,6 @@ static double wall_period(const struct collector *c)
 	if (share > WALL_PERIOD_MAX_S)
 		share = WALL_PERIOD_MAX_S;
 	return share > p ? share : p;
-}
-
-/*
- * 0.5 to 1.5: at a fixed period the runs alias with whatever the targets do at a fixed period
- * (the GIL's 5 ms switch interval: a thread that waited for the GIL half the time was found
- * running at every run, and its waits went to the next function it blocked in).
- */
-static double wall_jitter(struct collector *c)
-{
-	if (!c->wall_rng)
-		c->wall_rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
-	c->wall_rng ^= c->wall_rng << 13;
-	c->wall_rng ^= c->wall_rng >> 7;
-	c->wall_rng ^= c->wall_rng << 17;
-	return 0.5 + (double)(c->wall_rng >> 11) / (double)(1ULL << 53);
 }
 
 /* The iterator over t's threads (and no other task): bpf_iter_attach_opts with its pid. */
@@ -1130,7 +1117,10 @@ int collector_poll(struct collector *c, int timeout_ms)
 		/* the CPU the run and its records took (not the wall time: on a loaded host it
 		 * waits for a CPU too), averaged over about ten runs */
 		c->wall_run_s += (thread_cpu_now() - cpu - c->wall_run_s) / 8;
-		c->next_wall = now + wall_period(c) * wall_jitter(c);
+		/* jittered: at exactly 10 ms the runs aliased with the GIL's 5 ms switch
+		 * interval, and a thread waiting for the GIL half the time was found running
+		 * at every run (its waits then went to the next function it blocked in) */
+		c->next_wall = now + wall_period(c) * jitter_next(&c->wall_rng);
 	}
 	if (now >= c->next_names) {
 		c->next_names = now + NAMES_PERIOD_S;
