@@ -74,6 +74,11 @@ if [ -f bench/run.py ]; then
 	python3 bench/run.py --smoke
 	tally "benchmark smoke" $?
 fi
+# the failed checks themselves last, beside the closing line: CI keeps only the tail
+if [ -f build/meson-logs/testlog.txt ] && grep -q " FAIL: " build/meson-logs/testlog.txt; then
+	echo "failed checks:"
+	grep -h " FAIL: " build/meson-logs/testlog.txt | sort -u | head -n 20
+fi
 if [ "$failed" = 0 ]; then
 	echo "$passed passed, $failed failed"
 else

@@ -212,8 +212,12 @@ def test_wall_gil(python):
         raise Skip("3.6: the sampler does not know where its GIL is (any mode)")
     run_ = profile_pid(python, "gil.py", [3.0], ["--gil"])
     s = run_.session()
+    # each holds the GIL for microseconds around its 3 s wait (calling into it, returning):
+    # a 1 ms tick lands there now and then (CI saw one such sample on 3.11); a wait counted
+    # would be seconds
     for func in ("sleeping", "locked"):
-        check(s.function_time(func) == 0, "%s: %.3fs with --gil" % (func, s.function_time(func)))
+        check(s.function_time(func) <= 0.0025,
+              "%s: %.3fs with --gil" % (func, s.function_time(func)))
     # the workload starts once the profiler samples (--ready-fd): its GIL holder is all there,
     # also while it waits for a CPU (1% off with two CPU hogs on its CPU)
     spun = run_.truth()["spinning"]
