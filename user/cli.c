@@ -356,6 +356,7 @@ static int check_args(struct cli *cli)
 		/* a profiler left running on every host costs a fixed, small share: off-CPU
 		 * stacks are looked at less often (their time stays exact) */
 		cli->collect.wall_share = 0.005;
+		cli->collect.continuous = true;
 		return 0;
 	}
 	return report_check(&cli->report) ? 2 : 0;

@@ -473,8 +473,37 @@ def test_output_dir_retention_and_symlinks():
         check(totals[1] > 0, "an empty window file %s" % f)
 
 
+def test_target_exits_no_spin():
+    """Continuous mode after a target exits mid-window: the profiler goes on sleeping between
+    its polls (a view of the gone process, never ticked again, kept its due time in the past:
+    polls of 0 ms, a CPU spinning until the window ended)."""
+    stays, _ = start_target()
+    short = subprocess.Popen([PYTHON, "-c", "import time; time.sleep(1)"])
+    d = tmpdir()
+    outdir = os.path.join(d, "out")
+    os.mkdir(outdir)
+    try:
+        prof = subprocess.Popen([binary(), "--pid", str(stays.pid), "--pid", str(short.pid),
+                                 "--output-dir", outdir, "--push-interval", "30", "-i", "0.01",
+                                 "-d", "5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(prof.pid, 0)
+        err = prof.stderr.read().decode(errors="replace")
+        prof.stdout.close()
+        prof.stderr.close()
+        prof.returncode = 0
+    finally:
+        stays.kill()
+        short.wait()
+    check(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0,
+          "pyinst-bpf ended with status %d: %s" % (status, err))
+    cpu = usage.ru_utime + usage.ru_stime
+    # loading the BPF programs is most of it (0.1-0.3 s); spinning after the exit was 4 s
+    check(cpu < 1.2, "profiler CPU %.2f s in a 5 s session whose target exited at 1 s" % cpu)
+
+
 if __name__ == "__main__":
     run_tests([(f.__name__, f) for f in (test_push_contract, test_https, test_outage, test_wrong_url,
                                           test_http_401, test_http_500_storm, test_slow_receiver,
                                           test_spool_dir_survives_restart,
-                                          test_output_dir_retention_and_symlinks)])
+                                          test_output_dir_retention_and_symlinks,
+                                          test_target_exits_no_spin)])

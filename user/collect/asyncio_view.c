@@ -50,13 +50,15 @@ struct asyncio_view {
 	struct cookie_entry cookies[COOKIE_CACHE];
 	struct target *t;	/* not to be read once its target is freed: see pid */
 	int pid;		/* the target's, for the closing line */
-	struct session *session;	/* the image the reader was made for */
+	struct session *session;	/* the session the view's frame ids are of */
+	uint32_t image;		/* the image (target.image) the reader was made for */
 	struct asyncio_reader *r;
 	struct view_task *tasks, *next;	/* sorted by addr */
 	size_t ntasks, cap, next_cap;
 	struct loop_thread loops[MAX_LOOPS];
 	unsigned int nloops;
 	double last_scan, next_due, period;
+	double idle_max;	/* the period's limit while no loop has a sole task */
 	double retry;		/* RETRY_S, doubled up to MAX_RETRY_S while no reader can be made */
 	uint64_t rng;
 	bool as_tasks;		/* --async: tasks as roots */
@@ -90,7 +92,7 @@ static struct asyncio_reader *reader_for(struct target *t)
 	return asyncio_reader__new(t->pid, &t->layout, interp);
 }
 
-struct asyncio_view *asyncio_view__new(struct target *t, bool tasks)
+struct asyncio_view *asyncio_view__new(struct target *t, bool tasks, double idle_max)
 {
 	struct asyncio_view *v;
 
@@ -106,8 +108,14 @@ struct asyncio_view *asyncio_view__new(struct target *t, bool tasks)
 	v->as_tasks = tasks;
 	v->run_once_ident = SESSION_NO_FRAME;
 	v->period = tasks ? BASE_PERIOD_S : IDLE_PERIOD_S;
+	v->idle_max = idle_max > IDLE_PERIOD_S ? idle_max : IDLE_PERIOD_S;
 	v->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t)t->pid;
 	return v;
+}
+
+double asyncio_view_next_due(const struct asyncio_view *v)
+{
+	return v->next_due;
 }
 
 void asyncio_view__free(struct asyncio_view *v)
@@ -450,17 +458,21 @@ int asyncio_view_tick(struct asyncio_view *v, struct symbolizer *sy, double now)
 
 	if (now < v->next_due)
 		return 0;
-	if (v->session != v->t->session || !v->r) {
-		/* first scan, or the process exec'd: what the old reader knew is void */
+	if (v->session != v->t->session || !v->r || v->image != v->t->image) {
+		/* first scan, a new session (continuous mode's windows: the frame ids are of the
+		 * old one), or the process exec'd (what the old reader knew is void) */
 		asyncio_view_flush(v);
 		v->ntasks = 0;
 		v->nloops = 0;
 		v->sole_tid = 0;
 		v->run_once_ident = SESSION_NO_FRAME;
-		asyncio_reader__free(v->r);
-		v->r = reader_for(v->t);
 		v->session = v->t->session;
 		v->last_scan = 0;
+		if (!v->r || v->image != v->t->image) {
+			asyncio_reader__free(v->r);
+			v->r = reader_for(v->t);
+			v->image = v->t->image;
+		}
 		if (!v->r) {
 			/* the interpreter is still starting (or its memory cannot be read) */
 			v->retry = !v->retry ? RETRY_S : v->retry * 2 > MAX_RETRY_S ? MAX_RETRY_S :
@@ -470,13 +482,15 @@ int asyncio_view_tick(struct asyncio_view *v, struct symbolizer *sy, double now)
 		}
 		v->retry = 0;
 	}
-	cpu0 = thread_cpu();
 	/* without --async only a loop with one task matters: more are counted, not read */
 	if (!v->as_tasks && asyncio_reader_count(v->r, 2) != 1) {
 		v->sole_tid = 0;
+		if (v->period < v->idle_max)
+			v->period = v->period * 2 < v->idle_max ? v->period * 2 : v->idle_max;
 		v->next_due = now + v->period * jitter_next(&v->rng);
 		return 0;
 	}
+	cpu0 = thread_cpu();
 	n = asyncio_reader_scan(v->r, &tasks);
 	if (n < 0)
 		return n;

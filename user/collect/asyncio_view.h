@@ -27,9 +27,11 @@ struct asyncio_view;
 /*
  * With tasks (--async) every task gets a root; without, the view only remembers the one
  * suspended task of a loop that has exactly one (asyncio_view_idle_stack).
+ * idle_max: without tasks, how far the looks may back off while no loop has a sole task (0:
+ * they do not; continuous mode lets them, as a loop found a little late costs it nothing).
  * NULL with errno: ENOTSUP (no asyncio layout for the version), ENOMEM.
  */
-struct asyncio_view *asyncio_view__new(struct target *t, bool tasks);
+struct asyncio_view *asyncio_view__new(struct target *t, bool tasks, double idle_max);
 void asyncio_view__free(struct asyncio_view *v);
 
 /*
@@ -37,6 +39,9 @@ void asyncio_view__free(struct asyncio_view *v);
  * most about 2% of a CPU, whatever the number of tasks. Returns 0 or -errno (-ESRCH: gone).
  */
 int asyncio_view_tick(struct asyncio_view *v, struct symbolizer *sy, double now);
+
+/* When the view's next scan or look is due (CLOCK_MONOTONIC seconds). */
+double asyncio_view_next_due(const struct asyncio_view *v);
 
 /*
  * pyinstrument's async_mode "enabled", without --async: a sample of thread tid idle in its event

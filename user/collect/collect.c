@@ -33,12 +33,18 @@
 #include "waits.h"
 
 #define DISCOVERY_TIMEOUT_S 10.0	/* how long an exec'd process may take to look like Python */
+#define RETRY_MAX_S 1.0	/* a pending target is looked at at least this often */
 
 #define PENDING_POLL_MS 2	/* how often to look at a process that may become Python */
 #define WALL_PERIOD_S 0.01	/* wall mode: threads off a CPU are read this often at most */
 #define NAMES_PERIOD_S 0.5	/* threading's names are read again this often */
 #define WALL_SHARE 0.01		/* the iterators' runs take at most this share of a CPU */
 #define WALL_PERIOD_MAX_S 0.05	/* ... but they run at least this often */
+/* continuous mode (opts.continuous): the fixed cost of a profiler left on every host first */
+#define CONT_WALL_PERIOD_MAX_S 0.25	/* the iterators: their share wins up to here */
+#define CONT_ASYNC_IDLE_MAX_S 0.5	/* a process without a loop's sole task: looked at */
+#define CPU_UPDATE_S 0.2		/* the targets' CPU time read (for the status line) */
+#define CONT_CPU_UPDATE_S 1.0		/* ... without one */
 #define POLL_SLICE_S 0.02	/* records taken per poll for at most this long past its timeout:
 				 * the caller's clock and signals come back in timeout + 20 ms
 				 * whatever the event rate */
@@ -338,10 +344,12 @@ static void take_proc_event(struct collector *c, const struct pyi_proc_event *ev
 			symbolizer_forget(c->sym, t->pid);
 		}
 		target_retire_session(t);
+		t->image++;
 		/* it runs something else now: its root is named after what it runs */
 		proc_cmdline(t->pid, t->cmdline, sizeof(t->cmdline));
 		t->state = TARGET_PENDING;
 		t->pending_since = monotonic_now();
+		t->next_retry = 0;
 		break;
 	case PYI_PROC_EXIT:
 		if (!t)
@@ -759,8 +767,10 @@ static double wall_period(const struct collector *c)
 	double p = c->opts.interval > WALL_PERIOD_S ? c->opts.interval : WALL_PERIOD_S;
 	double share = c->wall_run_s / (c->opts.wall_share > 0 ? c->opts.wall_share : WALL_SHARE);
 
-	if (share > WALL_PERIOD_MAX_S)
-		share = WALL_PERIOD_MAX_S;
+	double max = c->opts.continuous ? CONT_WALL_PERIOD_MAX_S : WALL_PERIOD_MAX_S;
+
+	if (share > max)
+		share = max;
 	return share > p ? share : p;
 }
 
@@ -872,6 +882,7 @@ int collector_add_pid(struct collector *c, int pid, bool follow, bool must_be_py
 		return -ENOMEM;
 	}
 	t->pending_since = monotonic_now();
+	t->next_retry = 0;
 	if (c->per_task) {
 		rc = open_task_events(c, pid, follow);
 		if (rc)
@@ -893,10 +904,16 @@ int collector_add_pid(struct collector *c, int pid, bool follow, bool must_be_py
 	return rc;
 }
 
-/* Pending targets (launched, forked or exec'd) become Python a little after exec. */
+/*
+ * Pending targets (launched, forked or exec'd) become Python a little after exec, when the
+ * loader has mapped libpython. Each look reads the whole of /proc/PID/maps: a process looked
+ * at is looked at again at once for its first moments, then less and less often (a quarter of
+ * its age, at most once a second). Every poll for DISCOVERY_TIMEOUT_S was up to 1000 reads of
+ * the maps of each non-Python program --all saw start (a shell, a cron job, perf itself).
+ */
 static void retry_pending(struct collector *c)
 {
-	double now = monotonic_now();
+	double now = monotonic_now(), wait;
 	struct target *t;
 	char err[256];
 	size_t i;
@@ -906,6 +923,8 @@ static void retry_pending(struct collector *c)
 		t = c->targets.items[i];
 		if (t->state != TARGET_PENDING)
 			continue;
+		if (now < t->next_retry)
+			continue;
 		if (!proc_exists(t->pid)) {
 			t->state = TARGET_EXITED;
 			continue;
@@ -913,6 +932,8 @@ static void retry_pending(struct collector *c)
 		rc = activate(c, t, err, sizeof(err));
 		if (!rc)
 			continue;
+		wait = (now - t->pending_since) / 4;
+		t->next_retry = now + (wait < RETRY_MAX_S ? wait : RETRY_MAX_S);
 		if (rc == -ENOTSUP) {
 			refuse(c, t, err);
 		} else if (now - t->pending_since > DISCOVERY_TIMEOUT_S) {
@@ -941,13 +962,44 @@ static void resolve_gils(struct collector *c)
 	}
 }
 
-static bool any_pending(const struct collector *c)
+/* When a pending target is next looked at (retry_pending); 0 if none is pending. */
+static double pending_due(const struct collector *c)
 {
+	double due = 0;
+
 	for (size_t i = 0; i < c->targets.len; i++) {
-		if (c->targets.items[i]->state == TARGET_PENDING)
-			return true;
+		const struct target *t = c->targets.items[i];
+
+		if (t->state == TARGET_PENDING && (!due || t->next_retry < due))
+			due = t->next_retry;
 	}
-	return false;
+	return due;
+}
+
+/* When the first asyncio view is next due; 0 if there is none. Only active targets' views
+ * are ticked (async_tick): another's due time stays in the past (polls of 0 ms, a busy loop). */
+static double async_due(const struct collector *c)
+{
+	double due = 0, d;
+
+	for (size_t i = 0; i < c->nasync; i++) {
+		if (!c->async[i].view || c->async[i].t->state != TARGET_ACTIVE)
+			continue;
+		d = asyncio_view_next_due(c->async[i].view);
+		if (!due || d < due)
+			due = d;
+	}
+	return due;
+}
+
+/* timeout_ms, or less so that the poll ends by `due` (CLOCK_MONOTONIC s; 0: no limit) */
+static int until(int timeout_ms, double due, double now)
+{
+	double left_ms = (due - now) * 1e3;
+
+	if (!due || left_ms >= timeout_ms)
+		return timeout_ms;
+	return left_ms > 0 ? (int)left_ms + 1 : 0;
 }
 
 /* --async: each active target's tasks, read when its view's period is due. */
@@ -969,7 +1021,8 @@ static void async_tick(struct collector *c, double now)
 			c->async = p;
 			slot = &c->async[c->nasync++];
 			slot->t = t;
-			slot->view = asyncio_view__new(t, c->opts.async_tasks);
+			slot->view = asyncio_view__new(t, c->opts.async_tasks,
+						       c->opts.continuous ? CONT_ASYNC_IDLE_MAX_S : 0);
 			if (!slot->view && c->opts.async_tasks)
 				pr_warn("process %d: CPython %d.%d: --async reads tasks of 3.11 to "
 					"3.14 only", t->pid, t->py.major, t->py.minor);
@@ -1077,22 +1130,22 @@ out:
 int collector_poll(struct collector *c, int timeout_ms)
 {
 	static double last_cpu_update;
-	double now;
+	double now = monotonic_now(), due;
 	int rc;
 
 	/* a process that may become Python is looked at often: found before its threads start,
 	 * they are seen from their first switch; records left over are taken at once */
-	if (timeout_ms > PENDING_POLL_MS && any_pending(c))
-		timeout_ms = PENDING_POLL_MS;
-	if (c->opts.wall) {
-		double left_ms = (c->next_wall - monotonic_now()) * 1e3;
-
-		if (left_ms < timeout_ms)
-			timeout_ms = left_ms > 0 ? (int)left_ms + 1 : 0;
-	}
+	due = pending_due(c);
+	if (due && due < now + PENDING_POLL_MS / 1e3)
+		due = now + PENDING_POLL_MS / 1e3;
+	timeout_ms = until(timeout_ms, due, now);
+	if (c->opts.wall)
+		timeout_ms = until(timeout_ms, c->next_wall, now);
 	/* --async scans tasks from here: wake up at their pace (asyncio_view.c) */
 	if (c->opts.async_tasks && timeout_ms > ASYNCIO_VIEW_POLL_MS)
 		timeout_ms = ASYNCIO_VIEW_POLL_MS;
+	else if (c->opts.wall && c->opts.continuous)
+		timeout_ms = until(timeout_ms, async_due(c), now);
 	else if (c->opts.wall && timeout_ms > ASYNCIO_IDLE_POLL_MS)
 		timeout_ms = ASYNCIO_IDLE_POLL_MS;
 	if (c->backlog)
@@ -1134,7 +1187,7 @@ int collector_poll(struct collector *c, int timeout_ms)
 		c->last_budget_check = now;
 	else if (now - c->last_budget_check >= BUDGET_CHECK_S)
 		check_budget(c, now);
-	if (now - last_cpu_update > 0.2) {
+	if (now - last_cpu_update > (c->opts.continuous ? CONT_CPU_UPDATE_S : CPU_UPDATE_S)) {
 		last_cpu_update = now;
 		for (size_t i = 0; i < c->targets.len; i++) {
 			if (c->targets.items[i]->state == TARGET_ACTIVE)

@@ -37,6 +37,8 @@ struct collect_opts {
 	bool dump;			/* no sampling: collector_dump() only */
 	double wall_share;		/* wall: the iterators' runs take at most this share of a
 					 * CPU (0: 1%; continuous mode holds them to 0.5%) */
+	bool continuous;		/* a profiler left running (--push, --output-dir): a
+					 * fixed small cost before freshness (collect.c) */
 };
 
 struct pyi_sample;

@@ -47,6 +47,8 @@ struct target {
 	bool gil_pending;	/* 3.12+: found before the interpreter made its GIL */
 	uint32_t refused;	/* hash of the last refusal told (ENOTSUP): told once */
 	double pending_since;
+	double next_retry;	/* pending: when to look at it again (retry_pending) */
+	uint32_t image;	/* its execs: what was read of its memory before one is void */
 	struct proc_python py;
 	struct pyi_layout layout;	/* the generated table's, overlaid by _Py_DebugOffsets */
 	struct pyi_offsets off;
