@@ -766,7 +766,6 @@ static double wall_period(const struct collector *c)
 {
 	double p = c->opts.interval > WALL_PERIOD_S ? c->opts.interval : WALL_PERIOD_S;
 	double share = c->wall_run_s / (c->opts.wall_share > 0 ? c->opts.wall_share : WALL_SHARE);
-
 	double max = c->opts.continuous ? CONT_WALL_PERIOD_MAX_S : WALL_PERIOD_MAX_S;
 
 	if (share > max)
@@ -962,42 +961,47 @@ static void resolve_gils(struct collector *c)
 	}
 }
 
-/* When a pending target is next looked at (retry_pending); 0 if none is pending. */
-static double pending_due(const struct collector *c)
+/* When a pending target is next looked at (retry_pending); false if none is pending. */
+static bool pending_due(const struct collector *c, double *due)
 {
-	double due = 0;
+	bool any = false;
 
 	for (size_t i = 0; i < c->targets.len; i++) {
 		const struct target *t = c->targets.items[i];
 
-		if (t->state == TARGET_PENDING && (!due || t->next_retry < due))
-			due = t->next_retry;
+		if (t->state == TARGET_PENDING && (!any || t->next_retry < *due)) {
+			*due = t->next_retry;
+			any = true;
+		}
 	}
-	return due;
+	return any;
 }
 
-/* When the first asyncio view is next due; 0 if there is none. Only active targets' views
+/* When the first asyncio view is next due; false if there is none. Only active targets' views
  * are ticked (async_tick): another's due time stays in the past (polls of 0 ms, a busy loop). */
-static double async_due(const struct collector *c)
+static bool async_due(const struct collector *c, double *due)
 {
-	double due = 0, d;
+	bool any = false;
+	double d;
 
 	for (size_t i = 0; i < c->nasync; i++) {
 		if (!c->async[i].view || c->async[i].t->state != TARGET_ACTIVE)
 			continue;
 		d = asyncio_view_next_due(c->async[i].view);
-		if (!due || d < due)
-			due = d;
+		if (!any || d < *due) {
+			*due = d;
+			any = true;
+		}
 	}
-	return due;
+	return any;
 }
 
-/* timeout_ms, or less so that the poll ends by `due` (CLOCK_MONOTONIC s; 0: no limit) */
+/* timeout_ms, or less so that the poll ends by `due` (CLOCK_MONOTONIC seconds) */
 static int until(int timeout_ms, double due, double now)
 {
 	double left_ms = (due - now) * 1e3;
 
-	if (!due || left_ms >= timeout_ms)
+	if (left_ms >= timeout_ms)
 		return timeout_ms;
 	return left_ms > 0 ? (int)left_ms + 1 : 0;
 }
@@ -1130,22 +1134,21 @@ out:
 int collector_poll(struct collector *c, int timeout_ms)
 {
 	static double last_cpu_update;
-	double now = monotonic_now(), due;
+	double now = monotonic_now(), due = 0;
 	int rc;
 
 	/* a process that may become Python is looked at often: found before its threads start,
 	 * they are seen from their first switch; records left over are taken at once */
-	due = pending_due(c);
-	if (due && due < now + PENDING_POLL_MS / 1e3)
-		due = now + PENDING_POLL_MS / 1e3;
-	timeout_ms = until(timeout_ms, due, now);
+	if (pending_due(c, &due))
+		timeout_ms = until(timeout_ms, due > now + PENDING_POLL_MS / 1e3 ? due :
+				   now + PENDING_POLL_MS / 1e3, now);
 	if (c->opts.wall)
 		timeout_ms = until(timeout_ms, c->next_wall, now);
 	/* --async scans tasks from here: wake up at their pace (asyncio_view.c) */
 	if (c->opts.async_tasks && timeout_ms > ASYNCIO_VIEW_POLL_MS)
 		timeout_ms = ASYNCIO_VIEW_POLL_MS;
-	else if (c->opts.wall && c->opts.continuous)
-		timeout_ms = until(timeout_ms, async_due(c), now);
+	else if (c->opts.wall && c->opts.continuous && async_due(c, &due))
+		timeout_ms = until(timeout_ms, due, now);
 	else if (c->opts.wall && timeout_ms > ASYNCIO_IDLE_POLL_MS)
 		timeout_ms = ASYNCIO_IDLE_POLL_MS;
 	if (c->backlog)
