@@ -213,6 +213,41 @@ static void test_symbolize_unresolved_not_cached(void **state)
 	assert_int_equal(frame(f, 2, 7, 8), SESSION_NO_FRAME);
 }
 
+/*
+ * Two code objects of one stack in one cache slot: the kernel describes the first, then the
+ * second in its place, then sends the sample. The first is still named (it may be freed by
+ * the time its sample is read: a class body, a module's code).
+ */
+static void test_symbolize_slot_shared_in_one_stack(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t other = CODE + 16;
+	struct pyi_frame fr = { .cookie = 9, .lasti = 0 };
+	struct symbolizer_stats st;
+
+	while (pyi_code_slot(other) != pyi_code_slot(CODE))
+		other += 16;
+	fr.code = other;
+	set_str(&f->rec->name, "StrEnum", 7);
+	set_str(&f->rec->filename, "enum.py", 7);
+	assert_int_equal(symbolizer_add_code(f->sy, f->rec), 0);
+	f->rec->code = other;
+	f->rec->cookie = 9;
+	set_str(&f->rec->name, "_find_and_load", 14);
+	set_str(&f->rec->filename, "<frozen>", 8);
+	assert_int_equal(symbolizer_add_code(f->sy, f->rec), 0);
+	EXPECT_INFO(f, frame(f, 0, 7, 0), "StrEnum\0enum.py\0" "3");
+	EXPECT_INFO(f, symbolizer_frame(f->sy, f->s, &f->t, 0, &fr),
+		    "_find_and_load\0<frozen>\0" "3");
+	symbolizer_stats(f->sy, &st);
+	assert_int_equal(st.unresolved, 0);
+	/* another pid's, or another object's at that address (cookie), is not taken for it */
+	f->t.pid = PID + 1;
+	EXPECT_INFO(f, frame(f, 0, 7, 0), "<unknown>\0<unknown>\0" "0");
+	f->t.pid = PID;
+	EXPECT_INFO(f, frame(f, 0, 8, 0), "<unknown>\0<unknown>\0" "0");
+}
+
 /* ---- objects read from the target (here: this process) ------------------------------------ */
 
 /* A compact ASCII str object of layout l in buf (its data inline after the header). */
@@ -382,6 +417,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_symbolize_read_here_checks_cookie, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_symbolize_class_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_symbolize_slot_shared_in_one_stack, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

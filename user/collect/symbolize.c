@@ -18,6 +18,13 @@
 #define FRAME_CACHE_MAX (1u << 19)	/* entries; cleared when full so memory stays bounded */
 #define TYPE_CACHE_SIZE 4096
 #define NAME_MAX_UTF8 (PYI_STR_MAX * 4 + 8)
+/*
+ * Entries a code record pushed out of the mirror, newest kept. Two code objects of one stack
+ * can share a cache slot: the kernel describes the first, then the second in its place, and
+ * sends the sample after both; the first is then only here (a class body or a module's code,
+ * freed once it has run, could not be read back: test_churn_names_right saw <unknown>).
+ */
+#define EVICTED_MAX 256
 #define CO_FLAGS_TRACEBACKHIDE_UNKNOWN 0
 
 struct code_sym {
@@ -34,6 +41,7 @@ struct mirror_entry {
 	uint32_t cookie;
 	uint64_t code;
 	struct code_sym *sym;
+	bool forgotten;	/* its process exited or exec'd: not kept once pushed out */
 };
 
 struct frame_key {
@@ -58,6 +66,8 @@ struct type_entry {
 struct symbolizer {
 	unsigned int rows;
 	struct mirror_entry *mirror;	/* rows * PYI_CODE_CACHE_SLOTS */
+	struct mirror_entry evicted[EVICTED_MAX];	/* a ring, next at evicted_next */
+	unsigned int evicted_next;
 	struct frame_entry *frames;	/* in the order they were cached */
 	size_t frames_cap, frames_len;
 	struct hash_index frame_index;	/* over frames, by key */
@@ -101,6 +111,8 @@ void symbolizer__free(struct symbolizer *sy)
 		for (i = 0; i < (size_t)sy->rows * PYI_CODE_CACHE_SLOTS; i++)
 			code_sym_free(sy->mirror[i].sym);
 	}
+	for (i = 0; i < EVICTED_MAX; i++)
+		code_sym_free(sy->evicted[i].sym);
 	for (i = 0; i < TYPE_CACHE_SIZE; i++)
 		free(sy->types[i].name);
 	free(sy->mirror);
@@ -153,7 +165,15 @@ int symbolizer_add_code(struct symbolizer *sy, const struct pyi_code *rec)
 	}
 	memcpy(cs->linetable, rec->linetable, rec->linetable_copied);
 	e = &sy->mirror[(size_t)rec->row * PYI_CODE_CACHE_SLOTS + rec->slot];
-	code_sym_free(e->sym);
+	if (e->sym && !e->forgotten) {
+		struct mirror_entry *old = &sy->evicted[sy->evicted_next++ % EVICTED_MAX];
+
+		code_sym_free(old->sym);
+		*old = *e;
+	} else {
+		code_sym_free(e->sym);
+	}
+	e->forgotten = false;
 	e->pid = (int)rec->pid;
 	e->code = rec->code;
 	e->cookie = rec->cookie;
@@ -251,6 +271,19 @@ static struct code_sym *read_code(struct symbolizer *sy, const struct sym_target
 	}
 	sy->st.read_here++;
 	return cs;
+}
+
+/* A description the mirror no longer holds (EVICTED_MAX), newest first; NULL if none. */
+static struct code_sym *evicted_find(struct symbolizer *sy, int pid, uint64_t code,
+				     uint32_t cookie)
+{
+	for (unsigned int i = 1; i <= EVICTED_MAX; i++) {
+		struct mirror_entry *e = &sy->evicted[(sy->evicted_next - i) % EVICTED_MAX];
+
+		if (e->sym && e->pid == pid && e->code == code && e->cookie == cookie)
+			return e->sym;
+	}
+	return NULL;
 }
 
 static uint64_t frame_key_hash(const struct frame_key *k)
@@ -383,7 +416,7 @@ uint32_t symbolizer_frame(struct symbolizer *sy, struct session *s, const struct
 	m = &sy->mirror[(size_t)row * PYI_CODE_CACHE_SLOTS + pyi_code_slot(f->code)];
 	if (m->pid == t->pid && m->code == f->code && m->cookie == f->cookie && m->sym)
 		cs = m->sym;
-	else
+	else if (!(cs = evicted_find(sy, t->pid, f->code, f->cookie)))
 		cs = own = read_code(sy, t, f->code, f->cookie);
 	if (!cs) {
 		sy->st.unresolved++;
@@ -404,8 +437,20 @@ void symbolizer_forget(struct symbolizer *sy, int pid)
 {
 	size_t i;
 
-	/* after an exec the same addresses may hold other code objects: drop every cached frame */
+	/* after an exec the same addresses may hold other code objects: drop every cached frame,
+	 * and the descriptions only this side keeps; the mirror stays as the kernel's cache is,
+	 * but what it holds of the process now is not kept once pushed out */
 	frame_cache_clear(sy);
+	for (i = 0; i < EVICTED_MAX; i++) {
+		if (sy->evicted[i].pid == pid) {
+			code_sym_free(sy->evicted[i].sym);
+			memset(&sy->evicted[i], 0, sizeof(sy->evicted[i]));
+		}
+	}
+	for (i = 0; i < (size_t)sy->rows * PYI_CODE_CACHE_SLOTS; i++) {
+		if (sy->mirror[i].pid == pid)
+			sy->mirror[i].forgotten = true;
+	}
 
 	for (i = 0; i < TYPE_CACHE_SIZE; i++) {
 		if (sy->types[i].pid == pid) {
