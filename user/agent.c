@@ -9,7 +9,8 @@
  * path, so the agent never opens or creates a file on anyone's behalf.
  *
  * Protocol, one message each way per step:
- *   client: "pyinst-bpf/1 start [interval=S] [mode=wall|cpu] [pid=N]" + one fd
+ *   client: "pyinst-bpf/1 start [interval=S] [mode=wall|cpu] [async=enabled|disabled] [pid=N]"
+ *           + one fd
  *   agent:  "OK ready"  (sampling runs)  |  "ERR <reason> <message>"
  *   client: "stop" (or closes the socket)
  *   agent:  "OK done"   (the session is in the file)  |  "ERR <reason> <message>"
@@ -70,6 +71,7 @@ struct agent {
 struct request {
 	char interval[32];
 	char mode[8];
+	char async_mode[12];	/* --async-mode */
 	long pid;		/* 0: not given */
 };
 
@@ -308,6 +310,7 @@ static int parse_request(char *buf, struct request *r, const char **why)
 
 	snprintf(r->interval, sizeof(r->interval), "0.001");
 	snprintf(r->mode, sizeof(r->mode), "wall");
+	snprintf(r->async_mode, sizeof(r->async_mode), "enabled");
 	r->pid = 0;
 	for (tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save), i++) {
 		char *end;
@@ -332,6 +335,8 @@ static int parse_request(char *buf, struct request *r, const char **why)
 			snprintf(r->interval, sizeof(r->interval), "%.9g", d);
 		} else if (!strcmp(tok, "mode=wall") || !strcmp(tok, "mode=cpu")) {
 			snprintf(r->mode, sizeof(r->mode), "%s", tok + 5);
+		} else if (!strcmp(tok, "async=enabled") || !strcmp(tok, "async=disabled")) {
+			snprintf(r->async_mode, sizeof(r->async_mode), "%s", tok + 6);
 		} else if (!strncmp(tok, "pid=", 4)) {
 			if (parse_int(tok + 4, 1, INT_MAX, &r->pid)) {
 				*why = "pid must be a positive number";
@@ -505,7 +510,8 @@ static pid_t spawn_profiler(const struct agent *a, const struct ucred *cr, const
 {
 	char pid[16];
 	char *argv[] = { "pyinst-bpf", "--pid", pid, "--no-subprocesses", "-q", "-r", "session",
-			 "-i", (char *)r->interval, "--mode", (char *)r->mode, "--ready-fd", "3",
+			 "-i", (char *)r->interval, "--mode", (char *)r->mode,
+			 "--async-mode", (char *)r->async_mode, "--ready-fd", "3",
 			 "--target-description", "Python API session", NULL };
 	int out, err, rdy, nul;
 	pid_t child;

@@ -16,7 +16,7 @@
 enum {
 	OPT_LOAD = 256, OPT_UNICODE, OPT_NO_UNICODE, OPT_COLOR, OPT_NO_COLOR, OPT_SHOW_ALL,
 	OPT_HIDE, OPT_HIDE_REGEX, OPT_SHOW, OPT_SHOW_REGEX, OPT_MAX_DEPTH, OPT_MODE, OPT_GIL,
-	OPT_SUBPROC, OPT_NO_SUBPROC, OPT_DESCRIPTION, OPT_HIDE_IDLE, OPT_ASYNC, OPT_CGROUP, OPT_CONTAINER,
+	OPT_SUBPROC, OPT_NO_SUBPROC, OPT_DESCRIPTION, OPT_HIDE_IDLE, OPT_ASYNC, OPT_ASYNC_MODE, OPT_CGROUP, OPT_CONTAINER,
 	OPT_ALL, OPT_PER_PROCESS, OPT_READY_FD,
 };
 
@@ -52,6 +52,9 @@ static const struct cli_option options[] = {
 	CLI_OPT("async", OPT_ASYNC, NO, NULL, "asyncio (CPython 3.11 to 3.14): every live task "
 	  "as a root under its thread, its real stack while it runs, its await chain and "
 	  "`[await]` while it is suspended"),
+	CLI_OPT("async-mode", OPT_ASYNC_MODE, REQ, "enabled|disabled", "wall mode, as "
+	  "pyinstrument's async_mode: `enabled` (default): an event loop's idle time goes to "
+	  "`[await]` under its task when it has exactly one; `disabled`: it stays the loop's wait"),
 	CLI_OPT("max-depth", OPT_MAX_DEPTH, REQ, "N", "frames kept per stack, root end first "
 	  "(default 1024, at most 4096); a deeper stack ends in a `[truncated: N frames ...]` "
 	  "frame"),
@@ -267,6 +270,11 @@ static int parse_option(struct cli *cli, struct verbosity *v, int opt, const cha
 	case OPT_ASYNC:
 		cli->collect.async_tasks = true;
 		break;
+	case OPT_ASYNC_MODE:
+		if (strcmp(arg, "enabled") && strcmp(arg, "disabled"))
+			goto bad;
+		cli->collect.no_await = !strcmp(arg, "disabled");
+		break;
 	case OPT_CGROUP:
 		if (!arg[0])
 			goto bad;	/* "" would mean the whole host: --all says so */
@@ -337,6 +345,11 @@ static int check_args(struct cli *cli)
 		       "nothing to profile: give --pid PID, -- COMMAND, --cgroup PATH, "
 		       "--container ID, --all or --load FILE");
 		cli_try_help(&command);
+		return 2;
+	}
+	if (cli->collect.async_tasks && cli->collect.no_await) {
+		pr_err("--async-mode disabled leaves a loop's idle time to the loop: not with "
+		       "--async, which makes every task a root");
 		return 2;
 	}
 	if (cli->per_process && !cli->report.outfile) {

@@ -83,12 +83,13 @@ class _Direct:
 
     how = "direct"
 
-    def __init__(self, interval, mode, out):
+    def __init__(self, interval, mode, out, async_mode="enabled"):
         r, w = os.pipe()
         try:
             self._proc = subprocess.Popen(
                 [binary(), "--pid", str(os.getpid()), "--no-subprocesses", "-q",
                  "-r", "session", "-i", repr(float(interval)), "--mode", mode,
+                 "--async-mode", async_mode,
                  "--ready-fd", str(w), "--target-description", "Python API session"],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.PIPE,
                 pass_fds=(w,), start_new_session=True)
@@ -184,11 +185,11 @@ class _Agent:
 
     how = "agent"
 
-    def __init__(self, interval, mode, out):
+    def __init__(self, interval, mode, out, async_mode="enabled"):
         self._sock = agent_connect()
         try:
-            reply = agent_request(self._sock, "pyinst-bpf/1 start interval=%r mode=%s"
-                                  % (float(interval), mode), out.fileno())
+            reply = agent_request(self._sock, "pyinst-bpf/1 start interval=%r mode=%s async=%s"
+                                  % (float(interval), mode, async_mode), out.fileno())
         except socket.timeout:
             self._sock.close()
             raise errors.ProfilerError("pyinst-bpf agent: no answer in %d s"
@@ -213,14 +214,16 @@ class _Agent:
             raise agent_error(reply or "ERR failed the agent closed the connection")
 
 
-def start_sampling(interval, mode="wall", how=None):
-    """Returns (sampler, file): sampling of this process is running when it returns."""
+def start_sampling(interval, mode="wall", how=None, async_mode="enabled"):
+    """Returns (sampler, file): sampling of this process is running when it returns.
+    async_mode: "enabled" (an event loop's idle time goes to [await] under its task when it
+    has exactly one) or "disabled" (it stays the loop's wait)."""
     how = how or os.environ.get("PYINST_BPF_VIA") or ("direct" if has_capabilities() else "agent")
     if how not in ("direct", "agent"):
         raise ValueError("PYINST_BPF_VIA must be 'direct' or 'agent', not %r" % how)
     out = tempfile.TemporaryFile(prefix="pyinst-bpf-", suffix=".pyisession")
     try:
-        sampler = (_Direct if how == "direct" else _Agent)(interval, mode, out)
+        sampler = (_Direct if how == "direct" else _Agent)(interval, mode, out, async_mode)
     except BaseException:
         out.close()
         raise

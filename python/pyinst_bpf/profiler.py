@@ -177,7 +177,11 @@ class Profiler:
                                                           caller_frame.f_lineno)
         self._claim_async()
         try:
-            sampler, out = _backend.start_sampling(self._interval, self.mode)
+            # "strict" keeps the loop's idle time with its sole task as "enabled" does: the
+            # sampler sees every thread, it has no [out-of-context] (docs/python-api.md)
+            sampler, out = _backend.start_sampling(
+                self._interval, self.mode,
+                async_mode="disabled" if self._async_mode == "disabled" else "enabled")
         except BaseException:
             self._release_async()
             raise

@@ -89,6 +89,20 @@ def test_idle_to_sole_task(python):
           "measured inside (idle left: %.3fs)" % (got, want, idle))
 
 
+def test_idle_async_mode_disabled(python):
+    """--async-mode disabled: the loop's idle time stays the loop's wait, as pyinstrument's
+    async_mode="disabled" leaves it."""
+    if not any(v in python for v in ("3.11", "3.12", "3.13")):
+        raise Skip("tasks are read on 3.11 to 3.13")
+    run = profile_launch(python, "async_single.py", [1.5], ["--async-mode", "disabled"])
+    s = run.session()
+    check(not any(st[-1]["name"] == "[await]" for st, _ in s.records),
+          "[await] with --async-mode disabled")
+    loop = s.time_in(lambda fr: fr["name"] == "run")
+    left = s.time_in(lambda fr: fr["name"] == "select" and "selectors" in fr["file"])
+    check(left >= 0.3 * loop, "%.3fs of %.3fs in the loop's select" % (left, loop))
+
+
 def test_idle_several_tasks(python):
     """Several tasks: the loop's idle time stays idle, as pyinstrument leaves it."""
     if not any(v in python for v in ("3.11", "3.12", "3.13")):
@@ -219,7 +233,7 @@ def tests():
            ("test_async_shares_314", test_async_shares_314)]
     for label, python in interpreters():
         for fn in (test_async_shares, test_async_await_chain, test_idle_to_sole_task,
-                   test_idle_several_tasks):
+                   test_idle_several_tasks, test_idle_async_mode_disabled):
             out.append(("%s [%s]" % (fn.__name__, label), lambda fn=fn, p=python: fn(p)))
     return out
 

@@ -173,6 +173,25 @@ def test_agent_shares():
               % (k, 100 * share, 100 * want, seen, spent))
 
 
+def test_agent_async_mode():
+    """async_mode="enabled": a loop's idle time is its sole task's [await] (as the CLI's wall
+    mode); "disabled": it stays the loop's wait, as pyinstrument leaves it."""
+    e = env()
+    awaited = {}
+    for mode in ("enabled", "disabled"):
+        status, out, err = e.as_user([user_python(), e.workload("api_async.py"), e.out, mode])
+        check(status == 0, "api_async.py %s exited %d: %s" % (mode, status, err.strip()))
+        recs, _ = records(os.path.join(e.out, "api-async-%s.pyisession" % mode))
+        total = sum(w for _, w in recs)
+        awaited[mode] = sum(w for stack, w in recs if stack and stack[-1]["name"] == "[await]" and
+                            any(f["name"] == "napping" for f in stack)) / total
+    # the task sleeps 20 ms for every 2 ms it computes
+    check(awaited["enabled"] > 0.5, "enabled: [await] under napping is %.0f%% of the session"
+          % (100 * awaited["enabled"]))
+    check(awaited["disabled"] == 0, "disabled: [await] under napping is %.0f%% of the session"
+          % (100 * awaited["disabled"]))
+
+
 def test_agent_second_thread():
     truth = shares_run()
     recs, _ = records(os.path.join(env().out, "api.pyisession"))
@@ -556,7 +575,8 @@ def version_of(python):
 
 def all_tests():
     tests = [(f.__name__, f) for f in (
-        test_agent_shares, test_agent_second_thread, test_agent_html_opens_clean,
+        test_agent_shares, test_agent_async_mode, test_agent_second_thread,
+        test_agent_html_opens_clean,
         test_refuses_other_pids, test_refuses_not_python, test_setuid_exec_ends_session,
         test_no_agent_is_clear, test_busy_is_agent_busy, test_flood_does_not_exhaust,
         test_ipython_magic, test_django_middleware, test_fastapi_middleware,

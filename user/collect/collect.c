@@ -1145,12 +1145,15 @@ int collector_poll(struct collector *c, int timeout_ms)
 	if (c->opts.wall)
 		timeout_ms = until(timeout_ms, c->next_wall, now);
 	/* --async scans tasks from here: wake up at their pace (asyncio_view.c) */
-	if (c->opts.async_tasks && timeout_ms > ASYNCIO_VIEW_POLL_MS)
-		timeout_ms = ASYNCIO_VIEW_POLL_MS;
-	else if (c->opts.wall && c->opts.continuous && async_due(c, &due))
-		timeout_ms = until(timeout_ms, due, now);
-	else if (c->opts.wall && timeout_ms > ASYNCIO_IDLE_POLL_MS)
-		timeout_ms = ASYNCIO_IDLE_POLL_MS;
+	if (c->opts.async_tasks) {
+		if (timeout_ms > ASYNCIO_VIEW_POLL_MS)
+			timeout_ms = ASYNCIO_VIEW_POLL_MS;
+	} else if (c->opts.wall && !c->opts.no_await) {
+		if (!c->opts.continuous && timeout_ms > ASYNCIO_IDLE_POLL_MS)
+			timeout_ms = ASYNCIO_IDLE_POLL_MS;
+		else if (c->opts.continuous && async_due(c, &due))
+			timeout_ms = until(timeout_ms, due, now);
+	}
 	if (c->backlog)
 		timeout_ms = 0;
 	/* samples come without wakeups (they would cost the target): sleep, then drain; a
@@ -1184,7 +1187,7 @@ int collector_poll(struct collector *c, int timeout_ms)
 			target_refresh_names(c->targets.items[i], now, false);
 	}
 	/* wall mode without --async still reads tasks: a loop's idle time goes to its one task */
-	if (c->opts.async_tasks || c->opts.wall)
+	if (c->opts.async_tasks || (c->opts.wall && !c->opts.no_await))
 		async_tick(c, now);
 	if (!c->last_budget_check)
 		c->last_budget_check = now;

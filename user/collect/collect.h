@@ -34,6 +34,8 @@ struct collect_opts {
 	uint32_t cgroup_level;
 	bool discover_all;		/* --all: every Python process on the host */
 	bool async_tasks;		/* --async: asyncio tasks as roots (asyncio_view.h) */
+	bool no_await;			/* wall, --async-mode disabled: a loop's idle time stays
+					 * the loop's, not its sole task's [await] */
 	bool dump;			/* no sampling: collector_dump() only */
 	double wall_share;		/* wall: the iterators' runs take at most this share of a
 					 * CPU (0: 1%; continuous mode holds them to 0.5%) */
