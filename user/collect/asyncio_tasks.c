@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "asyncio_tasks.h"
+#include "clock.h"
 #include "log.h"
 #include "proc.h"
 #include "pystr.h"
@@ -919,10 +920,7 @@ static int asyncio_debug_offsets(struct asyncio_reader *r, struct asyncio_debug_
  * 3.14+) was most of the profiler's CPU in continuous mode. */
 static bool look_due(struct asyncio_reader *r, double *now)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	*now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	*now = monotonic_s();
 	if (!r->find_every)
 		r->find_every = FIND_RETRY_S;
 	if (r->last_find && *now - r->last_find < r->find_every)

@@ -9,6 +9,7 @@
 
 #include "asyncio_tasks.h"
 #include "asyncio_view.h"
+#include "clock.h"
 #include "jitter.h"
 #include "log.h"
 #include "proc.h"
@@ -70,14 +71,6 @@ struct asyncio_view {
 	uint32_t run_once_ident;	/* the identifier of asyncio's _run_once, once seen */
 	struct asyncio_view_stats st;
 };
-
-static double thread_cpu(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static struct asyncio_reader *reader_for(struct target *t)
 {
@@ -490,7 +483,7 @@ int asyncio_view_tick(struct asyncio_view *v, struct symbolizer *sy, double now)
 		v->next_due = now + v->period * jitter_next(&v->rng);
 		return 0;
 	}
-	cpu0 = thread_cpu();
+	cpu0 = thread_cpu_s();
 	n = asyncio_reader_scan(v->r, &tasks);
 	if (n < 0)
 		return n;
@@ -500,7 +493,7 @@ int asyncio_view_tick(struct asyncio_view *v, struct symbolizer *sy, double now)
 		err = account(v, sy, tasks, n, dt);
 	else
 		track_sole(v, sy, tasks, n), err = 0;
-	cost = thread_cpu() - cpu0;
+	cost = thread_cpu_s() - cpu0;
 	v->st.scans++;
 	v->st.scan_cpu += cost;
 	/* the first scan walks every chain once: its cost says nothing of the next ones */

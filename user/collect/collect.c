@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 
 #include "asyncio_view.h"
+#include "clock.h"
 #include "collect.h"
 #include "jitter.h"
 #include "log.h"
@@ -104,22 +105,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 {
 	log_vtext(level == LIBBPF_WARN ? LOG_INFO : LOG_DEBUG, "", fmt, ap);	/* "libbpf: ..." */
 	return 0;
-}
-
-static double monotonic_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double thread_cpu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /*
@@ -348,7 +333,7 @@ static void take_proc_event(struct collector *c, const struct pyi_proc_event *ev
 		/* it runs something else now: its root is named after what it runs */
 		proc_cmdline(t->pid, t->cmdline, sizeof(t->cmdline));
 		t->state = TARGET_PENDING;
-		t->pending_since = monotonic_now();
+		t->pending_since = monotonic_s();
 		t->next_retry = 0;
 		break;
 	case PYI_PROC_EXIT:
@@ -373,7 +358,7 @@ static int on_record(void *ctx, void *data, size_t size)
 
 	/* libbpf loops while the producer keeps up: a negative return ends the loop after this
 	 * record (taken), so a poll returns when its slice is over whatever the event rate */
-	if (c->slice_end && monotonic_now() > c->slice_end)
+	if (c->slice_end && monotonic_s() > c->slice_end)
 		rc = -EAGAIN;
 	if (size < sizeof(type))
 		return rc;
@@ -848,7 +833,7 @@ static int activate(struct collector *c, struct target *t, char *err, size_t err
 	}
 	t->state = TARGET_ACTIVE;
 	/* threads are named as threading names them from their first sample on */
-	target_refresh_names(t, monotonic_now(), true);
+	target_refresh_names(t, monotonic_s(), true);
 	if ((c->opts.wall || c->opts.dump) && !t->wall_link) {
 		rc = attach_wall_iter(c, t, err, errlen);
 		if (rc)
@@ -880,7 +865,7 @@ int collector_add_pid(struct collector *c, int pid, bool follow, bool must_be_py
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	t->pending_since = monotonic_now();
+	t->pending_since = monotonic_s();
 	t->next_retry = 0;
 	if (c->per_task) {
 		rc = open_task_events(c, pid, follow);
@@ -912,7 +897,7 @@ int collector_add_pid(struct collector *c, int pid, bool follow, bool must_be_py
  */
 static void retry_pending(struct collector *c)
 {
-	double now = monotonic_now(), wait;
+	double now = monotonic_s(), wait;
 	struct target *t;
 	char err[256];
 	size_t i;
@@ -1134,7 +1119,7 @@ out:
 int collector_poll(struct collector *c, int timeout_ms)
 {
 	static double last_cpu_update;
-	double now = monotonic_now(), due = 0;
+	double now = monotonic_s(), due = 0;
 	int rc;
 
 	/* a process that may become Python is looked at often: found before its threads start,
@@ -1158,7 +1143,7 @@ int collector_poll(struct collector *c, int timeout_ms)
 		timeout_ms = 0;
 	/* samples come without wakeups (they would cost the target): sleep, then drain; a
 	 * wakeup (a process event) drains inside the poll: the same deadline bounds both */
-	c->slice_end = monotonic_now() + timeout_ms / 1e3 + POLL_SLICE_S;
+	c->slice_end = monotonic_s() + timeout_ms / 1e3 + POLL_SLICE_S;
 	rc = ring_buffer__poll(c->rb, timeout_ms);
 	if (rc >= 0 || rc == -EINTR)
 		rc = ring_buffer__consume(c->rb);
@@ -1168,14 +1153,14 @@ int collector_poll(struct collector *c, int timeout_ms)
 		return rc;
 	retry_pending(c);
 	resolve_gils(c);
-	now = monotonic_now();
+	now = monotonic_s();
 	if (c->opts.wall && now >= c->next_wall) {
-		double cpu = thread_cpu_now();
+		double cpu = thread_cpu_s();
 
 		run_wall_iters(c, PYI_ITER_TICK);
 		/* the CPU the run and its records took (not the wall time: on a loaded host it
 		 * waits for a CPU too), averaged over about ten runs */
-		c->wall_run_s += (thread_cpu_now() - cpu - c->wall_run_s) / 8;
+		c->wall_run_s += (thread_cpu_s() - cpu - c->wall_run_s) / 8;
 		/* jittered: at exactly 10 ms the runs aliased with the GIL's 5 ms switch
 		 * interval, and a thread waiting for the GIL half the time was found running
 		 * at every run (its waits then went to the next function it blocked in) */
@@ -1282,11 +1267,7 @@ void collector_stats(struct collector *c, struct collect_stats *st)
 
 void collector_stop_at(struct collector *c, double seconds)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);	/* bpf_ktime_get_ns() */
-	c->skel->bss->stop_at_ns = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec +
-				   (uint64_t)(seconds * 1e9);
+	c->skel->bss->stop_at_ns = clock_ns(CLOCK_MONOTONIC) + (uint64_t)(seconds * 1e9);
 }
 
 volatile uint64_t *collector_stop_word(struct collector *c)
@@ -1306,7 +1287,7 @@ void collector_stop(struct collector *c)
 
 static void drain(struct collector *c)
 {
-	double deadline = monotonic_now() + 1.0;
+	double deadline = monotonic_s() + 1.0;
 	int rc;
 
 	/* sampling ends now, not when the backlog is taken */
@@ -1316,13 +1297,13 @@ static void drain(struct collector *c)
 		run_wall_iters(c, PYI_ITER_FINAL);
 	/* what the kernel sent before the caller stopped still counts, if it comes in time */
 	do {
-		c->slice_end = monotonic_now() + POLL_SLICE_S;
+		c->slice_end = monotonic_s() + POLL_SLICE_S;
 		rc = ring_buffer__consume(c->rb);
-	} while (rc == -EAGAIN && monotonic_now() < deadline);
+	} while (rc == -EAGAIN && monotonic_s() < deadline);
 	c->slice_end = 0;
 	/* threads named since they were first seen */
 	for (size_t i = 0; i < c->targets.len; i++)
-		target_refresh_names(c->targets.items[i], monotonic_now(), true);
+		target_refresh_names(c->targets.items[i], monotonic_s(), true);
 	for (size_t i = 0; i < c->nasync; i++)
 		asyncio_view_flush(c->async[i].view);
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "array.h"
+#include "clock.h"
 #include "debug_offsets.h"
 #include "log.h"
 #include "session.h"
@@ -142,15 +143,6 @@ static int max_of(const int16_t *offs, size_t n)
 	return m;
 }
 
-static uint64_t ktime_now(void)
-{
-	struct timespec ts;
-
-	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * Where the GIL is: its holder and locked flag (GIL-held samples, --gil), and the extent of
  * struct _gil_runtime_state, whose condition variables and mutex a GIL waiter sleeps on.
@@ -218,7 +210,7 @@ static void fill_proc(const struct target *t, uint32_t hex, struct pyi_proc *p)
 		p->frame_read_len = o->frame_localsplus + 8;
 	p->code_read_len = read_len(max_of(code_offs, sizeof(code_offs) / sizeof(code_offs[0])),
 				    PYI_CODE_BLOCK);
-	p->since_ns = ktime_now();
+	p->since_ns = clock_ns(CLOCK_MONOTONIC);	/* bpf_ktime_get_ns() */
 }
 
 /* 3.13+: the target describes its own layout in _PyRuntime; trust it over our table. */

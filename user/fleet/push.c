@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "fleet.h"
 #include "log.h"
 
@@ -40,14 +41,6 @@ struct pusher {
 	long last_status;
 	uint64_t late;		/* windows delivered after a failure */
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 int push_url_check(const char *url, char *err, size_t errlen)
 {
@@ -221,7 +214,7 @@ static const char *status_hint(long status)
 
 static void said_failure(struct pusher *p, long status, const struct answer *a, bool dropped)
 {
-	double now = now_s();
+	double now = monotonic_s();
 
 	if (p->failing && status == p->last_status && now - p->last_report < REPORT_EVERY_S)
 		return;
@@ -246,7 +239,7 @@ static void said_success(struct pusher *p)
 	if (!p->failing)
 		return;
 	p->failing = false;
-	pr_warn("push to %s works again after %.0f s", p->url, now_s() - p->fail_since);
+	pr_warn("push to %s works again after %.0f s", p->url, monotonic_s() - p->fail_since);
 }
 
 /* Sleeps up to s seconds, returning early when the pusher is stopping. */
@@ -321,7 +314,7 @@ struct pusher *pusher__new(const struct fleet_opts *o, struct spool *sp, char *e
 	if (n < 7 || strcmp(p->url + n - 7, "/ingest"))
 		snprintf(p->url + n, sizeof(p->url) - n, "/ingest");
 	p->backoff_cap = fmin(60, fmax(5, 4 * o->interval));
-	srand((unsigned int)(now_s() * 1e6));
+	srand((unsigned int)(monotonic_s() * 1e6));
 	if (pthread_create(&p->thread, NULL, run, p)) {
 		snprintf(err, errlen, "cannot start the push thread");
 		free(p);
@@ -334,14 +327,14 @@ struct pusher *pusher__new(const struct fleet_opts *o, struct spool *sp, char *e
 void pusher__free(struct pusher *p, double timeout_s)
 {
 	struct spool_stats st;
-	double until = now_s() + timeout_s;
+	double until = monotonic_s() + timeout_s;
 
 	if (!p)
 		return;
 	/* the last windows: a little time to go out */
 	for (;;) {
 		spool_stats(p->sp, &st);
-		if ((!st.mem_bytes && !st.disk_bytes) || now_s() >= until)
+		if ((!st.mem_bytes && !st.disk_bytes) || monotonic_s() >= until)
 			break;
 		nap(p, 0.1);
 	}
