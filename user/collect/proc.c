@@ -269,21 +269,31 @@ found:
 	return 0;
 }
 
-int proc_cmdline(int pid, char *buf, size_t len)
+/* The first len - 1 bytes of a small /proc file into buf; its length, or -errno. */
+static ssize_t read_small(const char *fname, char *buf, size_t len)
 {
-	char fname[64];
-	size_t n, i;
-	FILE *f;
+	FILE *f = fopen(fname, "re");
+	size_t n;
 
-	snprintf(fname, sizeof(fname), "/proc/%d/cmdline", pid);
-	f = fopen(fname, "re");
 	if (!f)
 		return -errno;
 	n = fread(buf, 1, len - 1, f);
 	fclose(f);
+	return (ssize_t)n;
+}
+
+int proc_cmdline(int pid, char *buf, size_t len)
+{
+	char fname[64];
+	ssize_t n;
+
+	snprintf(fname, sizeof(fname), "/proc/%d/cmdline", pid);
+	n = read_small(fname, buf, len);
+	if (n < 0)
+		return (int)n;
 	while (n > 0 && buf[n - 1] == '\0')
 		n--;
-	for (i = 0; i < n; i++)
+	for (ssize_t i = 0; i < n; i++)
 		if (buf[i] == '\0')
 			buf[i] = ' ';	/* between arguments */
 	log_sanitize(buf, n);
@@ -294,18 +304,15 @@ int proc_cmdline(int pid, char *buf, size_t len)
 int proc_comm(int pid, int tid, char *buf, size_t len)
 {
 	char fname[64];
-	size_t n;
-	FILE *f;
+	ssize_t n;
 
 	if (tid > 0)
 		snprintf(fname, sizeof(fname), "/proc/%d/task/%d/comm", pid, tid);
 	else
 		snprintf(fname, sizeof(fname), "/proc/%d/comm", pid);
-	f = fopen(fname, "re");
-	if (!f)
-		return -errno;
-	n = fread(buf, 1, len - 1, f);
-	fclose(f);
+	n = read_small(fname, buf, len);
+	if (n < 0)
+		return (int)n;
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\0'))
 		n--;
 	buf[n] = '\0';
@@ -316,17 +323,15 @@ int proc_cpu_time(int pid, double *seconds)
 {
 	unsigned long long utime, stime;
 	char fname[64], line[1024], *p;
-	FILE *f;
-	int ok;
+	ssize_t n;
 
 	snprintf(fname, sizeof(fname), "/proc/%d/stat", pid);
-	f = fopen(fname, "re");
-	if (!f)
-		return -errno;
-	ok = fgets(line, sizeof(line), f) != NULL;
-	fclose(f);
+	n = read_small(fname, line, sizeof(line));
+	if (n < 0)
+		return (int)n;
+	line[n] = '\0';
 	/* "pid (comm) S ppid ..." - comm may hold spaces and parentheses: skip to the last ')' */
-	p = ok ? strrchr(line, ')') : NULL;
+	p = strrchr(line, ')');
 	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
 			 &stime) != 2)
 		return -EINVAL;
