@@ -368,7 +368,6 @@ static int check_args(struct cli *cli)
 	if (fleet_enabled(&cli->fleet)) {
 		/* a profiler left running on every host costs a fixed, small share: off-CPU
 		 * stacks are looked at less often (their time stays exact) */
-		cli->collect.wall_share = 0.005;
 		cli->collect.continuous = true;
 		return 0;
 	}

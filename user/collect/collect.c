@@ -42,7 +42,8 @@
 #define WALL_SHARE 0.01		/* the iterators' runs take at most this share of a CPU */
 #define WALL_PERIOD_MAX_S 0.05	/* ... but they run at least this often */
 /* continuous mode (opts.continuous): the fixed cost of a profiler left on every host first */
-#define CONT_WALL_PERIOD_MAX_S 0.25	/* the iterators: their share wins up to here */
+#define CONT_WALL_SHARE 0.005	/* the iterators' share of a CPU */
+#define CONT_WALL_PERIOD_MAX_S 0.25	/* ... which wins up to here */
 #define CONT_ASYNC_IDLE_MAX_S 0.5	/* a process without a loop's sole task: looked at */
 #define CPU_UPDATE_S 0.2		/* the targets' CPU time read (for the status line) */
 #define CONT_CPU_UPDATE_S 1.0		/* ... without one */
@@ -750,7 +751,7 @@ static void mark_interesting(struct collector *c, int pid)
 static double wall_period(const struct collector *c)
 {
 	double p = c->opts.interval > WALL_PERIOD_S ? c->opts.interval : WALL_PERIOD_S;
-	double share = c->wall_run_s / (c->opts.wall_share > 0 ? c->opts.wall_share : WALL_SHARE);
+	double share = c->wall_run_s / (c->opts.continuous ? CONT_WALL_SHARE : WALL_SHARE);
 	double max = c->opts.continuous ? CONT_WALL_PERIOD_MAX_S : WALL_PERIOD_MAX_S;
 
 	if (share > max)
@@ -892,8 +893,8 @@ int collector_add_pid(struct collector *c, int pid, bool follow, bool must_be_py
  * Pending targets (launched, forked or exec'd) become Python a little after exec, when the
  * loader has mapped libpython. Each look reads the whole of /proc/PID/maps: a process looked
  * at is looked at again at once for its first moments, then less and less often (a quarter of
- * its age, at most once a second). Every poll for DISCOVERY_TIMEOUT_S was up to 1000 reads of
- * the maps of each non-Python program --all saw start (a shell, a cron job, perf itself).
+ * its age, at most once a second). A poll every 2 ms for DISCOVERY_TIMEOUT_S was up to 5000
+ * reads of the maps of each non-Python program --all saw start (a shell, a cron job, perf).
  */
 static void retry_pending(struct collector *c)
 {

@@ -37,10 +37,9 @@ struct collect_opts {
 	bool no_await;			/* wall, --async-mode disabled: a loop's idle time stays
 					 * the loop's, not its sole task's [await] */
 	bool dump;			/* no sampling: collector_dump() only */
-	double wall_share;		/* wall: the iterators' runs take at most this share of a
-					 * CPU (0: 1%; continuous mode holds them to 0.5%) */
 	bool continuous;		/* a profiler left running (--push, --output-dir): a
-					 * fixed small cost before freshness (collect.c) */
+					 * fixed small cost before freshness (collect.c: the
+					 * iterators' share, how often processes are looked at) */
 };
 
 struct pyi_sample;
