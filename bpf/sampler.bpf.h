@@ -51,7 +51,8 @@ __u32 iter_mode __weak;
 #define MAX_WALK		(16 * PYI_FRAMES_CAP)	/* frames followed at most */
 #define MAX_THREAD_WALK		4096		/* thread states visited at most */
 #define SYMBOLS_PER_SAMPLE	64		/* code objects described per sample */
-#define REWALK_NS		20000000ULL	/* retry a thread with no state after */
+#define REWALK_MIN_NS		100000ULL	/* retry a thread with no state after, */
+#define REWALK_NS		20000000ULL	/* ... doubling up to this */
 #define REDISCOVER_NS		1000000000ULL	/* ask about a pid at most once a second */
 
 /* 3.11+: bytes of a thread's data stack read at once (several frames) */
@@ -122,6 +123,7 @@ struct thread_key {
 struct thread_val {
 	__u64 tstate;		/* 0: none found at last_walk */
 	__u64 last_walk;	/* ktime of the last list walk that missed */
+	__u64 rewalk_ns;	/* how long after it to walk again */
 };
 
 /* Wall mode: a thread of a target as the iterator last saw it. */

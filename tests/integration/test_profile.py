@@ -253,7 +253,8 @@ def per_interpreter_tests():
     full = (test_shares_launch, test_shares_pid, test_deep_recursion_whole,
             test_deep_recursion_truncated, test_threads_and_sleeper, test_line_numbers,
             test_churn_names_right, test_churn_naps_names_right, test_methods_class, test_gil_waits_launch,
-            test_server_counters_zero, test_server_no_warning_wall, test_late_work_on_cpu)
+            test_server_counters_zero, test_server_no_warning_wall, test_late_work_on_cpu,
+            test_new_threads_from_start)
     # another build of a version covered in full (PIE, shared, debug, JIT): what differs
     variant = (test_shares_launch, test_shares_pid, test_deep_recursion_whole,
                test_methods_class, test_gil_waits_launch)
@@ -491,6 +492,19 @@ def test_late_work_on_cpu(python):
         late_cpu_agrees(profile_launch(python, "late_cpu.py", [0.4], ["--mode", "cpu"]))
         late_cpu_agrees(profile_pid(python, "late_cpu.py", [0.4], ["--mode", "wall",
                                                                    "--subprocesses"]))
+
+
+def test_new_threads_from_start(python):
+    """At 10 kHz, threads started one after another are counted from their first moments: a
+    thread sampled before CPython bound it to its state (its first microseconds) used to be
+    looked up again only 20 ms later, and lost half of its 40 ms of CPU."""
+    run_ = profile_launch(python, "new_threads.py", [20], ["--mode", "cpu", "-i", "0.0001"])
+    roots = {}
+    for root, t in run_.session().thread_roots().items():
+        roots[root.split(":")[0]] = roots.get(root.split(":")[0], 0) + t
+    for name, ran in sorted(run_.truth().items()):
+        check(roots.get(name, 0) >= 0.8 * ran, "thread %s: %.4fs in the profile, it ran %.4fs" %
+              (name, roots.get(name, 0), ran))
 
 
 def test_few_descriptors_per_cpu():

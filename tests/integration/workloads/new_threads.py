@@ -1,0 +1,29 @@
+# Threads started one after the other, each spinning for 40 ms of its own CPU time: a
+# sampler that meets a thread in its first microseconds, before CPython has bound the thread
+# to its state, must still count the thread's time from then on. Each then sleeps 0.1 s (no
+# CPU time) so that its name is read while it lives.
+import json
+import sys
+import threading
+import time
+
+truth = {}
+
+
+def spin(name):
+    c0 = time.thread_time() if hasattr(time, "thread_time") else time.clock()
+    end = c0 + 0.04
+    now = c0
+    while now < end:
+        sum(range(100))
+        now = time.thread_time() if hasattr(time, "thread_time") else time.clock()
+    truth[name] = now - c0
+    time.sleep(0.1)
+
+
+for i in range(int(sys.argv[1])):
+    t = threading.Thread(target=spin, args=("t%d" % i,), name="t%d" % i)
+    t.start()
+    t.join()
+with open(sys.argv[2], "w") as f:
+    json.dump(truth, f)
