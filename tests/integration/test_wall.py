@@ -228,7 +228,8 @@ def test_wall_gil(python):
 
 
 def test_thread_names_launch(python):
-    """Threads carry the names threading gave them, also when named after they started."""
+    """Threads carry the names threading gave them, also when named after they started, and
+    threads that end before the names' next periodic read."""
     run_ = profile_launch(python, "names.py", [])
     roots = {r.split(":")[0]: t for r, t in run_.session().thread_roots().items()}
     want = {"main-renamed"} | set(run_.truth()["names"])

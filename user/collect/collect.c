@@ -992,6 +992,20 @@ static int until(int timeout_ms, double due, double now)
 	return left_ms > 0 ? (int)left_ms + 1 : 0;
 }
 
+/* When threading's names are next looked at: the periodic look, or soon after a new thread. */
+static double names_due(const struct collector *c)
+{
+	double due = c->next_names;
+
+	for (size_t i = 0; i < c->targets.len; i++) {
+		const struct target *t = c->targets.items[i];
+
+		if (t->names_soon && t->names_soon < due)
+			due = t->names_soon;
+	}
+	return due;
+}
+
 /* --async: each active target's tasks, read when its view's period is due. */
 static void async_tick(struct collector *c, double now)
 {
@@ -1130,6 +1144,7 @@ int collector_poll(struct collector *c, int timeout_ms)
 				   now + PENDING_POLL_MS / 1e3, now);
 	if (c->opts.wall)
 		timeout_ms = until(timeout_ms, c->next_wall, now);
+	timeout_ms = until(timeout_ms, names_due(c), now);
 	/* --async scans tasks from here: wake up at their pace (asyncio_view.c) */
 	if (c->opts.async_tasks) {
 		if (timeout_ms > ASYNCIO_VIEW_POLL_MS)
@@ -1167,7 +1182,7 @@ int collector_poll(struct collector *c, int timeout_ms)
 		 * at every run (its waits then went to the next function it blocked in) */
 		c->next_wall = now + wall_period(c) * jitter_next(&c->wall_rng);
 	}
-	if (now >= c->next_names) {
+	if (now >= names_due(c)) {
 		c->next_names = now + NAMES_PERIOD_S;
 		for (size_t i = 0; i < c->targets.len; i++)
 			target_refresh_names(c->targets.items[i], now, false);

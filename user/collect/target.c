@@ -435,6 +435,27 @@ struct target_thread *target_thread_find(struct target *t, int tid, uint32_t gen
 	return th && th->gen == gen ? th : NULL;
 }
 
+#define NAMES_EVERY_MIN_S 0.5
+#define NAMES_EVERY_MAX_S 8.0
+#define NAMES_NEW_THREAD_S 0.05	/* a new thread's name is read this long after first sight, */
+#define NAMES_NEW_GAP_S 0.1	/* ... and no sooner than this after the last read */
+
+/*
+ * threading names a thread as it starts it and lists it (_active) in its first moments; a thread
+ * seen first is named from then until its end, which for a short one may come before the next
+ * periodic read: its name is read soon after it was first seen.
+ */
+static void names_soon(struct target *t)
+{
+	double due = monotonic_s() + NAMES_NEW_THREAD_S;
+
+	if (t->names_soon)
+		return;
+	if (due < t->names_read + NAMES_NEW_GAP_S)
+		due = t->names_read + NAMES_NEW_GAP_S;
+	t->names_soon = due;
+}
+
 struct target_thread *target_thread(struct target *t, int tid, uint64_t ident, uint32_t gen)
 {
 	uint32_t pos;
@@ -461,14 +482,12 @@ struct target_thread *target_thread(struct target *t, int tid, uint64_t ident, u
 	th->ident = ident;
 	snprintf(th->name, sizeof(th->name), "%s", name);
 	hash_index_put(&t->tids, pos, (uint32_t)t->nthreads - 1);
+	names_soon(t);
 	th->stack = session_stack_push(t->session, SESSION_NO_STACK,
 				       session_intern_frame(t->session, info, (size_t)n));
 	t->threads_seen++;
 	return th;
 }
-
-#define NAMES_EVERY_MIN_S 0.5
-#define NAMES_EVERY_MAX_S 8.0
 
 void target_refresh_names(struct target *t, double now, bool force)
 {
@@ -479,10 +498,12 @@ void target_refresh_names(struct target *t, double now, bool force)
 
 	/* Read again soon while threads come and names change, less often (up to 8 s) while
 	 * they do not: with many targets, these reads were a good part of the profiler's CPU.
-	 * A new thread makes the next tick read them. */
+	 * A new thread makes them read soon (names_soon). */
 	if (t->state != TARGET_ACTIVE ||
-	    (!force && now < t->names_due && t->nthreads == t->names_nthreads))
+	    (!force && now < t->names_due && !(t->names_soon && now >= t->names_soon)))
 		return;
+	t->names_read = now;
+	t->names_soon = 0;
 	if (!t->names_every || t->nthreads != t->names_nthreads)
 		t->names_every = NAMES_EVERY_MIN_S;
 	t->names_due = now + t->names_every;

@@ -60,6 +60,8 @@ struct target {
 	uint64_t interp_head_addr;	/* where the main interpreter's address is */
 	struct thread_names names;	/* threading._active as last read */
 	double names_due, names_every;	/* when to read them again, and how often */
+	double names_read;		/* when they were last read */
+	double names_soon;		/* a thread new since: when to read them (0: none) */
 	size_t names_nthreads;		/* threads known at that read */
 	double cpu_start, cpu_last;
 	bool cpu_known;
