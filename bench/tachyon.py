@@ -33,6 +33,8 @@ def parse_args(argv):
     parser.add_argument("--scale", type=float, default=0.75)
     parser.add_argument("--profiler", default=os.path.join(run.ROOT, "build", "pyinst-bpf"))
     parser.add_argument("--workload", action="append", default=[])
+    parser.add_argument("--no-floor", dest="floor", action="store_false",
+                        help="leave out the perf record runs (the interrupts' cost alone)")
     parser.add_argument("--json", default=os.path.join(run.RESULTS_DIR, "tachyon.json"))
     return parser.parse_args(argv)
 
@@ -53,19 +55,22 @@ def summary(rows):
         for interval in INTERVALS:
             ours, them = by.get((w.label, interval, "ours")), by.get((w.label, interval,
                                                                         "tachyon"))
+            floor = by.get((w.label, interval, "perf")) or {}
             if not ours or not them:
                 continue
             ours_cpu = ours_cpu_per_s(ours)
             cpu_ratio = (them["cpu_steady"] / ours_cpu
                          if ours_cpu and them.get("cpu_steady") else None)
             lines.append("%-14s %5.0f Hz  received %s / %s  share err %s / %s  "
-                         "slowdown %s / %s  profiler CPU %s / %s s/s (Tachyon %sx)" % (
+                         "slowdown %s / %s (perf record alone %s)  "
+                         "profiler CPU %s / %s s/s (Tachyon %sx)" % (
                              w.label, 1 / interval, report.fmt(ours.get("received_pct"), "%.1f%%"),
                              report.fmt(them.get("own_received_pct"), "%.1f%%"),
                              report.fmt(ours.get("share_error"), "%.2f"),
                              report.fmt(them.get("share_error"), "%.2f"),
                              report.fmt(ours.get("slowdown_oncpu"), "%+.1f%%"),
                              report.fmt(them.get("slowdown_oncpu"), "%+.1f%%"),
+                             report.fmt(floor.get("slowdown_oncpu"), "%+.1f%%"),
                              report.fmt(ours_cpu, "%.4f"),
                              report.fmt(them.get("cpu_steady"), "%.4f"),
                              report.fmt(cpu_ratio, "%.1f")))
@@ -86,9 +91,12 @@ def main(argv):
         return 77
     python = tachyon.chroot_python(root)
     none, ours, peer = profilers.Unprofiled(), profilers.Ours(args.profiler), tachyon.Tachyon()
+    # perf record alone: what the kernel's timer interrupts cost at the same rate, the floor
+    # of any sampler built on them (ours included), beside Tachyon which uses none
+    floor = [p for p in (profilers.PerfRecord(),) if p.available(python)] if args.floor else []
     chosen = [w for w in WORKLOADS if not args.workload or
               any(s in w.label for s in args.workload)]
-    cells = [run.Cell("tachyon", python, w, [none, ours, peer], interval, args.repeats,
+    cells = [run.Cell("tachyon", python, w, [none, ours, peer] + floor, interval, args.repeats,
                       args.scale) for interval in INTERVALS for w in chosen]
     previous = procstat.bpf_stats_enable()
     started = time.monotonic()

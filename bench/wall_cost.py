@@ -46,11 +46,21 @@ def variant_env(variant):
 
 class Session:
     """pyinst-bpf attached to pid in a mode (see variant_env), stopped with SIGINT; None mode:
-    nothing."""
+    nothing; "perf": `perf record` on every CPU with the cpu-clock event at 1 kHz, instruction
+    pointers only, no BPF: what the timer interrupts of any such sampler cost (our floor)."""
 
     def __init__(self, binary, mode, pid):
         self.proc = None
-        if mode:
+        self.perf_data = None
+        if mode == "perf":
+            self.perf_data = "/tmp/pyi-wall-cost-%d.perf" % os.getpid()
+            self.proc = subprocess.Popen(["perf", "record", "-q", "-a", "-e", "cpu-clock",
+                                          "-c", "1000000", "-o", self.perf_data],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            time.sleep(0.5)
+            if self.proc.poll() is not None:
+                raise RuntimeError("perf record exited: " + self.proc.stderr.read().decode())
+        elif mode:
             mode, env, nice = variant_env(mode)
             self.proc = subprocess.Popen([binary, "-q", "--mode", mode, "--pid", str(pid),
                                           "-o", os.devnull, "-r", "session"], env=env,
@@ -69,7 +79,9 @@ class Session:
             return
         self.proc.send_signal(signal.SIGINT)
         _, err = self.proc.communicate(timeout=60)
-        if self.proc.returncode:
+        if self.perf_data:
+            os.unlink(self.perf_data)
+        elif self.proc.returncode:
             raise RuntimeError("pyinst-bpf exited %d: %s" % (self.proc.returncode, err.decode()))
 
 
@@ -134,10 +146,17 @@ def pingpong(args, python, variant):
     cmd = ["taskset", "-c", "0", python, os.path.join(ROOT, "bench", "pingpong.py"),
            str(args.messages)]
     env = None
-    if variant:
+    data = "/tmp/pyi-wall-cost-%d.perf" % os.getpid()
+    if variant == "perf":
+        cmd = ["perf", "record", "-q", "-a", "-e", "cpu-clock", "-c", "1000000", "-o", data,
+               "--"] + cmd
+    elif variant:
         mode, env, _ = variant_env(variant)
         cmd = [args.profiler, "-q", "--mode", mode, "-o", os.devnull, "-r", "session", "--"] + cmd
-    out = subprocess.run(cmd, stdout=subprocess.PIPE, env=env, check=True).stdout.decode()
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+                         check=True).stdout.decode()
+    if variant == "perf":
+        os.unlink(data)
     return float(out.split()[0])
 
 
@@ -210,7 +229,8 @@ def parse_args(argv):
                    action="append")
     p.add_argument("--compare", action="append", default=[],
                    help="another variant, e.g. wall/per-task (events on the target's threads), "
-                        "wall/nice0 (the profiler at nice 0), cpu/per-task")
+                        "wall/nice0 (the profiler at nice 0), cpu/per-task, perf (perf record "
+                        "-a at the same rate: the timer interrupts' cost alone)")
     p.add_argument("--smoke", action="store_true")
     return p.parse_args(argv)
 

@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: MIT
-"""The profilers compared: none, ours (pyinst-bpf) and austin; how to start each on a pid,
-wait for it to be attached, and read what it recorded into one common form."""
+"""The profilers compared: none, ours (pyinst-bpf), austin and `perf record` (the cost floor);
+how to start each on a pid, wait for it to be attached, and read what it recorded into one
+common form."""
 import json
 import os
 import re
 import shutil
+import subprocess
 import time
 
 from . import procstat
@@ -157,3 +159,41 @@ def split_austin_line(line):
         elif not AUSTIN_LINE.match(part):
             names.append(part.rsplit(" (", 1)[0])
     return process, thread, tuple(names), 1.0
+
+
+class PerfRecord:
+    """`perf record` on every CPU with the cpu-clock event at the same period, instruction
+    pointers only: no BPF, no stack walk. What any sampler driven by the kernel's timer
+    interrupts pays before it does any work of its own (the floor of ours)."""
+    name = "perf"
+
+    def __init__(self, binary=None):
+        self.binary = binary or shutil.which("perf")
+        self.pid = None
+
+    def available(self, python):
+        return bool(self.binary)
+
+    def argv(self, pid, outfile, interval, mode):
+        self.pid = pid
+        return [self.binary, "record", "-q", "-a", "-e", "cpu-clock",
+                "-c", str(int(round(interval * 1e9))), "-o", outfile]
+
+    def wait_attached(self, proc):
+        deadline = time.monotonic() + ATTACH_TIMEOUT
+        while time.monotonic() < deadline and proc.poll() is None:
+            if procstat.has_perf_events(proc.pid):
+                time.sleep(OURS_SETTLE_SECONDS)
+                return True
+            time.sleep(0.005)
+        return False
+
+    def parse(self, outfile, stderr):
+        """Samples of the target's process; no stacks (records stay empty)."""
+        profile = Profile()
+        profile.warnings = [l for l in stderr.splitlines() if l.strip()]
+        out = subprocess.run([self.binary, "script", "-i", outfile, "-F", "pid"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        pids = out.stdout.decode(errors="replace").split()
+        profile.samples = sum(1 for p in pids if p == str(self.pid))
+        return profile
