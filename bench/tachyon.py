@@ -47,6 +47,14 @@ def ours_cpu_per_s(row):
     return row["cpu_steady"] + (row.get("bpf_s_per_s") or 0)
 
 
+def slowdown(row):
+    """On-CPU slowdown where the workload measures it (its main work runs in one thread), else
+    the wall-clock one (threads)."""
+    if row.get("slowdown_oncpu") is not None:
+        return row["slowdown_oncpu"]
+    return row.get("slowdown")
+
+
 def summary(rows):
     """Tachyon against ours per workload at each rate: the figures the targets name."""
     lines = []
@@ -68,9 +76,9 @@ def summary(rows):
                              report.fmt(them.get("own_received_pct"), "%.1f%%"),
                              report.fmt(ours.get("share_error"), "%.2f"),
                              report.fmt(them.get("share_error"), "%.2f"),
-                             report.fmt(ours.get("slowdown_oncpu"), "%+.1f%%"),
-                             report.fmt(them.get("slowdown_oncpu"), "%+.1f%%"),
-                             report.fmt(floor.get("slowdown_oncpu"), "%+.1f%%"),
+                             report.fmt(slowdown(ours), "%+.1f%%"),
+                             report.fmt(slowdown(them), "%+.1f%%"),
+                             report.fmt(slowdown(floor), "%+.1f%%"),
                              report.fmt(ours_cpu, "%.4f"),
                              report.fmt(them.get("cpu_steady"), "%.4f"),
                              report.fmt(cpu_ratio, "%.1f")))
