@@ -438,18 +438,21 @@ struct target_thread *target_thread_find(struct target *t, int tid, uint32_t gen
 #define NAMES_EVERY_MIN_S 0.5
 #define NAMES_EVERY_MAX_S 8.0
 #define NAMES_NEW_THREAD_S 0.05	/* a new thread's name is read this long after first sight, */
-#define NAMES_NEW_GAP_S 0.1	/* ... and no sooner than this after the last read */
+#define NAMES_NEW_GAP_S 0.1	/* ... and no sooner than this after the last read, */
+#define NAMES_NEW_MAX 4096	/* ... while the target has seen fewer threads than this */
 
 /*
  * threading names a thread as it starts it and lists it (_active) in its first moments; a thread
  * seen first is named from then until its end, which for a short one may come before the next
- * periodic read: its name is read soon after it was first seen.
+ * periodic read: its name is read soon after it was first seen. Not for a target that starts
+ * threads by the thousand (a thread per request): a read passes over every thread seen, and
+ * the periodic reads are enough for threads that live half a second.
  */
 static void names_soon(struct target *t)
 {
 	double due = monotonic_s() + NAMES_NEW_THREAD_S;
 
-	if (t->names_soon)
+	if (t->names_soon || t->nthreads >= NAMES_NEW_MAX)
 		return;
 	if (due < t->names_read + NAMES_NEW_GAP_S)
 		due = t->names_read + NAMES_NEW_GAP_S;
