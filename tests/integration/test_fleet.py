@@ -501,9 +501,30 @@ def test_target_exits_no_spin():
     check(cpu < 1.2, "profiler CPU %.2f s in a 5 s session whose target exited at 1 s" % cpu)
 
 
+def test_window_names():
+    """Each window names threads as threading named them by its end: the names read after a
+    thread's first sample were applied to the last window only, and every earlier window kept
+    Thread-<tid> or the old name."""
+    d = tmpdir()
+    outdir = os.path.join(d, "out")
+    os.mkdir(outdir)
+    truth = os.path.join(d, "names.json")
+    rc, err = run(["--output-dir", outdir, "--push-interval", "1", "-r", "session", "--",
+                   PYTHON, os.path.join(HERE, "workloads", "names.py"), truth])
+    check(rc == 0, "pyinst-bpf exited %d: %s" % (rc, err))
+    windows = [s for _, s in sorted(window_sessions(outdir).items())]
+    check(len(windows) >= 3, "expected 3 or more windows, got %d" % len(windows))
+    # names.py renames at 0.3 s; the two threads run on to about 1.6 s: the first window
+    # ends after the renames, while they run
+    roots = {r.split(":")[0] for r in windows[0].thread_roots()}
+    want = {"main-renamed", "named-at-birth", "renamed-while-running"}
+    check(want <= roots, "first window's thread roots %s, want %s among them" %
+          (sorted(roots), sorted(want)))
+
+
 if __name__ == "__main__":
     run_tests([(f.__name__, f) for f in (test_push_contract, test_https, test_outage, test_wrong_url,
                                           test_http_401, test_http_500_storm, test_slow_receiver,
                                           test_spool_dir_survives_restart,
                                           test_output_dir_retention_and_symlinks,
-                                          test_target_exits_no_spin)])
+                                          test_target_exits_no_spin, test_window_names)])

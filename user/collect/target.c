@@ -323,11 +323,18 @@ static uint32_t copy_renamed(struct session *dst, const struct session *src, uin
 	return memo[stack];
 }
 
-/* The session with the roots of threads that threading named late under their names. */
+static uint32_t carry_frame(struct session *dst, const struct session *src, uint32_t frame);
+
+/*
+ * The session with the roots of threads that threading named late under their names. The
+ * threads' stacks are moved into it, so a window goes on from there (next_window) and the next
+ * window's roots have the new names too.
+ */
 static void apply_names(struct target *t)
 {
 	struct session *src = t->session, *dst;
 	const struct session_sample *samples;
+	struct target_thread *moved;
 	uint32_t *memo, *names;
 	bool any = false;
 	size_t i, n;
@@ -352,10 +359,33 @@ static void apply_names(struct target *t)
 				   copy_renamed(dst, src, samples[i].stack, memo, names, t),
 				   samples[i].weight);
 	session_set_sample_count(dst, session_sample_count(src));
+	/* the threads' ids, moved into dst: kept only if all of it worked */
+	moved = malloc((t->nthreads ? t->nthreads : 1) * sizeof(*moved));
+	if (!moved)
+		goto out;
+	memcpy(moved, t->threads, t->nthreads * sizeof(*moved));
+	for (i = 0; i < t->nthreads; i++) {
+		struct target_thread *th = &moved[i];
+
+		th->stack = copy_renamed(dst, src, th->stack, memo, names, t);
+		if (th->walked) {
+			th->walked_stack = copy_renamed(dst, src, th->walked_stack, memo, names, t);
+			th->walked_leaf = carry_frame(dst, src, th->walked_leaf);
+		}
+		if (th->recent) {
+			th->recent_stack = copy_renamed(dst, src, th->recent_stack, memo, names, t);
+			th->recent_leaf = carry_frame(dst, src, th->recent_leaf);
+		}
+	}
+	/* on failure the old session stays, and so do the ids in it */
 	if (!session_error(dst)) {
+		for (i = 0; i < t->nthreads; i++)
+			moved[i].renamed = false;
+		memcpy(t->threads, moved, t->nthreads * sizeof(*moved));
 		t->session = dst;
 		dst = src;
 	}
+	free(moved);
 out:
 	session__free(dst);
 	free(memo);
@@ -889,6 +919,10 @@ size_t target_table_take_window(struct target_table *tt, double start_time,
 		for (j = 0; j < t->nretired; j++)
 			finish_one(t->retired[j], t, start_time, duration, interval, description);
 		t->nthreads = nthreads;
+		/* this window's roots under the names threading gave since (and the next one's,
+		 * which next_window carries from it) */
+		if (t->session)
+			apply_names(t);
 		if (t->session && (t->nthreads || session_sample_count(t->session)))
 			finish_one(t->session, t, start_time, duration, interval, description);
 		if (t->session && t->state == TARGET_ACTIVE)
