@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -181,6 +182,46 @@ static void test_target_windows_drop_exited(void **state)
 	target_table_free(&tt);
 }
 
+/*
+ * Continuous mode: a window's end forgets the threads that have ended, and the older entry of a
+ * reused tid (a thread per request used to cost an entry for the profiler's whole life). Run on
+ * this test's own process: its one thread is live, TID2 never was.
+ */
+static void test_target_windows_forget_ended_threads(void **state)
+{
+	struct target_table tt;
+	struct session *out[2];
+	struct target *t;
+	int pids[2], me = getpid();
+	size_t n;
+
+	(void)state;
+	target_table_init(&tt);
+	t = add_active(&tt, me);
+	session_add_sample(t->session, target_thread(t, me, 1, 1)->stack, 0.1);
+	session_add_sample(t->session, target_thread(t, TID2, 2, 1)->stack, 0.2);
+	/* the same tid, a newer thread (another start time) */
+	session_add_sample(t->session, target_thread(t, me, 3, 2)->stack, 0.3);
+	assert_int_equal(t->nthreads, 3);
+	assert_int_equal(target_table_take_window(&tt, 0, 1, 0.001, "w", out, pids, 2), 1);
+	/* the window keeps all three */
+	session_samples(out[0], &n);
+	assert_int_equal(n, 3);
+	expect_root(out[0], 1, "Thread-5000003:<thread>:2");
+	session__free(out[0]);
+	/* the next one knows only the live thread, as it is now */
+	assert_int_equal(t->nthreads, 1);
+	assert_null(target_thread_find(t, TID2, 1));
+	assert_null(target_thread_find(t, me, 1));
+	assert_ptr_equal(target_thread_find(t, me, 2), &t->threads[0]);
+	session_add_sample(t->session, t->threads[0].stack, 0.1);
+	expect_root(t->session, 0, "MainThread:<thread>:3");
+	/* a thread seen again after it was forgotten is a new entry, not a lost one */
+	assert_non_null(target_thread(t, TID2, 2, 1));
+	assert_int_equal(t->nthreads, 2);
+	target_table_free(&tt);
+}
+
 /* A truncated stack says how many frames it lost at its leaf end. */
 static void test_target_truncated_frame(void **state)
 {
@@ -206,6 +247,7 @@ int main(void)
 		cmocka_unit_test(test_target_thread_roots),
 		cmocka_unit_test(test_target_late_names),
 		cmocka_unit_test(test_target_windows_drop_exited),
+		cmocka_unit_test(test_target_windows_forget_ended_threads),
 		cmocka_unit_test(test_target_truncated_frame),
 	};
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Process discovery: which ELF in /proc/PID/maps holds CPython, its version and addresses. */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -359,4 +360,47 @@ int proc_ns_pid(int pid, int tid)
 	}
 	fclose(f);
 	return last;
+}
+
+static int int_cmp(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+int proc_tids(int pid, int **tids)
+{
+	char path[64];
+	struct dirent *de;
+	int *v = NULL, *nv, n = 0, cap = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char *end;
+		long tid = strtol(de->d_name, &end, 10);
+
+		if (*end || tid <= 0 || tid > INT32_MAX)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			nv = realloc(v, (size_t)cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				closedir(d);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[n++] = (int)tid;
+	}
+	closedir(d);
+	if (n)
+		qsort(v, (size_t)n, sizeof(*v), int_cmp);
+	*tids = v;
+	return n;
 }
