@@ -222,6 +222,40 @@ static void test_target_windows_forget_ended_threads(void **state)
 	target_table_free(&tt);
 }
 
+/*
+ * One session for the whole run: ended threads are forgotten along the way, except one that
+ * threading named late, whose root is renamed when the session ends.
+ */
+static void test_target_forget_keeps_late_names(void **state)
+{
+	struct target_table tt;
+	struct target_thread *th;
+	struct target *t;
+	struct session *s;
+	int me = getpid();
+
+	(void)state;
+	target_table_init(&tt);
+	t = add_active(&tt, me);
+	session_add_sample(t->session, target_thread(t, me, 1, 1)->stack, 0.1);
+	session_add_sample(t->session, target_thread(t, TID2, 2, 1)->stack, 0.2);
+	th = target_thread(t, TID2 + 1, 3, 1);
+	session_add_sample(t->session, th->stack, 0.3);
+	snprintf(th->name, sizeof(th->name), "worker");
+	th->renamed = true;
+	target_forget_ended(t, true);
+	assert_int_equal(t->nthreads, 2);
+	assert_null(target_thread_find(t, TID2, 1));
+	assert_non_null(target_thread_find(t, TID2 + 1, 1));
+	s = target_table_session(&tt, 0, 1, 0.001, "t");
+	assert_non_null(s);
+	expect_root(s, 0, "MainThread:<thread>:1");
+	expect_root(s, 1, "Thread-5000003:<thread>:2");
+	expect_root(s, 2, "worker:<thread>:3");
+	session__free(s);
+	target_table_free(&tt);
+}
+
 /* A truncated stack says how many frames it lost at its leaf end. */
 static void test_target_truncated_frame(void **state)
 {
@@ -248,6 +282,7 @@ int main(void)
 		cmocka_unit_test(test_target_late_names),
 		cmocka_unit_test(test_target_windows_drop_exited),
 		cmocka_unit_test(test_target_windows_forget_ended_threads),
+		cmocka_unit_test(test_target_forget_keeps_late_names),
 		cmocka_unit_test(test_target_truncated_frame),
 	};
 

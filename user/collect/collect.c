@@ -39,6 +39,7 @@
 #define PENDING_POLL_MS 2	/* how often to look at a process that may become Python */
 #define WALL_PERIOD_S 0.01	/* wall mode: threads off a CPU are read this often at most */
 #define NAMES_PERIOD_S 0.5	/* threading's names are read again this often */
+#define FORGET_PERIOD_S 2.0	/* ended threads are forgotten this often */
 #define WALL_SHARE 0.01		/* the iterators' runs take at most this share of a CPU */
 #define WALL_PERIOD_MAX_S 0.05	/* ... but they run at least this often */
 /* continuous mode (opts.continuous): the fixed cost of a profiler left on every host first */
@@ -58,6 +59,7 @@ struct collector {
 	struct sampler *skel;
 	double next_wall;	/* when the wall iterator runs next */
 	double next_names;	/* when threading's names may be read again */
+	double next_forget;	/* when ended threads are forgotten next */
 	uint64_t wall_tick;	/* runs of the wall iterators so far */
 	double wall_run_s;	/* how long a run of the iterators takes (moving average) */
 	uint64_t wall_rng;	/* xorshift64 state of the runs' jitter */
@@ -1194,6 +1196,15 @@ int collector_poll(struct collector *c, int timeout_ms)
 		c->last_budget_check = now;
 	else if (now - c->last_budget_check >= BUDGET_CHECK_S)
 		check_budget(c, now);
+	/* one session for the whole run: ended threads are forgotten now and then (a window's
+	 * end does it in continuous mode) */
+	if (!c->opts.continuous && now >= c->next_forget) {
+		c->next_forget = now + FORGET_PERIOD_S;
+		for (size_t i = 0; i < c->targets.len; i++) {
+			if (c->targets.items[i]->state == TARGET_ACTIVE)
+				target_forget_ended(c->targets.items[i], true);
+		}
+	}
 	if (now - last_cpu_update > (c->opts.continuous ? CONT_CPU_UPDATE_S : CPU_UPDATE_S)) {
 		last_cpu_update = now;
 		for (size_t i = 0; i < c->targets.len; i++) {

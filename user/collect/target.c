@@ -875,12 +875,15 @@ static int tid_index_cmp(const void *a, const void *b)
 }
 
 /*
- * Forgets the threads that have ended (and the older of two with one tid): a window ends with
- * its own roots for them, the next one needs nothing of them. Without this a target that starts
- * a thread per request kept an entry per thread for the life of the profiler (about 130 bytes
- * each, 1.4 GB an hour at 3 000 threads a second), and every pass over its threads grew with it.
+ * Forgets the threads that have ended (and the older of two with one tid): their samples are
+ * in the session under their roots already, and a window's end leaves them in that window.
+ * Threads threading named late are kept until their session is retired (which renames their
+ * roots) unless keep_renamed is false (a window's end, after that). Without this a target that
+ * starts a thread per request kept an entry per thread for the life of the profiler (about 130
+ * bytes each, 1.4 GB an hour at 3 000 threads a second), and every pass over its threads, and
+ * in continuous mode every window's carry, grew with it.
  */
-static void threads_prune(struct target *t)
+void target_forget_ended(struct target *t, bool keep_renamed)
 {
 	int *live = NULL, *pairs = NULL, n = proc_tids(t->pid, &live);
 	size_t i, k = 0, kept = 0;
@@ -908,6 +911,8 @@ static void threads_prune(struct target *t)
 		if (!i || pairs[2 * i] != pairs[2 * i - 2])
 			keep[pairs[2 * i + 1]] = true;
 	}
+	for (i = 0; keep_renamed && i < t->nthreads; i++)
+		keep[i] |= t->threads[i].renamed;
 	for (i = 0; i < t->nthreads; i++) {
 		if (keep[i])
 			t->threads[kept++] = t->threads[i];
@@ -950,7 +955,7 @@ static int next_window(struct target *t)
 	s = session__new();
 	if (!s)
 		return -ENOMEM;
-	threads_prune(t);
+	target_forget_ended(t, false);
 	for (i = 0; i < t->nthreads; i++) {
 		struct target_thread *th = &t->threads[i];
 

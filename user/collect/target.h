@@ -104,6 +104,8 @@ int target_resolve_gil(struct target *t, struct pyi_proc *p);
 struct target_thread *target_thread(struct target *t, int tid, uint64_t ident, uint32_t gen);
 /* A live thread's record if it exists. */
 struct target_thread *target_thread_find(struct target *t, int tid, uint32_t gen);
+/* Forgets the threads that have ended; keep_renamed: not those whose roots get a late name. */
+void target_forget_ended(struct target *t, bool keep_renamed);
 /* The synthetic leaf frame that says a stack lost `missing` frames at its leaf end. */
 uint32_t target_truncated_frame(struct target *t, uint32_t missing);
 
