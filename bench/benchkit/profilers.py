@@ -34,6 +34,18 @@ class Profile:
         self.warnings = []
 
 
+def wait_perf_events(proc):
+    """True once proc has opened its perf events (then after a moment to settle), False if it
+    exited or took longer than ATTACH_TIMEOUT."""
+    deadline = time.monotonic() + ATTACH_TIMEOUT
+    while time.monotonic() < deadline and proc.poll() is None:
+        if procstat.has_perf_events(proc.pid):
+            time.sleep(OURS_SETTLE_SECONDS)
+            return True
+        time.sleep(0.005)
+    return False
+
+
 def in_handshake(record):
     """A sample of the target blocked in the harness handshake, outside the profiled window:
     profilers that cannot tell idle threads apart record those."""
@@ -66,13 +78,7 @@ class Ours:
 
     def wait_attached(self, proc):
         """Attached once its perf events are open, then a moment to register the pid."""
-        deadline = time.monotonic() + ATTACH_TIMEOUT
-        while time.monotonic() < deadline and proc.poll() is None:
-            if procstat.has_perf_events(proc.pid):
-                time.sleep(OURS_SETTLE_SECONDS)
-                return True
-            time.sleep(0.005)
-        return False
+        return wait_perf_events(proc)
 
     def parse(self, outfile, stderr):
         profile = Profile()
@@ -180,13 +186,7 @@ class PerfRecord:
                 "-c", str(int(round(interval * 1e9))), "-o", outfile]
 
     def wait_attached(self, proc):
-        deadline = time.monotonic() + ATTACH_TIMEOUT
-        while time.monotonic() < deadline and proc.poll() is None:
-            if procstat.has_perf_events(proc.pid):
-                time.sleep(OURS_SETTLE_SECONDS)
-                return True
-            time.sleep(0.005)
-        return False
+        return wait_perf_events(proc)
 
     def parse(self, outfile, stderr):
         """Samples of the target's process; no stacks (records stay empty)."""
