@@ -404,3 +404,8 @@ int proc_tids(int pid, int **tids)
 	*tids = v;
 	return n;
 }
+
+bool proc_tids_has(const int *tids, int n, int tid)
+{
+	return n > 0 && bsearch(&tid, tids, (size_t)n, sizeof(*tids), int_cmp);
+}

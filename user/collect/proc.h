@@ -46,5 +46,7 @@ int proc_ns_pid(int pid, int tid);
 /* The process's live threads (/proc/PID/task), sorted, in *tids (the caller frees it): their
  * number, or -errno. */
 int proc_tids(int pid, int **tids);
+/* Whether tid is among the n that proc_tids gave. */
+bool proc_tids_has(const int *tids, int n, int tid);
 
 #endif

@@ -857,13 +857,6 @@ static uint32_t carry_frame(struct session *dst, const struct session *src, uint
 	return session_intern_frame(dst, info, len);
 }
 
-static int int_cmp(const void *a, const void *b)
-{
-	int x = *(const int *)a, y = *(const int *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* (tid, index) pairs by tid, then newest first */
 static int tid_index_cmp(const void *a, const void *b)
 {
@@ -899,7 +892,7 @@ void target_forget_ended(struct target *t, bool keep_renamed)
 	for (i = 0; i < t->nthreads; i++) {
 		int tid = t->threads[i].tid;
 
-		if (n && bsearch(&tid, live, (size_t)n, sizeof(*live), int_cmp)) {
+		if (proc_tids_has(live, n, tid)) {
 			pairs[2 * k] = tid;
 			pairs[2 * k + 1] = (int)i;
 			k++;
