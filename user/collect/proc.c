@@ -362,6 +362,17 @@ int proc_ns_pid(int pid, int tid)
 	return last;
 }
 
+int proc_same_pid_ns(int pid)
+{
+	char path[64];
+	struct stat self, other;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
+	if (stat("/proc/self/ns/pid", &self) || stat(path, &other))
+		return -errno;
+	return self.st_dev == other.st_dev && self.st_ino == other.st_ino;
+}
+
 static int int_cmp(const void *a, const void *b)
 {
 	int x = *(const int *)a, y = *(const int *)b;

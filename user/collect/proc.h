@@ -43,6 +43,9 @@ int proc_comm(int pid, int tid, char *buf, size_t len);
 int proc_cpu_time(int pid, double *seconds);
 /* The pid as seen in the process's innermost pid namespace (NSpid), or pid itself. */
 int proc_ns_pid(int pid, int tid);
+/* 1 if pid is in this process's pid namespace (its threads' ids are the same inside), 0 if
+ * not, -errno when it cannot be told. */
+int proc_same_pid_ns(int pid);
 /* The process's live threads (/proc/PID/task), sorted, in *tids (the caller frees it): their
  * number, or -errno. */
 int proc_tids(int pid, int **tids);

@@ -71,6 +71,7 @@ struct target *target_add(struct target_table *tt, int pid, bool follow, struct 
 		return NULL;
 	t->pid = pid;
 	t->state = TARGET_PENDING;
+	t->same_pid_ns = 2;
 	t->follow = follow || (parent && parent->follow);
 	proc_cmdline(pid, t->cmdline, sizeof(t->cmdline));
 	tt->items[tt->len++] = t;
@@ -99,6 +100,7 @@ void target_table_counts(const struct target_table *tt, unsigned int *processes,
 static void threads_reset(struct target *t)
 {
 	t->nthreads = 0;
+	t->main_comm_at = 0;	/* an exec renames the process */
 	hash_index_clear(&t->tids);
 }
 
@@ -415,10 +417,35 @@ void target_retire_session(struct target *t)
 
 /* ---- threads ------------------------------------------------------------------------------ */
 
+#define MAIN_COMM_S 1.0	/* the main thread's OS name is read again after this long */
+
+/* The main thread's OS name, read at most every MAIN_COMM_S (a thread per request asked for it
+ * thousands of times a second). */
+static const char *main_comm(struct target *t)
+{
+	double now = monotonic_s();
+
+	if (!t->main_comm_at || now - t->main_comm_at >= MAIN_COMM_S) {
+		if (proc_comm(t->pid, 0, t->main_comm, sizeof(t->main_comm)))
+			t->main_comm[0] = '\0';
+		t->main_comm_at = now;
+	}
+	return t->main_comm;
+}
+
+/* tid as the process sees it (its pid namespace's), without a read of /proc when that is the
+ * profiler's own namespace. */
+static int ns_tid(struct target *t, int tid)
+{
+	if (t->same_pid_ns == 2)
+		t->same_pid_ns = proc_same_pid_ns(t->pid);
+	return t->same_pid_ns == 1 ? tid : proc_ns_pid(t->pid, tid);
+}
+
 static void thread_name(struct target *t, int tid, uint64_t ident, char *buf, size_t len)
 {
-	char comm[64] = "", main_comm[64] = "";
-	const char *py = thread_names_find(&t->names, ident);
+	char comm[64] = "";
+	const char *py = thread_names_find(&t->names, ident), *main;
 
 	/* the name threading gave it, else the OS's, else Thread-<tid> */
 	if (py) {
@@ -430,13 +457,12 @@ static void thread_name(struct target *t, int tid, uint64_t ident, char *buf, si
 		return;
 	}
 	/* a thread that named itself (prctl, or Python 3.14's threading) keeps its name */
-	if (!proc_comm(t->pid, tid, comm, sizeof(comm)) &&
-	    !proc_comm(t->pid, 0, main_comm, sizeof(main_comm)) && comm[0] &&
-	    strcmp(comm, main_comm)) {
+	if (!proc_comm(t->pid, tid, comm, sizeof(comm)) && comm[0] &&
+	    (main = main_comm(t))[0] && strcmp(comm, main)) {
 		snprintf(buf, len, "%s", comm);
 		return;
 	}
-	snprintf(buf, len, "Thread-%d", proc_ns_pid(t->pid, tid));
+	snprintf(buf, len, "Thread-%d", ns_tid(t, tid));
 }
 
 static uint64_t tid_hash_of(const void *ctx, uint32_t i)

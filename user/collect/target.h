@@ -62,6 +62,9 @@ struct target {
 	double names_due, names_every;	/* when to read them again, and how often */
 	double names_read;		/* when they were last read */
 	double names_soon;		/* a thread new since: when to read them (0: none) */
+	char main_comm[32];		/* the main thread's OS name, as read at main_comm_at */
+	double main_comm_at;
+	int same_pid_ns;		/* proc_same_pid_ns(), 2: not asked yet */
 	size_t names_nthreads;		/* threads known at that read */
 	double cpu_start, cpu_last;
 	bool cpu_known;

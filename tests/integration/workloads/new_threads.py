@@ -1,7 +1,9 @@
 # Threads started one after the other, each spinning for 40 ms of its own CPU time: a
 # sampler that meets a thread in its first microseconds, before CPython has bound the thread
 # to its state, must still count the thread's time from then on. Each then sleeps 0.1 s (no
-# CPU time) so that its name is read while it lives.
+# CPU time) so that its name is read while it lives. They start after 0.3 s: the interpreter's
+# start, when every sample describes new code, is over (at 10 kHz it can spend the sampler's
+# budget for a moment).
 import json
 import sys
 import threading
@@ -21,6 +23,7 @@ def spin(name):
     time.sleep(0.1)
 
 
+time.sleep(0.3)
 for i in range(int(sys.argv[1])):
     t = threading.Thread(target=spin, args=("t%d" % i,), name="t%d" % i)
     t.start()
