@@ -1,6 +1,6 @@
 # Threads started one after the other, each spinning for 40 ms of its own CPU time: a
 # sampler that meets a thread in its first microseconds, before CPython has bound the thread
-# to its state, must still count the thread's time from then on. Each then sleeps 0.1 s (no
+# to its state, must still count the thread's time from then on. Each then sleeps 0.2 s (no
 # CPU time) so that its name is read while it lives. They start after 0.3 s: the interpreter's
 # start, when every sample describes new code, is over (at 10 kHz it can spend the sampler's
 # budget for a moment).
@@ -20,7 +20,7 @@ def spin(name):
         sum(range(100))
         now = time.thread_time() if hasattr(time, "thread_time") else time.clock()
     truth[name] = now - c0
-    time.sleep(0.1)
+    time.sleep(0.2)
 
 
 time.sleep(0.3)
