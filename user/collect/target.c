@@ -883,16 +883,6 @@ static uint32_t carry_frame(struct session *dst, const struct session *src, uint
 	return session_intern_frame(dst, info, len);
 }
 
-/* (tid, index) pairs by tid, then newest first */
-static int tid_index_cmp(const void *a, const void *b)
-{
-	const int *x = a, *y = b;
-
-	if (x[0] != y[0])
-		return (x[0] > y[0]) - (x[0] < y[0]);
-	return (x[1] < y[1]) - (x[1] > y[1]);
-}
-
 /*
  * Forgets the threads that have ended (and the older of two with one tid): their samples are
  * in the session under their roots already, and a window's end leaves them in that window.
@@ -904,34 +894,21 @@ static int tid_index_cmp(const void *a, const void *b)
  */
 void target_forget_ended(struct target *t, bool keep_renamed)
 {
-	int *live = NULL, *pairs = NULL, n = proc_tids(t->pid, &live);
-	size_t i, k = 0, kept = 0;
+	int *live = NULL, n = proc_tids(t->pid, &live);
+	size_t i, kept = 0;
 	uint32_t pos;
-	bool *keep = NULL;
+	bool *keep;
 
 	if (n < 0)
 		return;		/* gone or unreadable: its threads go with it */
-	pairs = malloc((t->nthreads ? t->nthreads : 1) * 2 * sizeof(*pairs));
 	keep = calloc(t->nthreads ? t->nthreads : 1, sizeof(*keep));
-	if (!pairs || !keep)
+	if (!keep)
 		goto out;
-	for (i = 0; i < t->nthreads; i++) {
-		int tid = t->threads[i].tid;
-
-		if (proc_tids_has(live, n, tid)) {
-			pairs[2 * k] = tid;
-			pairs[2 * k + 1] = (int)i;
-			k++;
-		}
-	}
-	/* of the entries of a live tid, the newest is the live thread */
-	qsort(pairs, k, 2 * sizeof(*pairs), tid_index_cmp);
-	for (i = 0; i < k; i++) {
-		if (!i || pairs[2 * i] != pairs[2 * i - 2])
-			keep[pairs[2 * i + 1]] = true;
-	}
-	for (i = 0; keep_renamed && i < t->nthreads; i++)
-		keep[i] |= t->threads[i].renamed;
+	/* the index holds the newest entry of a tid: of a live tid, that is the live thread */
+	for (i = 0; i < t->nthreads; i++)
+		keep[i] = (proc_tids_has(live, n, t->threads[i].tid) &&
+			   find_tid(t, t->threads[i].tid, &pos) == &t->threads[i]) ||
+			  (keep_renamed && t->threads[i].renamed);
 	for (i = 0; i < t->nthreads; i++) {
 		if (keep[i])
 			t->threads[kept++] = t->threads[i];
@@ -951,7 +928,6 @@ void target_forget_ended(struct target *t, bool keep_renamed)
 	}
 out:
 	free(live);
-	free(pairs);
 	free(keep);
 }
 
