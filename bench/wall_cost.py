@@ -26,6 +26,10 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HZ = os.sysconf("SC_CLK_TCK")
+PERF_DATA = "/tmp/pyi-wall-cost-%d.perf" % os.getpid()	# --compare perf's record
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchkit.profilers import perf_record_argv  # noqa: E402
 
 
 def cpu_seconds(pid):
@@ -53,9 +57,8 @@ class Session:
         self.proc = None
         self.perf_data = None
         if mode == "perf":
-            self.perf_data = "/tmp/pyi-wall-cost-%d.perf" % os.getpid()
-            self.proc = subprocess.Popen(["perf", "record", "-q", "-a", "-e", "cpu-clock",
-                                          "-c", "1000000", "-o", self.perf_data],
+            self.perf_data = PERF_DATA
+            self.proc = subprocess.Popen(perf_record_argv("perf", 0.001, PERF_DATA),
                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             time.sleep(0.5)
             if self.proc.poll() is not None:
@@ -146,17 +149,15 @@ def pingpong(args, python, variant):
     cmd = ["taskset", "-c", "0", python, os.path.join(ROOT, "bench", "pingpong.py"),
            str(args.messages)]
     env = None
-    data = "/tmp/pyi-wall-cost-%d.perf" % os.getpid()
     if variant == "perf":
-        cmd = ["perf", "record", "-q", "-a", "-e", "cpu-clock", "-c", "1000000", "-o", data,
-               "--"] + cmd
+        cmd = perf_record_argv("perf", 0.001, PERF_DATA) + ["--"] + cmd
     elif variant:
         mode, env, _ = variant_env(variant)
         cmd = [args.profiler, "-q", "--mode", mode, "-o", os.devnull, "-r", "session", "--"] + cmd
     out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
                          check=True).stdout.decode()
     if variant == "perf":
-        os.unlink(data)
+        os.unlink(PERF_DATA)
     return float(out.split()[0])
 
 

@@ -167,6 +167,12 @@ def split_austin_line(line):
     return process, thread, tuple(names), 1.0
 
 
+def perf_record_argv(binary, interval, outfile):
+    """perf record on every CPU, the cpu-clock event every interval seconds, IPs only."""
+    return [binary, "record", "-q", "-a", "-e", "cpu-clock",
+            "-c", str(int(round(interval * 1e9))), "-o", outfile]
+
+
 class PerfRecord:
     """`perf record` on every CPU with the cpu-clock event at the same period, instruction
     pointers only: no BPF, no stack walk. What any sampler driven by the kernel's timer
@@ -182,8 +188,7 @@ class PerfRecord:
 
     def argv(self, pid, outfile, interval, mode):
         self.pid = pid
-        return [self.binary, "record", "-q", "-a", "-e", "cpu-clock",
-                "-c", str(int(round(interval * 1e9))), "-o", outfile]
+        return perf_record_argv(self.binary, interval, outfile)
 
     def wait_attached(self, proc):
         return wait_perf_events(proc)
