@@ -526,9 +526,36 @@ def test_window_names():
           [(w.raw["start_time"], w.raw["duration"]) for w in windows])
 
 
+def test_window_async_tasks():
+    """--async in windows: a task's time is written when it changes state, and at a window's
+    end the time it had gathered in that window was lost: a task awaiting across windows was
+    missing from every window but its last. Its time over the windows is the time it waited."""
+    if not any(v in PYTHON for v in ("3.11", "3.12", "3.13")):
+        raise Skip("tasks are read on 3.11 to 3.13")
+    d = tmpdir()
+    outdir = os.path.join(d, "out")
+    os.mkdir(outdir)
+    truth_path = os.path.join(d, "truth.json")
+    rc, err = run(["--async", "--output-dir", outdir, "--push-interval", "1", "-r", "session",
+                   "--", PYTHON, os.path.join(HERE, "workloads", "async_wait.py"), "3.5",
+                   truth_path])
+    check(rc == 0, "pyinst-bpf exited %d: %s" % (rc, err))
+    with open(truth_path) as f:
+        lived = json.load(f)["waiter"]
+    windows = window_sessions(outdir)
+    check(len(windows) >= 3, "expected 3 or more windows, got %d" % len(windows))
+    got = [sum(w for stack, w in s.records if any(fr["file"] == "<task>" and
+                                                   fr["name"] == "waiter" for fr in stack))
+           for _, s in sorted(windows.items())]
+    check(abs(sum(got) - lived) <= 0.05 * lived and all(g > 0 for g in got[:-1]),
+          "the task waited %.3fs, the windows give it %s" % (lived, " + ".join(
+              "%.3f" % g for g in got)))
+
+
 if __name__ == "__main__":
     run_tests([(f.__name__, f) for f in (test_push_contract, test_https, test_outage, test_wrong_url,
                                           test_http_401, test_http_500_storm, test_slow_receiver,
                                           test_spool_dir_survives_restart,
                                           test_output_dir_retention_and_symlinks,
-                                          test_target_exits_no_spin, test_window_names)])
+                                          test_target_exits_no_spin, test_window_names,
+                                          test_window_async_tasks)])

@@ -514,6 +514,12 @@ void asyncio_view_flush(struct asyncio_view *v)
 		emit(v, &v->tasks[i]);
 }
 
+void asyncio_view_restart(struct asyncio_view *v)
+{
+	if (v)
+		v->session = NULL;
+}
+
 void asyncio_view_stats(const struct asyncio_view *v, struct asyncio_view_stats *st)
 {
 	*st = v->st;

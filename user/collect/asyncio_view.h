@@ -53,6 +53,9 @@ uint32_t asyncio_view_idle_stack(struct asyncio_view *v, int tid, uint32_t stack
 
 /* Writes the time still accumulated into the session (at the end, or before an exec). */
 void asyncio_view_flush(struct asyncio_view *v);
+/* The target's session was replaced (a window, a fold): the view's ids are void; its next scan
+ * starts over (flush first, into the old session). */
+void asyncio_view_restart(struct asyncio_view *v);
 
 struct asyncio_view_stats {
 	uint64_t scans;

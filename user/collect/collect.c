@@ -1435,8 +1435,13 @@ size_t collector_take_window(struct collector *c, double start_time, double dura
 
 	if (c->rb)	/* an offline collector has none */
 		ring_buffer__consume(c->rb);
+	/* the tasks' time so far belongs to this window */
+	for (size_t i = 0; i < c->nasync; i++)
+		asyncio_view_flush(c->async[i].view);
 	n = target_table_take_window(&c->targets, start_time, duration, c->opts.interval,
 				     description, out, pids, max);
+	for (size_t i = 0; i < c->nasync; i++)
+		asyncio_view_restart(c->async[i].view);
 	drop_async_of_gone(c);
 	/* the frame cache holds the old sessions' ids */
 	symbolizer_forget_frames(c->sym);
