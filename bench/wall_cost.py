@@ -27,9 +27,10 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HZ = os.sysconf("SC_CLK_TCK")
 PERF_DATA = "/tmp/pyi-wall-cost-%d.perf" % os.getpid()	# --compare perf's record
+AUSTIN_OUT = "/tmp/pyi-wall-cost-%d.austin" % os.getpid()	# --compare austin's samples
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchkit.profilers import perf_record_argv  # noqa: E402
+from benchkit.profilers import Austin, perf_record_argv  # noqa: E402
 
 
 def cpu_seconds(pid):
@@ -51,12 +52,21 @@ def variant_env(variant):
 class Session:
     """pyinst-bpf attached to pid in a mode (see variant_env), stopped with SIGINT; None mode:
     nothing; "perf": `perf record` on every CPU with the cpu-clock event at 1 kHz, instruction
-    pointers only, no BPF: what the timer interrupts of any such sampler cost (our floor)."""
+    pointers only, no BPF: what the timer interrupts of any such sampler cost (our floor);
+    "austin": Debian's austin in wall mode every 1 ms (3.8 to 3.10 only), a sampler that reads
+    the target from its own process and takes no interrupt."""
 
     def __init__(self, binary, mode, pid):
         self.proc = None
         self.perf_data = None
-        if mode == "perf":
+        if mode == "austin":
+            self.perf_data = AUSTIN_OUT
+            self.proc = subprocess.Popen(Austin().argv(pid, AUSTIN_OUT, 0.001, "wall"),
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            time.sleep(0.5)
+            if self.proc.poll() is not None:
+                raise RuntimeError("austin exited: " + self.proc.stderr.read().decode())
+        elif mode == "perf":
             self.perf_data = PERF_DATA
             self.proc = subprocess.Popen(perf_record_argv("perf", 0.001, PERF_DATA),
                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -83,7 +93,8 @@ class Session:
         self.proc.send_signal(signal.SIGINT)
         _, err = self.proc.communicate(timeout=60)
         if self.perf_data:
-            os.unlink(self.perf_data)
+            if os.path.exists(self.perf_data):
+                os.unlink(self.perf_data)
         elif self.proc.returncode:
             raise RuntimeError("pyinst-bpf exited %d: %s" % (self.proc.returncode, err.decode()))
 
@@ -151,13 +162,15 @@ def pingpong(args, python, variant):
     env = None
     if variant == "perf":
         cmd = perf_record_argv("perf", 0.001, PERF_DATA) + ["--"] + cmd
+    elif variant == "austin":
+        cmd = [Austin().binary, "-i", "1000", "-o", AUSTIN_OUT] + cmd
     elif variant:
         mode, env, _ = variant_env(variant)
         cmd = [args.profiler, "-q", "--mode", mode, "-o", os.devnull, "-r", "session", "--"] + cmd
     out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
                          check=True).stdout.decode()
-    if variant == "perf":
-        os.unlink(PERF_DATA)
+    if variant in ("perf", "austin"):
+        os.unlink(PERF_DATA if variant == "perf" else AUSTIN_OUT)
     return float(out.split()[0])
 
 
@@ -231,7 +244,8 @@ def parse_args(argv):
     p.add_argument("--compare", action="append", default=[],
                    help="another variant, e.g. wall/per-task (events on the target's threads), "
                         "wall/nice0 (the profiler at nice 0), cpu/per-task, perf (perf record "
-                        "-a at the same rate: the timer interrupts' cost alone)")
+                        "-a at the same rate: the timer interrupts' cost alone), austin "
+                        "(Debian's, wall mode every 1 ms; with --python 3.8 to 3.10)")
     p.add_argument("--smoke", action="store_true")
     return p.parse_args(argv)
 
