@@ -3,6 +3,7 @@
 names, and the accounting of short-lived threads. Run as root: python3 tests/integration/test_wall.py"""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -236,9 +237,9 @@ def test_thread_names_launch(python):
     check(set(roots) == want, "thread roots %s, want %s" % (sorted(roots), sorted(want)))
 
 
-def storm(rate, work):
+def storm(rate, work, seconds=3):
     python = interpreters()[-1][1]
-    run_ = profile_launch(python, "storm.py", [rate, 3, work])
+    run_ = profile_launch(python, "storm.py", [rate, seconds, work])
     s, truth = run_.session(), run_.truth()
     roots = s.thread_roots()
     main = sum(t for n, t in roots.items() if n.startswith("MainThread"))
@@ -257,11 +258,29 @@ def storm(rate, work):
     # bounds the known undercount until on-CPU totals are made exact from sum_exec_runtime.
     check(main >= 0.85 * truth["main"],
           "main thread: %.3fs in the profile, it ran %.3fs" % (main, truth["main"]))
+    return s
+
+
+def ended_count(root):
+    m = re.search(r" \[(\d+) ended\]:0$", root)
+    return int(m.group(1)) if m else 0
 
 
 def test_short_threads_storm():
     """Thousands of threads a second that do nothing: none is charged time it did not live."""
     storm(12000, 0)
+
+
+def test_ended_threads_folded():
+    """2,000 threads a second living 10 ms, most of them seen: once more than a thousand have
+    ended, their roots are folded into one per name (a root per thread grew the session
+    without bound), with their times (storm's checks); what is left is the main thread, the
+    groups and the threads that ended since the last fold."""
+    s = storm(2000, 0.01, 6)
+    roots = s.thread_roots()
+    folded = sum(ended_count(r) for r in roots)
+    check(folded >= 1000, "%d thread roots, %d threads folded into groups" % (len(roots), folded))
+    check(len(roots) < 1000 + 64 + 2, "%d thread roots after the folds" % len(roots))
 
 
 def test_short_threads_tid_reuse():
@@ -279,7 +298,8 @@ def per_interpreter_tests():
 
 
 def all_tests():
-    return [(f.__name__, f) for f in (test_short_threads_storm, test_short_threads_tid_reuse,
+    return [(f.__name__, f) for f in (test_short_threads_storm, test_ended_threads_folded,
+                                      test_short_threads_tid_reuse,
                                       test_dump_bad_input)] + \
         per_interpreter_tests()
 

@@ -256,6 +256,116 @@ static void test_target_forget_keeps_late_names(void **state)
 	target_table_free(&tt);
 }
 
+/* An ended thread named by threading: its sample under its root, then a call. */
+static void ended_thread(struct target *t, int tid, uint64_t ident, const char *name,
+			 double weight)
+{
+	struct thread_name *v = realloc(t->names.v, (t->names.n + 1) * sizeof(*v));
+
+	assert_non_null(v);
+	t->names.v = v;
+	v[t->names.n].ident = ident;
+	snprintf(v[t->names.n].name, sizeof(v[t->names.n].name), "%s", name);
+	t->names.n++;
+	t->names.cap = t->names.n;
+	session_add_sample(t->session, push(t->session, target_thread(t, tid, ident, 1)->stack,
+					    "handle"), weight);
+}
+
+/* The roots in a session's samples, "root=weight" in order of first sight, ';'-separated. */
+static void roots_text(const struct session *s, char *out, size_t len)
+{
+	const struct session_sample *v;
+	char roots[16][128];
+	double w[16];
+	size_t n, i, j, nroots = 0, o = 0;
+
+	v = session_samples(s, &n);
+	for (i = 0; i < n; i++) {
+		char r[128];
+
+		root_text(s, v[i].stack, r, sizeof(r));
+		for (j = 0; j < nroots && strcmp(roots[j], r); j++)
+			;
+		if (j == nroots) {
+			assert_true(nroots < 16);
+			snprintf(roots[nroots], sizeof(roots[nroots]), "%s", r);
+			w[nroots++] = 0;
+		}
+		w[j] += v[i].weight;
+	}
+	out[0] = '\0';
+	for (j = 0; j < nroots; j++)
+		o += (size_t)snprintf(out + o, len - o, "%s%s=%.1f", j ? ";" : "", roots[j], w[j]);
+}
+
+/*
+ * A target that starts a thread per request: once enough ended threads have roots of their own,
+ * those roots become one per name, digits aside, counting the threads and summing their times
+ * (one that threading named late under that name); live threads keep theirs, and a live one's
+ * late name is still applied at the end. A later fold adds to a group. The stacks of the folded
+ * threads are gone from the session, and so are their entries. Run on this test's own process:
+ * its one thread is live, the TID2 ones never were.
+ */
+static void test_target_fold_ended_threads(void **state)
+{
+	struct target_table tt;
+	struct target_thread *late;
+	struct session *s;
+	struct target *t;
+	char got[1024];
+	uint32_t stacks;
+	int me = getpid();
+
+	(void)state;
+	target_table_init(&tt);
+	t = add_active(&tt, me);
+	session_add_sample(t->session, push(t->session, target_thread(t, me, 1, 1)->stack, "main"),
+			   1.0);
+	snprintf(t->threads[0].name, sizeof(t->threads[0].name), "main-renamed");
+	t->threads[0].renamed = true;
+	ended_thread(t, TID2, 0x10, "Thread-12 (handle)", 0.1);
+	ended_thread(t, TID2 + 1, 0x11, "Thread-13 (handle)", 0.2);
+	ended_thread(t, TID2 + 2, 0x12, "pool-7", 0.4);
+	ended_thread(t, TID2 + 3, 0x13, "Thread-9 (handle)", 0.8);
+	late = target_thread(t, TID2 + 4, 0x14, 1);
+	session_add_sample(t->session, late->stack, 1.6);
+	snprintf(late->name, sizeof(late->name), "late\x1b[2J");
+	late->renamed = true;
+	target_forget_ended(t, true);
+	assert_int_equal(t->nthreads, 2);
+	/* too few to fold */
+	assert_int_equal(target_fold_ended(t, 6), 0);
+	stacks = session_stack_count(t->session);
+	assert_int_equal(target_fold_ended(t, 5), 1);
+	assert_true(session_stack_count(t->session) < stacks);
+	assert_int_equal(t->nthreads, 1);
+	roots_text(t->session, got, sizeof(got));
+	assert_string_equal(got, "MainThread:<thread>:1=1.0;Thread-* (handle) [3 ended]:<thread>:0=1.1;"
+			    "pool-* [1 ended]:<thread>:0=0.4;late?[*J [1 ended]:<thread>:0=1.6");
+	assert_int_equal(session_sample_count(t->session), 6);
+	/* the threads still known sample on, under their roots in the new session */
+	session_add_sample(t->session, push(t->session, t->threads[0].stack, "main"), 1.0);
+	roots_text(t->session, got, sizeof(got));
+	assert_string_equal(got, "MainThread:<thread>:1=2.0;Thread-* (handle) [3 ended]:<thread>:0=1.1;"
+			    "pool-* [1 ended]:<thread>:0=0.4;late?[*J [1 ended]:<thread>:0=1.6");
+	/* a later fold adds to the groups */
+	ended_thread(t, TID2 + 5, 0x15, "Thread-40 (handle)", 3.2);
+	target_forget_ended(t, true);
+	assert_int_equal(target_fold_ended(t, 3), 1);
+	roots_text(t->session, got, sizeof(got));
+	assert_string_equal(got, "MainThread:<thread>:1=2.0;Thread-* (handle) [4 ended]:<thread>:0=4.3;"
+			    "pool-* [1 ended]:<thread>:0=0.4;late?[*J [1 ended]:<thread>:0=1.6");
+	/* the live thread's late name, at the end */
+	s = target_table_session(&tt, 0, 1, 0.001, "t");
+	assert_non_null(s);
+	roots_text(s, got, sizeof(got));
+	assert_string_equal(got, "main-renamed:<thread>:1=2.0;Thread-* (handle) [4 ended]:<thread>:0=4.3;"
+			    "pool-* [1 ended]:<thread>:0=0.4;late?[*J [1 ended]:<thread>:0=1.6");
+	session__free(s);
+	target_table_free(&tt);
+}
+
 /* A truncated stack says how many frames it lost at its leaf end. */
 static void test_target_truncated_frame(void **state)
 {
@@ -283,6 +393,7 @@ int main(void)
 		cmocka_unit_test(test_target_windows_drop_exited),
 		cmocka_unit_test(test_target_windows_forget_ended_threads),
 		cmocka_unit_test(test_target_forget_keeps_late_names),
+		cmocka_unit_test(test_target_fold_ended_threads),
 		cmocka_unit_test(test_target_truncated_frame),
 	};
 

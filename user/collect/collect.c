@@ -40,6 +40,7 @@
 #define WALL_PERIOD_S 0.01	/* wall mode: threads off a CPU are read this often at most */
 #define NAMES_PERIOD_S 0.5	/* threading's names are read again this often */
 #define FORGET_PERIOD_S 2.0	/* ended threads are forgotten this often */
+#define FOLD_MIN_ENDED 1000	/* ended threads with roots of their own before they are folded */
 #define WALL_SHARE 0.01		/* the iterators' runs take at most this share of a CPU */
 #define WALL_PERIOD_MAX_S 0.05	/* ... but they run at least this often */
 /* continuous mode (opts.continuous): the fixed cost of a profiler left on every host first */
@@ -1133,6 +1134,25 @@ out:
 	free(sk);
 }
 
+/*
+ * Ended threads, now and then (FORGET_PERIOD_S) and at each window's end: the collector's
+ * entries of threads that have ended are dropped, and once many have roots of their own in
+ * the session (a thread per request), those roots are folded into one per name
+ * (target_fold_ended). A fold builds the session anew: the task view writes its time first,
+ * and the frame ids the symbolizer holds are of the old session.
+ */
+static void forget_ended(struct collector *c, struct target *t)
+{
+	struct asyncio_view *v = async_view(c, t);
+
+	target_forget_ended(t, true);
+	asyncio_view_flush(v);
+	if (target_fold_ended(t, FOLD_MIN_ENDED) != 1)
+		return;
+	asyncio_view_restart(v);
+	symbolizer_forget_frames(c->sym);
+}
+
 int collector_poll(struct collector *c, int timeout_ms)
 {
 	static double last_cpu_update;
@@ -1196,13 +1216,11 @@ int collector_poll(struct collector *c, int timeout_ms)
 		c->last_budget_check = now;
 	else if (now - c->last_budget_check >= BUDGET_CHECK_S)
 		check_budget(c, now);
-	/* one session for the whole run: ended threads are forgotten now and then (a window's
-	 * end does it in continuous mode) */
-	if (!c->opts.continuous && now >= c->next_forget) {
+	if (now >= c->next_forget) {
 		c->next_forget = now + FORGET_PERIOD_S;
 		for (size_t i = 0; i < c->targets.len; i++) {
 			if (c->targets.items[i]->state == TARGET_ACTIVE)
-				target_forget_ended(c->targets.items[i], true);
+				forget_ended(c, c->targets.items[i]);
 		}
 	}
 	if (now - last_cpu_update > (c->opts.continuous ? CONT_CPU_UPDATE_S : CPU_UPDATE_S)) {
@@ -1333,6 +1351,9 @@ static void drain(struct collector *c)
 		target_refresh_names(c->targets.items[i], monotonic_s(), true);
 	for (size_t i = 0; i < c->nasync; i++)
 		asyncio_view_flush(c->async[i].view);
+	/* a thread per request: the roots of the threads that ended since the last fold too */
+	for (size_t i = 0; i < c->targets.len; i++)
+		forget_ended(c, c->targets.items[i]);
 }
 
 /* What a saved session keeps of how it was recorded besides its samples (session.h). */
@@ -1435,6 +1456,10 @@ size_t collector_take_window(struct collector *c, double start_time, double dura
 
 	if (c->rb)	/* an offline collector has none */
 		ring_buffer__consume(c->rb);
+	for (size_t i = 0; i < c->targets.len; i++) {
+		if (c->targets.items[i]->state == TARGET_ACTIVE)
+			forget_ended(c, c->targets.items[i]);
+	}
 	/* the tasks' time so far belongs to this window */
 	for (size_t i = 0; i < c->nasync; i++)
 		asyncio_view_flush(c->async[i].view);

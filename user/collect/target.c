@@ -295,37 +295,94 @@ void target_update_cpu(struct target *t)
 		t->cpu_last = v;
 }
 
-/* stack copied into dst, a thread root named anew where names[root frame] says so */
-static uint32_t copy_renamed(struct session *dst, const struct session *src, uint32_t stack,
-			     uint32_t *memo, const uint32_t *names, const struct target *t)
+/* stack copied into dst, its root frame replaced by root_to[that frame] where one is given */
+static uint32_t copy_rerooted(struct session *dst, const struct session *src, uint32_t stack,
+			      uint32_t *memo, const uint32_t *root_to)
 {
 	uint32_t parent, frame = session_stack_frame(src, stack), id;
-	const struct target_thread *th;
 	const char *info;
-	char buf[THREAD_NAME_MAX + 64];
 	size_t len;
-	int n;
 
 	if (memo[stack] != SESSION_NO_STACK)
 		return memo[stack];
 	parent = session_stack_parent(src, stack);
-	if (parent == SESSION_NO_STACK && names[frame]) {
-		th = &t->threads[names[frame] - 1];
-		n = snprintf(buf, sizeof(buf), "%s%c<thread>%c%llu", th->name, 0, 0,
-			     (unsigned long long)th->ident);
-		log_sanitize(buf, strlen(th->name));
-		id = session_intern_frame(dst, buf, (size_t)n);
+	if (parent == SESSION_NO_STACK && root_to[frame] != SESSION_NO_FRAME) {
+		id = root_to[frame];
 	} else {
 		info = session_frame_info(src, frame, &len);
 		id = session_intern_frame(dst, info, len);
 	}
 	parent = parent == SESSION_NO_STACK ? SESSION_NO_STACK :
-		 copy_renamed(dst, src, parent, memo, names, t);
+		 copy_rerooted(dst, src, parent, memo, root_to);
 	memo[stack] = session_stack_push(dst, parent, id);
 	return memo[stack];
 }
 
 static uint32_t carry_frame(struct session *dst, const struct session *src, uint32_t frame);
+
+/*
+ * The target's session rebuilt into dst, root frames replaced where root_to (dst's frame ids,
+ * SESSION_NO_FRAME: as it is) says: the records, and the stacks they and the threads use (the
+ * others, of threads forgotten, are left behind). The threads' ids move into dst, so sampling
+ * goes on from there. 0; on failure -ENOMEM and the old session stays, with the ids in it.
+ * dst is taken either way.
+ */
+static int rebuild_session(struct target *t, struct session *dst, const uint32_t *root_to)
+{
+	struct session *src = t->session;
+	const struct session_sample *samples;
+	struct target_thread *moved = NULL;
+	uint32_t *memo;
+	size_t i, n, nstacks = session_stack_count(src);
+	int rc = -ENOMEM;
+
+	memo = malloc((nstacks + 1) * sizeof(*memo));
+	moved = malloc((t->nthreads ? t->nthreads : 1) * sizeof(*moved));
+	if (!memo || !moved)
+		goto out;
+	memset(memo, 0xff, (nstacks + 1) * sizeof(*memo));
+	samples = session_samples(src, &n);
+	for (i = 0; i < n; i++)
+		session_add_record(dst, samples[i].stack == SESSION_NO_STACK ? SESSION_NO_STACK :
+				   copy_rerooted(dst, src, samples[i].stack, memo, root_to),
+				   samples[i].weight);
+	session_set_sample_count(dst, session_sample_count(src));
+	memcpy(moved, t->threads, t->nthreads * sizeof(*moved));
+	for (i = 0; i < t->nthreads; i++) {
+		struct target_thread *th = &moved[i];
+
+		th->stack = copy_rerooted(dst, src, th->stack, memo, root_to);
+		if (th->walked) {
+			th->walked_stack = copy_rerooted(dst, src, th->walked_stack, memo, root_to);
+			th->walked_leaf = carry_frame(dst, src, th->walked_leaf);
+		}
+		if (th->recent) {
+			th->recent_stack = copy_rerooted(dst, src, th->recent_stack, memo, root_to);
+			th->recent_leaf = carry_frame(dst, src, th->recent_leaf);
+		}
+	}
+	if (!session_error(dst)) {
+		memcpy(t->threads, moved, t->nthreads * sizeof(*moved));
+		t->session = dst;
+		dst = src;
+		rc = 0;
+	}
+out:
+	session__free(dst);
+	free(memo);
+	free(moved);
+	return rc;
+}
+
+/* A frame of dst, all SESSION_NO_FRAME but n (a session's frame count). */
+static uint32_t *no_frames(size_t n)
+{
+	uint32_t *v = malloc((n + 1) * sizeof(*v));
+
+	if (v)
+		memset(v, 0xff, (n + 1) * sizeof(*v));
+	return v;
+}
 
 /*
  * The session with the roots of threads that threading named late under their names. The
@@ -334,64 +391,228 @@ static uint32_t carry_frame(struct session *dst, const struct session *src, uint
  */
 static void apply_names(struct target *t)
 {
-	struct session *src = t->session, *dst;
-	const struct session_sample *samples;
-	struct target_thread *moved;
-	uint32_t *memo, *names;
+	char buf[THREAD_NAME_MAX + 64];
+	struct session *dst;
+	uint32_t *root_to;
 	bool any = false;
-	size_t i, n;
+	size_t i;
+	int n;
 
 	for (i = 0; i < t->nthreads; i++)
 		any |= t->threads[i].renamed;
 	if (!any)
 		return;
-	memo = malloc(((size_t)session_stack_count(src) + 1) * sizeof(*memo));
-	names = calloc((size_t)session_frame_count(src) + 1, sizeof(*names));
+	root_to = no_frames(session_frame_count(t->session));
 	dst = session__new();
-	if (!memo || !names || !dst)
-		goto out;
-	memset(memo, 0xff, ((size_t)session_stack_count(src) + 1) * sizeof(*memo));
-	for (i = 0; i < t->nthreads; i++) {
-		if (t->threads[i].renamed)
-			names[session_stack_frame(src, t->threads[i].stack)] = (uint32_t)i + 1;
+	if (!root_to || !dst) {
+		session__free(dst);
+		free(root_to);
+		return;
 	}
-	samples = session_samples(src, &n);
-	for (i = 0; i < n; i++)
-		session_add_record(dst, samples[i].stack == SESSION_NO_STACK ? SESSION_NO_STACK :
-				   copy_renamed(dst, src, samples[i].stack, memo, names, t),
-				   samples[i].weight);
-	session_set_sample_count(dst, session_sample_count(src));
-	/* the threads' ids, moved into dst: kept only if all of it worked */
-	moved = malloc((t->nthreads ? t->nthreads : 1) * sizeof(*moved));
-	if (!moved)
-		goto out;
-	memcpy(moved, t->threads, t->nthreads * sizeof(*moved));
 	for (i = 0; i < t->nthreads; i++) {
-		struct target_thread *th = &moved[i];
+		const struct target_thread *th = &t->threads[i];
 
-		th->stack = copy_renamed(dst, src, th->stack, memo, names, t);
-		if (th->walked) {
-			th->walked_stack = copy_renamed(dst, src, th->walked_stack, memo, names, t);
-			th->walked_leaf = carry_frame(dst, src, th->walked_leaf);
-		}
-		if (th->recent) {
-			th->recent_stack = copy_renamed(dst, src, th->recent_stack, memo, names, t);
-			th->recent_leaf = carry_frame(dst, src, th->recent_leaf);
-		}
+		if (!th->renamed)
+			continue;
+		n = snprintf(buf, sizeof(buf), "%s%c<thread>%c%llu", th->name, 0, 0,
+			     (unsigned long long)th->ident);
+		log_sanitize(buf, strlen(th->name));
+		root_to[session_stack_frame(t->session, th->stack)] =
+			session_intern_frame(dst, buf, (size_t)n);
 	}
 	/* on failure the old session stays, and so do the ids in it */
-	if (!session_error(dst)) {
+	if (!rebuild_session(t, dst, root_to)) {
 		for (i = 0; i < t->nthreads; i++)
-			moved[i].renamed = false;
-		memcpy(t->threads, moved, t->nthreads * sizeof(*moved));
-		t->session = dst;
-		dst = src;
+			t->threads[i].renamed = false;
 	}
-	free(moved);
+	free(root_to);
+}
+
+/* ---- ended threads, folded ---------------------------------------------------------------- */
+
+static struct target_thread *find_tid(struct target *t, int tid, uint32_t *pos);
+
+#define FOLD_GROUPS_MAX 64	/* names past these many go to one group, "*" */
+#define FOLD_SUFFIX " ended]"
+
+struct fold_group {
+	char key[THREAD_NAME_MAX];
+	uint64_t threads;
+	uint32_t frame;		/* in the new session */
+};
+
+/* The name of thread root frame `frame` (its length in *len), or NULL: not a thread root. */
+static const char *thread_root_name(const struct session *s, uint32_t frame, size_t *len,
+				    const char **ident)
+{
+	size_t info_len;
+	const char *info = session_frame_info(s, frame, &info_len), *end = info + info_len;
+	const char *file = memchr(info, 0, info_len);
+
+	if (!file || (size_t)(end - file) < 10 || memcmp(file, "\0<thread>\0", 10))
+		return NULL;
+	*len = (size_t)(file - info);
+	*ident = file + 10;
+	return info;
+}
+
+/*
+ * A folded group's key: the thread's name with each run of digits made "*" (Thread-812
+ * (process_request_thread) and Thread-813 (...) are one group); a root folded before (ident 0,
+ * "KEY [N ended]") is its key again and counts N threads.
+ */
+static uint64_t fold_key(const char *name, size_t len, const char *ident, char *key,
+			 size_t keylen)
+{
+	size_t suffix = sizeof(FOLD_SUFFIX) - 1, o = 0, i, j;
+	uint64_t threads = 1;
+
+	if (!strcmp(ident, "0") && len > suffix && !memcmp(name + len - suffix, FOLD_SUFFIX, suffix)) {
+		for (i = len - suffix; i > 0 && name[i - 1] >= '0' && name[i - 1] <= '9'; i--)
+			;
+		if (i >= 2 && i < len - suffix && !memcmp(name + i - 2, " [", 2)) {
+			threads = strtoull(name + i, NULL, 10);
+			len = i - 2;
+		}
+	}
+	for (i = 0; i < len && o + 1 < keylen; i = j) {
+		for (j = i; j < len && name[j] >= '0' && name[j] <= '9'; j++)
+			;
+		if (j > i) {
+			key[o++] = '*';
+			continue;
+		}
+		key[o++] = name[i];
+		j = i + 1;
+	}
+	key[o] = 0;
+	return threads;
+}
+
+static uint32_t fold_group_of(struct fold_group *g, size_t *ng, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < *ng; i++) {
+		if (!strcmp(g[i].key, key))
+			return (uint32_t)i;
+	}
+	if (*ng == FOLD_GROUPS_MAX - 1) {
+		key = "*";
+		for (i = 0; i < *ng; i++) {
+			if (!strcmp(g[i].key, key))
+				return (uint32_t)i;
+		}
+	}
+	snprintf(g[*ng].key, sizeof(g[*ng].key), "%s", key);
+	g[*ng].threads = 0;
+	return (uint32_t)(*ng)++;
+}
+
+/*
+ * A session keeps a root per thread (pyinstrument's model): a target that starts a thread per
+ * request added one, and the stacks under it, for each, without bound (about 20 MB a minute at
+ * 3 000 threads a second). Once min_ended threads that have ended have roots of their own, their
+ * roots become one per name (digits aside): "Thread-* (process_request_thread) [5400 ended]",
+ * with the sum of their times and their stacks merged. An ended thread that threading named
+ * late goes by that name. Live threads keep their roots. 1 when the session was rebuilt
+ * (frame and stack ids held elsewhere are void) and the ended threads forgotten, 0 when there
+ * was nothing to fold, -ENOMEM.
+ */
+int target_fold_ended(struct target *t, size_t min_ended)
+{
+	const struct session *src = t->session;
+	size_t nframes, nstacks, ended = 0, ngroups = 0, i;
+	struct fold_group *groups = NULL;
+	uint32_t *root_to = NULL, *group_of = NULL, *late = NULL, pos;
+	struct session *dst = NULL;
+	int *live = NULL, nlive, rc = -ENOMEM;
+	bool *known = NULL;
+
+	if (!src || (nlive = proc_tids(t->pid, &live)) < 0)
+		return 0;	/* gone or unreadable: its threads end with it */
+	nframes = session_frame_count(src);
+	nstacks = session_stack_count(src);
+	known = calloc(nframes + 1, sizeof(*known));
+	late = calloc(nframes + 1, sizeof(*late));
+	if (!known || !late)
+		goto out;
+	/* live threads keep their roots; one that ended with a late name is folded under it */
+	for (i = 0; i < t->nthreads; i++) {
+		const struct target_thread *th = &t->threads[i];
+		uint32_t f = session_stack_frame(src, th->stack);
+
+		if (proc_tids_has(live, nlive, th->tid) && find_tid(t, th->tid, &pos) == th)
+			known[f] = true;
+		else if (th->renamed)
+			late[f] = (uint32_t)i + 1;
+	}
+	for (i = 0; i < nstacks; i++) {
+		uint32_t f = session_stack_frame(src, (uint32_t)i);
+		const char *ident;
+		size_t len;
+
+		if (session_stack_parent(src, (uint32_t)i) == SESSION_NO_STACK && !known[f] &&
+		    thread_root_name(src, f, &len, &ident))
+			ended++;
+	}
+	rc = 0;
+	if (ended < min_ended)
+		goto out;
+	rc = -ENOMEM;
+	groups = calloc(FOLD_GROUPS_MAX, sizeof(*groups));
+	group_of = no_frames(nframes);
+	root_to = no_frames(nframes);
+	dst = session__new();
+	if (!groups || !group_of || !root_to || !dst)
+		goto out;
+	for (i = 0; i < nstacks; i++) {
+		uint32_t f = session_stack_frame(src, (uint32_t)i);
+		char key[THREAD_NAME_MAX];
+		const char *name, *ident;
+		uint64_t threads;
+		size_t len;
+
+		if (session_stack_parent(src, (uint32_t)i) != SESSION_NO_STACK || known[f] ||
+		    !(name = thread_root_name(src, f, &len, &ident)))
+			continue;
+		if (late[f]) {
+			name = t->threads[late[f] - 1].name;
+			len = strlen(name);
+			ident = "";
+		}
+		threads = fold_key(name, len, ident, key, sizeof(key));
+		group_of[f] = fold_group_of(groups, &ngroups, key);
+		groups[group_of[f]].threads += threads;
+	}
+	for (i = 0; i < ngroups; i++) {
+		char buf[THREAD_NAME_MAX + 64];
+		int n = snprintf(buf, sizeof(buf), "%s [%llu%s%c<thread>%c0", groups[i].key,
+				 (unsigned long long)groups[i].threads, FOLD_SUFFIX, 0, 0);
+
+		log_sanitize(buf, strlen(groups[i].key));
+		groups[i].frame = session_intern_frame(dst, buf, (size_t)n);
+	}
+	for (i = 0; i < nframes; i++) {
+		if (group_of[i] != SESSION_NO_FRAME)
+			root_to[i] = groups[group_of[i]].frame;
+	}
+	rc = rebuild_session(t, dst, root_to);
+	dst = NULL;
+	if (!rc) {
+		/* their roots have their names now: the entries of ended threads can go */
+		target_forget_ended(t, false);
+		rc = 1;
+	}
 out:
 	session__free(dst);
-	free(memo);
-	free(names);
+	free(live);
+	free(known);
+	free(late);
+	free(groups);
+	free(group_of);
+	free(root_to);
+	return rc;
 }
 
 void target_retire_session(struct target *t)

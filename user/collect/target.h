@@ -109,6 +109,13 @@ struct target_thread *target_thread(struct target *t, int tid, uint64_t ident, u
 struct target_thread *target_thread_find(struct target *t, int tid, uint32_t gen);
 /* Forgets the threads that have ended; keep_renamed: not those whose roots get a late name. */
 void target_forget_ended(struct target *t, bool keep_renamed);
+/*
+ * Once at least min_ended threads that have ended (forgotten: target_forget_ended) have roots of
+ * their own in the session, folds those roots into one per name, digits aside ("Thread-*
+ * (handler) [5400 ended]"). 1: folded, the session was rebuilt (frame and stack ids
+ * held outside the target are void); 0: nothing to fold; -ENOMEM.
+ */
+int target_fold_ended(struct target *t, size_t min_ended);
 /* The synthetic leaf frame that says a stack lost `missing` frames at its leaf end. */
 uint32_t target_truncated_frame(struct target *t, uint32_t missing);
 
