@@ -374,7 +374,7 @@ out:
 	return rc;
 }
 
-/* A frame of dst, all SESSION_NO_FRAME but n (a session's frame count). */
+/* A map over a session's n frames (one more, never empty), every entry SESSION_NO_FRAME. */
 static uint32_t *no_frames(size_t n)
 {
 	uint32_t *v = malloc((n + 1) * sizeof(*v));
