@@ -366,6 +366,37 @@ static void test_target_fold_ended_threads(void **state)
 	target_table_free(&tt);
 }
 
+/* Names past the 64th distinct one go to one group, "*": the groups stay bounded. */
+static void test_target_fold_many_names(void **state)
+{
+	const struct session_sample *v;
+	struct target_table tt;
+	struct target *t;
+	char name[16], root[128];
+	size_t n, i, star = 0;
+	int me = getpid();
+
+	(void)state;
+	target_table_init(&tt);
+	t = add_active(&tt, me);
+	session_add_sample(t->session, target_thread(t, me, 1, 1)->stack, 1.0);
+	for (i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "w%c%c", 'a' + (int)(i / 26), 'a' + (int)(i % 26));
+		ended_thread(t, TID2 + (int)i, 0x10 + i, name, 0.5);
+	}
+	target_forget_ended(t, true);
+	assert_int_equal(target_fold_ended(t, 100), 1);
+	v = session_samples(t->session, &n);
+	for (i = 0; i < n; i++) {
+		root_text(t->session, v[i].stack, root, sizeof(root));
+		star += !strcmp(root, "* [37 ended]:<thread>:0");
+	}
+	/* 63 names of their own, the 37 others in "*" */
+	assert_int_equal(star, 37);
+	assert_int_equal(session_stack_count(t->session), 1 + 2 * 64);	/* roots and "handle" */
+	target_table_free(&tt);
+}
+
 /* A truncated stack says how many frames it lost at its leaf end. */
 static void test_target_truncated_frame(void **state)
 {
@@ -394,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_target_windows_forget_ended_threads),
 		cmocka_unit_test(test_target_forget_keeps_late_names),
 		cmocka_unit_test(test_target_fold_ended_threads),
+		cmocka_unit_test(test_target_fold_many_names),
 		cmocka_unit_test(test_target_truncated_frame),
 	};
 

@@ -497,7 +497,7 @@ static uint32_t fold_group_of(struct fold_group *g, size_t *ng, const char *key)
 		if (!strcmp(g[i].key, key))
 			return (uint32_t)i;
 	}
-	if (*ng == FOLD_GROUPS_MAX - 1) {
+	if (*ng >= FOLD_GROUPS_MAX - 1) {	/* the last place is for "*" */
 		key = "*";
 		for (i = 0; i < *ng; i++) {
 			if (!strcmp(g[i].key, key))
