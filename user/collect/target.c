@@ -295,6 +295,18 @@ void target_update_cpu(struct target *t)
 		t->cpu_last = v;
 }
 
+/* pyinstrument's thread root frame: name, "<thread>", threading.get_ident(); the name's control
+ * characters made '?' (no target's name reaches a terminal raw) */
+static uint32_t thread_root_frame(struct session *s, const char *name, uint64_t ident)
+{
+	char info[THREAD_NAME_MAX + 32];
+	int n = snprintf(info, sizeof(info), "%.*s%c<thread>%c%llu", THREAD_NAME_MAX - 1, name, 0,
+			 0, (unsigned long long)ident);
+
+	log_sanitize(info, strnlen(name, THREAD_NAME_MAX - 1));
+	return session_intern_frame(s, info, (size_t)n);
+}
+
 /* stack copied into dst, its root frame replaced by root_to[that frame] where one is given */
 static uint32_t copy_rerooted(struct session *dst, const struct session *src, uint32_t stack,
 			      uint32_t *memo, const uint32_t *root_to)
@@ -391,12 +403,10 @@ static uint32_t *no_frames(size_t n)
  */
 static void apply_names(struct target *t)
 {
-	char buf[THREAD_NAME_MAX + 64];
 	struct session *dst;
 	uint32_t *root_to;
 	bool any = false;
 	size_t i;
-	int n;
 
 	for (i = 0; i < t->nthreads; i++)
 		any |= t->threads[i].renamed;
@@ -412,13 +422,9 @@ static void apply_names(struct target *t)
 	for (i = 0; i < t->nthreads; i++) {
 		const struct target_thread *th = &t->threads[i];
 
-		if (!th->renamed)
-			continue;
-		n = snprintf(buf, sizeof(buf), "%s%c<thread>%c%llu", th->name, 0, 0,
-			     (unsigned long long)th->ident);
-		log_sanitize(buf, strlen(th->name));
-		root_to[session_stack_frame(t->session, th->stack)] =
-			session_intern_frame(dst, buf, (size_t)n);
+		if (th->renamed)
+			root_to[session_stack_frame(t->session, th->stack)] =
+				thread_root_frame(dst, th->name, th->ident);
 	}
 	/* on failure the old session stays, and so do the ids in it */
 	if (!rebuild_session(t, dst, root_to)) {
@@ -740,8 +746,7 @@ struct target_thread *target_thread(struct target *t, int tid, uint64_t ident, u
 {
 	uint32_t pos;
 	struct target_thread *th = find_tid(t, tid, &pos);
-	char name[THREAD_NAME_MAX], info[160];
-	int n;
+	char name[THREAD_NAME_MAX];
 
 	if (th && th->gen == gen)
 		return th;
@@ -752,9 +757,6 @@ struct target_thread *target_thread(struct target *t, int tid, uint64_t ident, u
 		return NULL;
 	thread_name(t, tid, ident, name, sizeof(name));
 	log_sanitize(name, strlen(name));
-	/* pyinstrument's thread root: name, "<thread>", threading.get_ident() */
-	n = snprintf(info, sizeof(info), "%s%c<thread>%c%llu", name, 0, 0,
-		     (unsigned long long)ident);
 	th = &t->threads[t->nthreads++];
 	memset(th, 0, sizeof(*th));
 	th->tid = tid;
@@ -764,7 +766,7 @@ struct target_thread *target_thread(struct target *t, int tid, uint64_t ident, u
 	hash_index_put(&t->tids, pos, (uint32_t)t->nthreads - 1);
 	names_soon(t);
 	th->stack = session_stack_push(t->session, SESSION_NO_STACK,
-				       session_intern_frame(t->session, info, (size_t)n));
+				       thread_root_frame(t->session, name, ident));
 	t->threads_seen++;
 	return th;
 }
