@@ -497,14 +497,18 @@ def test_late_work_on_cpu(python):
 def test_new_threads_from_start(python):
     """At 10 kHz, threads started one after another are counted from their first moments: a
     thread sampled before CPython bound it to its state (its first microseconds) used to be
-    looked up again only 20 ms later, and lost half of its 40 ms of CPU."""
+    looked up again only 20 ms later, and lost half of its 40 ms of CPU. What a thread ran
+    while no timer could fire is not there to be sampled: the workload measures its CPU
+    clock's jumps (1-4 ms in some runs on a loaded VM; a CI run's thread that ran 47 ms of its
+    40 ms loop, 20 ms of it sampled, had jumped about 27 ms)."""
     run_ = profile_launch(python, "new_threads.py", [20], ["--mode", "cpu", "-i", "0.0001"])
     roots = {}
     for root, t in run_.session().thread_roots().items():
         roots[root.split(":")[0]] = roots.get(root.split(":")[0], 0) + t
-    for name, ran in sorted(run_.truth().items()):
-        check(roots.get(name, 0) >= 0.8 * ran, "thread %s: %.4fs in the profile, it ran %.4fs" %
-              (name, roots.get(name, 0), ran))
+    for name, (ran, stalled) in sorted(run_.truth().items()):
+        check(roots.get(name, 0) >= 0.8 * (ran - stalled),
+              "thread %s: %.4fs in the profile, it ran %.4fs (%.4fs of it stalled)" %
+              (name, roots.get(name, 0), ran, stalled))
 
 
 def test_few_descriptors_per_cpu():

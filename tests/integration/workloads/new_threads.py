@@ -3,7 +3,7 @@
 # to its state, must still count the thread's time from then on. Each then sleeps 0.2 s (no
 # CPU time) so that its name is read while it lives. They start after 0.3 s: the interpreter's
 # start, when every sample describes new code, is over (at 10 kHz it can spend the sampler's
-# budget for a moment).
+# budget for a moment). Each thread's record: [CPU time, of which stalls].
 import json
 import sys
 import threading
@@ -13,13 +13,20 @@ truth = {}
 
 
 def spin(name):
-    c0 = time.thread_time() if hasattr(time, "thread_time") else time.clock()
+    clock = time.thread_time if hasattr(time, "thread_time") else time.clock
+    c0 = clock()
     end = c0 + 0.04
     now = c0
+    stalled = 0
     while now < end:
         sum(range(100))
-        now = time.thread_time() if hasattr(time, "thread_time") else time.clock()
-    truth[name] = now - c0
+        before, now = now, clock()
+        # a step takes microseconds: one that took a millisecond of this thread's CPU time
+        # is time in which no timer fired (its virtual CPU stopped by the host, here), which
+        # no sampler sees
+        if now - before > 0.001:
+            stalled += now - before
+    truth[name] = [now - c0, stalled]
     time.sleep(0.2)
 
 
