@@ -23,6 +23,7 @@
 #include "budget.bpf.h"
 #include "procs.bpf.h"
 #include "sample.bpf.h"
+#include "wall.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -46,9 +47,12 @@ SEC("perf_event")
 int on_cpu_sample(struct bpf_perf_event_data *ctx)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u64 id = bpf_get_current_pid_tgid(), start;
+	__u64 id = bpf_get_current_pid_tgid(), start, born, period = sample_period_ns, weight;
 	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct wall_thread *wt;
 	struct pyi_budget *b;
+	__u64 take = 0;
+	int rc = -1;
 
 	if (!tgid)
 		return 0;
@@ -70,9 +74,17 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	b = budget_open(start);
 	if (!b)
 		return 0;
-	sample_thread(NULL, tgid, tid, BPF_CORE_READ(task, thread.fsbase),
-		      (__u32)BPF_CORE_READ(task, start_time), sample_period_ns, 0, 0,
-		      bpf_get_smp_processor_id(), false, gil_only, 0);
+	born = BPF_CORE_READ(task, start_time);
+	/* wall mode: the sample's weight after the thread's debt, and its count (wall.bpf.h) */
+	wt = settle_oncpu ? bpf_map_lookup_elem(&wall_threads, &tid) : NULL;
+	if (wt && wt->start != born)
+		wt = NULL;
+	weight = wt ? oncpu_weight(wt, period, &take) : period;
+	if (weight)
+		rc = sample_thread(NULL, tgid, tid, BPF_CORE_READ(task, thread.fsbase), (__u32)born,
+				   weight, 0, 0, bpf_get_smp_processor_id(), false, gil_only, 0);
+	if (wt && (!weight || rc == 0))
+		oncpu_sent(wt, period, take);
 	budget_close(b, start, 1);
 	return 0;
 }

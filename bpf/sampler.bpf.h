@@ -18,6 +18,8 @@ const volatile __u32 max_depth __weak = PYI_DEFAULT_MAX_DEPTH;	/* 1 .. PYI_FRAME
 const volatile __u64 budget_ns __weak = 5000000;
 const volatile __u64 budget_events __weak = 2000;
 const volatile bool gil_only __weak = false;
+/* Wall mode (not --gil): a thread's on-CPU time is settled against its run time (wall.bpf.h) */
+const volatile bool settle_oncpu __weak = false;
 /* --cgroup / --container: processes under this cgroup v2 (id, level); --all: every process */
 const volatile __u64 target_cgroup __weak = 0;
 const volatile __u32 target_cgroup_level __weak = 0;
@@ -134,6 +136,10 @@ struct wall_thread {
 	__u64 walk_switches;	/* nvcsw + nivcsw at its last walk */
 	__u32 walked;		/* that walk sent a stack: user space has it */
 	__u32 reason;		/* why it was off a CPU when last accounted */
+	/* settle_oncpu: */
+	__u64 settled_runtime;	/* its se.sum_exec_runtime when its on-CPU time was last settled */
+	__u64 sampled;		/* on-CPU ns the perf_event program sent since (atomic) */
+	__s64 debt;		/* sampled beyond its run time: held back from its next samples */
 };
 
 struct {

@@ -24,7 +24,8 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
  * time minus its run time, both read while it is off a CPU (a running thread's run time lags
  * by up to a tick, so it is accounted the next time it is seen off one). That time goes to the
  * stack it has now, with the reason it is not running; the stack is walked only if the thread
- * ran since its last walk (its switch counts moved), else user space counts its last one.
+ * ran since its last walk (its switch counts moved), else user space counts its last one. Its
+ * on-CPU time since it was last seen off a CPU is settled then (wall.bpf.h).
  */
 SEC("iter.s/task")
 int wall_iter(struct bpf_iter__task *ctx)
@@ -32,9 +33,9 @@ int wall_iter(struct bpf_iter__task *ctx)
 	struct task_struct *task = ctx->task;
 	struct wall_thread *wt, v = {};
 	const struct pyi_proc *p;
-	__u64 now, start, runtime, switches, fsbase, wall, ran, off;
+	__u64 now, start, runtime, switches, fsbase, wall, ran, off, topup;
 	__u32 tgid, tid, reason, mode = iter_mode;
-	bool on_cpu;
+	bool on_cpu, fresh;
 	int rc;
 
 	/* an exiting thread has no address space left to read */
@@ -58,43 +59,53 @@ int wall_iter(struct bpf_iter__task *ctx)
 		return 0;
 	}
 	wt = bpf_map_lookup_elem(&wall_threads, &tid);
-	if (wt && wt->start == start) {
-		v = *wt;
-	} else {
+	if (!wt || wt->start != start) {
 		/* first sight: a thread born since the process became a target counts from its
 		 * birth (it has run `runtime` since), an older one from now */
 		v.start = start;
 		v.last_ts = start > p->since_ns ? start : now;
 		v.last_runtime = start > p->since_ns ? 0 : runtime;
 		v.walk_switches = ~0ULL;
-	}
-	if (on_cpu && mode != PYI_ITER_FINAL) {
-		if (!wt || wt->start != start)
-			bpf_map_update_elem(&wall_threads, &tid, &v, BPF_ANY);
-		return 0;
-	}
-	wall = now > v.last_ts ? now - v.last_ts : 0;
-	ran = runtime > v.last_runtime ? runtime - v.last_runtime : 0;
-	off = wall > ran ? wall - ran : 0;
-	v.last_ts = now;
-	v.last_runtime = runtime;
-	if (off) {
-		reason = on_cpu ? PYI_REASON_PREEMPTED : off_reason(task, p);
-		v.reason = reason;
-		/* unchanged since its last walk, or running (the session's end): that stack */
-		if (!gil_only && v.walked && (on_cpu || v.walk_switches == switches)) {
-			send_same(tgid, tid, (__u32)start, off, reason);
-		} else {
-			rc = sample_thread(task, tgid, tid, fsbase, (__u32)start, off, reason,
-					   PYI_SF_OFFCPU, iter_slot, false, gil_only, switches);
-			/* a walk that raced with the thread is not one to count again */
-			if (rc != 2) {
-				v.walked = rc == 0;
-				v.walk_switches = switches;
-			}
+		v.settled_runtime = runtime;
+		if (bpf_map_update_elem(&wall_threads, &tid, &v, BPF_ANY)) {
+			count(&errors, PYI_ERR_THREADS_FULL);
+			return 0;
 		}
+		wt = bpf_map_lookup_elem(&wall_threads, &tid);
+		if (!wt)
+			return 0;
 	}
-	if (bpf_map_update_elem(&wall_threads, &tid, &v, BPF_ANY))
-		count(&errors, PYI_ERR_THREADS_FULL);
+	/* updated in place: the perf_event program adds to its on-CPU fields meanwhile */
+	if (on_cpu && mode != PYI_ITER_FINAL)
+		return 0;
+	wall = now > wt->last_ts ? now - wt->last_ts : 0;
+	ran = runtime > wt->last_runtime ? runtime - wt->last_runtime : 0;
+	off = wall > ran ? wall - ran : 0;
+	wt->last_ts = now;
+	wt->last_runtime = runtime;
+	if (!off)
+		return 0;
+	reason = on_cpu ? PYI_REASON_PREEMPTED : off_reason(task, p);
+	wt->reason = reason;
+	/* unchanged since its last walk, or running (the session's end): that stack */
+	if (!gil_only && wt->walked && (on_cpu || wt->walk_switches == switches)) {
+		send_same(tgid, tid, (__u32)start, off, reason, PYI_SF_OFFCPU);
+		/* a running thread's walked stack may be older than where it ran */
+		fresh = !on_cpu;
+	} else {
+		rc = sample_thread(task, tgid, tid, fsbase, (__u32)start, off, reason,
+				   PYI_SF_OFFCPU, iter_slot, false, gil_only, switches);
+		/* a walk that raced with the thread is not one to count again */
+		if (rc != 2) {
+			wt->walked = rc == 0;
+			wt->walk_switches = switches;
+		}
+		fresh = rc == 0;
+	}
+	if (settle_oncpu) {
+		topup = oncpu_settle(wt, runtime, fresh);
+		if (topup)
+			send_same(tgid, tid, (__u32)start, topup, 0, 0);
+	}
 	return 0;
 }

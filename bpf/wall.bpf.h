@@ -10,9 +10,12 @@
 
 extern int CONFIG_HZ __kconfig;
 
-/* A thread that has not run since its last walk: user space counts that stack again. */
+/*
+ * A thread's last walked stack counts again (user space has it): off a CPU (PYI_SF_OFFCPU:
+ * the thread has not run since that walk), or on one (a settlement's top-up, below).
+ */
 static __always_inline void send_same(__u32 tgid, __u32 tid, __u32 gen, __u64 weight,
-				      __u32 reason)
+				      __u32 reason, __u32 flags)
 {
 	struct pyi_sample *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 
@@ -24,7 +27,7 @@ static __always_inline void send_same(__u32 tgid, __u32 tid, __u32 gen, __u64 we
 	r->type = PYI_REC_SAMPLE;
 	r->pid = tgid;
 	r->tid = tid;
-	r->flags = PYI_SF_OFFCPU | PYI_SF_SAME;
+	r->flags = flags | PYI_SF_SAME;
 	r->ts = bpf_ktime_get_ns();
 	r->weight_ns = weight;
 	r->reason = reason;
@@ -56,7 +59,56 @@ static __always_inline void flush_exiting(struct task_struct *p)
 	ran = p->se.sum_exec_runtime > wt->last_runtime ?
 	      p->se.sum_exec_runtime - wt->last_runtime : 0;
 	if (wall > ran + tick)
-		send_same(p->tgid, tid, (__u32)p->start_time, wall - ran - tick, wt->reason);
+		send_same(p->tgid, tid, (__u32)p->start_time, wall - ran - tick, wt->reason,
+			  PYI_SF_OFFCPU);
+}
+
+/*
+ * On-CPU time, settled (settle_oncpu). A thread's samples each weigh a period, but the timer
+ * does not fire in step with its run time: a thread that spends its time in clone() gets fewer
+ * samples than it ran, and any thread's count is off by its sampling noise, which let a busy
+ * thread's total exceed the session. So the perf_event program adds what it sends to the
+ * thread's `sampled`, and each time the iterator accounts the thread off a CPU it compares
+ * that with the run time since (exact there): a shortfall is charged to the stack just sent,
+ * the place the thread left its CPU (as pyinstrument charges the time since its last sample
+ * to the stack it finds); an excess is a debt held back from the thread's next samples. Its
+ * on-CPU total then is its run time, give or take the debt of its last settlement.
+ *
+ * The perf_event program's part: the weight of this sample once the debt took its share (0:
+ * nothing to send); oncpu_sent() counts it when it was sent.
+ */
+static __always_inline __u64 oncpu_weight(struct wall_thread *wt, __u64 period, __u64 *take)
+{
+	__s64 debt = *(volatile __s64 *)&wt->debt;
+
+	*take = debt > 0 ? ((__u64)debt < period ? (__u64)debt : period) : 0;
+	return period - *take;
+}
+
+static __always_inline void oncpu_sent(struct wall_thread *wt, __u64 period, __u64 take)
+{
+	__sync_fetch_and_add(&wt->sampled, period);
+	if (take)
+		__sync_fetch_and_add(&wt->debt, -(__s64)take);
+}
+
+/*
+ * The iterator's part, for a thread accounted off a CPU at run time `runtime`: the on-CPU ns
+ * its samples missed since its last settlement, for the caller to charge to the stack it just
+ * sent (can_charge; otherwise the shortfall waits for the next settlement), or 0.
+ */
+static __always_inline __u64 oncpu_settle(struct wall_thread *wt, __u64 runtime, bool can_charge)
+{
+	__u64 ran = runtime > wt->settled_runtime ? runtime - wt->settled_runtime : 0;
+	__u64 sampled = __sync_lock_test_and_set(&wt->sampled, 0);
+	__s64 debt;
+
+	wt->settled_runtime = runtime;
+	debt = __sync_add_and_fetch(&wt->debt, (__s64)sampled - (__s64)ran);
+	if (debt >= 0 || !can_charge)
+		return 0;
+	__sync_fetch_and_add(&wt->debt, -debt);
+	return (__u64)-debt;
 }
 
 #endif /* PYINST_WALL_BPF_H */

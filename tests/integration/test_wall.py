@@ -248,15 +248,14 @@ def storm(rate, work, seconds=3):
     check(workers <= 1.05 * truth["lifetimes"] + 0.05,
           "%d short threads lived %.3fs in all, the profile gives them %.3fs" %
           (truth["threads"], truth["lifetimes"], workers))
-    check(main <= 1.02 * s.raw["duration"],
+    # On a CPU its time is sampled, then settled against its run time each time the iterator
+    # finds it off one (the kernel fires the cpu-clock event for a thread that spends its time
+    # in clone() 1.5-14 % fewer times than it runs, and sampling noise let the main thread's
+    # total pass the session's by 2 %): what is left is the run time since its last
+    # settlement and the session's last run (a running thread's run time lags by a tick).
+    check(main <= 1.005 * s.raw["duration"],
           "main thread: %.3fs in a %.3fs session" % (main, s.raw["duration"]))
-    # Its time off a CPU is exact; on a CPU it is sampled, and the kernel fires the cpu-clock
-    # event for a thread that spends its time in clone() fewer times than its CPU time says:
-    # counted in the program, 1.5-14% of its on-CPU time in runs of this workload (nothing is
-    # dropped by the sampler; see docs/design.md, "Known limits"). The checks above, the ones
-    # this test exists for (no time for threads that did not exist), stay tight; this one
-    # bounds the known undercount until on-CPU totals are made exact from sum_exec_runtime.
-    check(main >= 0.85 * truth["main"],
+    check(main >= 0.97 * truth["main"],
           "main thread: %.3fs in the profile, it ran %.3fs" % (main, truth["main"]))
     return s
 

@@ -529,6 +529,28 @@ static void test_collect_wall_same_repeats_walked_stack(void **state)
 	assert_true(fabs(total(s) - 0.037) < 1e-9);
 }
 
+/*
+ * An on-CPU SAME (the iterator settling a thread's on-CPU time, wall.bpf.h): the run time its
+ * samples missed, on the stack it was just walked with, without a wait: on a CPU, not off one.
+ */
+static void test_collect_wall_same_oncpu_topup(void **state)
+{
+	struct collector *c = *state;
+	struct session *s = session_of(c, PID);
+
+	send_code(c, PID, 0, CODE_A, 11, "outer", "app.py", 10);
+	send_code(c, PID, 0, CODE_B, 22, "inner", "app.py", 20);
+	send_sample(c, &(struct smp){ .pid = PID, FRAMES(FRAME(CODE_A, 11, 6)) });
+	send_sample(c, &(struct smp){ .pid = PID, .flags = PYI_SF_OFFCPU, .reason = SLEEP,
+				      .weight_ns = 10000000,
+				      FRAMES(FRAME(CODE_B, 22, 4), FRAME(CODE_A, 11, 0)) });
+	send_sample(c, &(struct smp){ .pid = PID, .flags = PYI_SF_SAME, .weight_ns = 3000000 });
+	expect_weight(s, ROOT ";" OUTER "|l12", INTERVAL);
+	expect_weight(s, ROOT ";" OUTER "|l10;" INNER "|l22;[sleeping]:<wait>:0", 0.010);
+	expect_weight(s, ROOT ";" OUTER "|l10;" INNER "|l22", 0.003);
+	assert_true(fabs(total(s) - 0.014) < 1e-9);
+}
+
 /* SAME for a thread never walked off a CPU, or for a new thread that reuses a tid: dropped. */
 static void test_collect_wall_same_needs_walk(void **state)
 {
@@ -934,6 +956,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_collect_wall_same_repeats_walked_stack,
 						setup_wall, teardown),
+		cmocka_unit_test_setup_teardown(test_collect_wall_same_oncpu_topup, setup_wall,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_collect_wall_same_needs_walk, setup_wall,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_collect_wall_raced, setup_wall, teardown),

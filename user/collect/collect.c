@@ -435,6 +435,8 @@ static int configure(struct collector *c)
 	skel->rodata->max_depth = c->opts.max_depth;
 	skel->rodata->iter_slot = c->ncpus;
 	skel->rodata->gil_only = c->opts.gil_only;
+	/* --gil charges a thread only while it holds the GIL: its run time is not that */
+	skel->rodata->settle_oncpu = c->opts.wall && !c->opts.gil_only;
 	skel->rodata->target_cgroup = c->opts.cgroup_id;
 	skel->rodata->target_cgroup_level = c->opts.cgroup_level;
 	skel->rodata->discover_all = c->opts.discover_all;
