@@ -83,7 +83,7 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	if (weight)
 		rc = sample_thread(NULL, tgid, tid, BPF_CORE_READ(task, thread.fsbase), (__u32)born,
 				   weight, 0, 0, bpf_get_smp_processor_id(), false, gil_only, 0);
-	if (wt && (!weight || rc == 0))
+	if (wt && (!weight || rc == 0 || rc == 1))
 		oncpu_sent(wt, period, take);
 	budget_close(b, start, 1);
 	return 0;

@@ -35,7 +35,8 @@ int wall_iter(struct bpf_iter__task *ctx)
 	const struct pyi_proc *p;
 	__u64 now, start, runtime, switches, fsbase, wall, ran, off, topup;
 	__u32 tgid, tid, reason, mode = iter_mode;
-	bool on_cpu, fresh;
+	enum oncpu_shortfall shortfall;
+	bool on_cpu;
 	int rc;
 
 	/* an exiting thread has no address space left to read */
@@ -91,7 +92,7 @@ int wall_iter(struct bpf_iter__task *ctx)
 	if (!gil_only && wt->walked && (on_cpu || wt->walk_switches == switches)) {
 		send_same(tgid, tid, (__u32)start, off, reason, PYI_SF_OFFCPU);
 		/* a running thread's walked stack may be older than where it ran */
-		fresh = !on_cpu;
+		shortfall = on_cpu ? SHORTFALL_CARRY : SHORTFALL_CHARGE;
 	} else {
 		rc = sample_thread(task, tgid, tid, fsbase, (__u32)start, off, reason,
 				   PYI_SF_OFFCPU, iter_slot, false, gil_only, switches);
@@ -100,10 +101,11 @@ int wall_iter(struct bpf_iter__task *ctx)
 			wt->walked = rc == 0;
 			wt->walk_switches = switches;
 		}
-		fresh = rc == 0;
+		shortfall = rc == 0 ? SHORTFALL_CHARGE :
+			    rc == 1 ? SHORTFALL_DROP : SHORTFALL_CARRY;
 	}
 	if (settle_oncpu) {
-		topup = oncpu_settle(wt, runtime, fresh);
+		topup = oncpu_settle(wt, runtime, shortfall);
 		if (topup)
 			send_same(tgid, tid, (__u32)start, topup, 0, 0);
 	}

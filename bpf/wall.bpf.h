@@ -75,7 +75,8 @@ static __always_inline void flush_exiting(struct task_struct *p)
  * on-CPU total then is its run time, give or take the debt of its last settlement.
  *
  * The perf_event program's part: the weight of this sample once the debt took its share (0:
- * nothing to send); oncpu_sent() counts it when it was sent.
+ * nothing to send); oncpu_sent() counts it when it was sent (or found no Python state: that
+ * time is not Python's, and no shortfall either).
  */
 static __always_inline __u64 oncpu_weight(struct wall_thread *wt, __u64 period, __u64 *take)
 {
@@ -92,12 +93,20 @@ static __always_inline void oncpu_sent(struct wall_thread *wt, __u64 period, __u
 		__sync_fetch_and_add(&wt->debt, -(__s64)take);
 }
 
+/* What the iterator's settlement does with a shortfall, after the record it just sent. */
+enum oncpu_shortfall {
+	SHORTFALL_CHARGE,	/* a stack of now was sent: the caller charges it there */
+	SHORTFALL_CARRY,	/* no stack of now (a raced walk, a running thread): next time */
+	SHORTFALL_DROP,		/* the thread has no Python state: that time is not Python's */
+};
+
 /*
  * The iterator's part, for a thread accounted off a CPU at run time `runtime`: the on-CPU ns
  * its samples missed since its last settlement, for the caller to charge to the stack it just
- * sent (can_charge; otherwise the shortfall waits for the next settlement), or 0.
+ * sent (SHORTFALL_CHARGE), or 0.
  */
-static __always_inline __u64 oncpu_settle(struct wall_thread *wt, __u64 runtime, bool can_charge)
+static __always_inline __u64 oncpu_settle(struct wall_thread *wt, __u64 runtime,
+					  enum oncpu_shortfall what)
 {
 	__u64 ran = runtime > wt->settled_runtime ? runtime - wt->settled_runtime : 0;
 	__u64 sampled = __sync_lock_test_and_set(&wt->sampled, 0);
@@ -105,10 +114,10 @@ static __always_inline __u64 oncpu_settle(struct wall_thread *wt, __u64 runtime,
 
 	wt->settled_runtime = runtime;
 	debt = __sync_add_and_fetch(&wt->debt, (__s64)sampled - (__s64)ran);
-	if (debt >= 0 || !can_charge)
+	if (debt >= 0 || what == SHORTFALL_CARRY)
 		return 0;
 	__sync_fetch_and_add(&wt->debt, -debt);
-	return (__u64)-debt;
+	return what == SHORTFALL_CHARGE ? (__u64)-debt : 0;
 }
 
 #endif /* PYINST_WALL_BPF_H */
