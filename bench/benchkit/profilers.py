@@ -91,9 +91,15 @@ class Ours:
         records = [split_ours_stack(stack, weight)
                    for stack, weight in session.get("frame_records", [])]
         profile.records = [r for r in records if not in_handshake(r)]
-        held = sum(r[3] for r in records if in_handshake(r))
         interval = session.get("min_interval") or 0.001
-        profile.samples = session.get("sample_count", 0) - int(round(held / interval))
+        if session.get("pyinst_bpf", {}).get("mode") == "wall":
+            # a thread's time off a CPU is a few records of any weight, not one an interval:
+            # what wall mode received is the thread time it accounts for, in intervals (the
+            # count of records put a busy thread at 71 % and an idle one far lower)
+            profile.samples = int(round(sum(r[3] for r in profile.records) / interval))
+        else:
+            held = sum(r[3] for r in records if in_handshake(r))
+            profile.samples = session.get("sample_count", 0) - int(round(held / interval))
         return profile
 
 
