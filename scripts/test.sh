@@ -63,6 +63,13 @@ tail -n 4 build/sanitize.log
 [ "$sanitize_status" = 0 ] || grep -E "FAIL|TIMEOUT|ERROR|runtime error" build/sanitize.log | head -20
 tally "unit tests under ASan/UBSan (log build/sanitize.log)" $sanitize_status
 
+# and under valgrind's memcheck (uninitialised reads, which ASan does not see)
+scripts/valgrind.sh > build/valgrind.log 2>&1
+valgrind_status=$?
+tail -n 4 build/valgrind.log
+[ "$valgrind_status" = 0 ] || grep -E "FAIL|TIMEOUT|ERROR|==[0-9]+==" build/valgrind.log | head -20
+tally "unit tests under valgrind (log build/valgrind.log)" $valgrind_status
+
 if [ -x tests/fuzz/run.sh ]; then
 	# libFuzzer's progress lines are long: keep the last few, the verdict is the exit status
 	tests/fuzz/run.sh "${PYI_FUZZ_SECONDS:-60}" > build/fuzz.log 2>&1
